@@ -1,0 +1,46 @@
+// Element types, devices and memory layouts: tensor metadata from day one, so NHWC and bf16 can arrive
+// without rewriting the models.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace bts {
+
+enum class DType : uint8_t { F32, F64, U8, I32, I64 };
+enum class Device : uint8_t { CPU, CUDA };
+// NCHW is the only layout the ops implement today; the tag is checked so a wrong layout fails loudly.
+enum class Layout : uint8_t { NCHW, NHWC };
+
+inline size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::F64: return 8;
+    case DType::U8: return 1;
+    case DType::I32: return 4;
+    case DType::I64: return 8;
+  }
+  return 0;
+}
+
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "f32";
+    case DType::F64: return "f64";
+    case DType::U8: return "u8";
+    case DType::I32: return "i32";
+    case DType::I64: return "i64";
+  }
+  return "?";
+}
+
+inline const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+
+template <typename T> struct DTypeOf;
+template <> struct DTypeOf<float> { static constexpr DType value = DType::F32; };
+template <> struct DTypeOf<double> { static constexpr DType value = DType::F64; };
+template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::U8; };
+template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::I32; };
+template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::I64; };
+
+}  // namespace bts

@@ -1,0 +1,92 @@
+// Modules: layers that register their tensors in a Model's stores under PyTorch's names and build their part of
+// the forward pass on a tape. A module never owns weights (the Model's flat stores do).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/parameters.h"
+
+namespace bts {
+
+struct ModelStores {
+  ParameterStore params{true};    // trained, with gradients
+  ParameterStore buffers{false};  // BatchNorm running statistics
+};
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Var forward(Tape& t, Var x) = 0;
+  void set_training(bool on);
+  bool training() const { return training_; }
+
+ protected:
+  // Children are owned by the subclass; the base keeps pointers to propagate train/eval.
+  void register_child(Module* m) { children_.push_back(m); }
+
+ private:
+  bool training_ = true;
+  std::vector<Module*> children_;
+};
+
+class Conv2d : public Module {
+ public:
+  Conv2d(ModelStores& s, const std::string& name, int64_t in, int64_t out, int64_t kernel, int stride, int pad);
+  Var forward(Tape& t, Var x) override;
+  Parameter& weight() { return *weight_; }
+
+ private:
+  Parameter* weight_;
+  int stride_, pad_;
+};
+
+class BatchNorm2d : public Module {
+ public:
+  static constexpr double kMomentum = 0.1;
+  static constexpr double kEps = 1e-5;
+  BatchNorm2d(ModelStores& s, const std::string& name, int64_t channels);
+  Var forward(Tape& t, Var x) override;
+
+ private:
+  Parameter *weight_, *bias_, *running_mean_, *running_var_;
+};
+
+class Linear : public Module {
+ public:
+  Linear(ModelStores& s, const std::string& name, int64_t in, int64_t out);
+  Var forward(Tape& t, Var x) override;
+
+ private:
+  Parameter *weight_, *bias_;
+};
+
+class ReLU : public Module {
+ public:
+  Var forward(Tape& t, Var x) override;
+};
+
+// A model: its stores, its root module, its dtype and device.
+class Model {
+ public:
+  virtual ~Model() = default;
+  Var forward(Tape& t, Var x) { return root().forward(t, x); }
+  void set_training(bool on) { root().set_training(on); }
+  bool training() { return root().training(); }
+  ModelStores& stores() { return stores_; }
+  ParameterStore& params() { return stores_.params; }
+  ParameterStore& buffers() { return stores_.buffers; }
+  int64_t num_parameters() const;  // trainable elements (without alignment padding)
+  // Start of a training step: gradients become "unwritten" (first backward write overwrites).
+  void zero_grad() { stores_.params.mark_grads_unwritten(); }
+  // Allocate storage and initialise deterministically from `seed` (see docs/MODEL.md).
+  void finalize(DType dtype, Device device, uint64_t seed);
+  virtual std::string describe() const = 0;
+
+ protected:
+  virtual Module& root() = 0;
+  ModelStores stores_;
+};
+
+}  // namespace bts

@@ -1,0 +1,41 @@
+// The differentiable ops the models are built from. Each records its backward on the tape and dispatches on
+// the tensors' device (CPU reference/fast path today; CUDA in kernels/cuda) and dtype (f32, f64 on the CPU).
+#pragma once
+#include "engine/autograd.h"
+
+namespace bts {
+
+// CPU implementation choice for convolution and linear: the plain reference loops (the oracle) or
+// im2col + OpenBLAS gemm (default). Tests flip it to compare the two.
+enum class CpuAlgo { Reference, Gemm };
+void set_cpu_algo(CpuAlgo algo);
+CpuAlgo cpu_algo();
+
+Var conv2d(Tape& t, Var x, Var w, int stride, int pad);
+// BatchNorm2d. Training: normalise with batch statistics and update the running ones in place.
+// Eval: normalise with the running statistics.
+Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var, bool training,
+                double momentum, double eps);
+Var relu(Tape& t, Var x);
+Var add(Tape& t, Var a, Var b);
+Var global_avg_pool(Tape& t, Var x);  // [N, C, H, W] -> [N, C]
+Var linear(Tape& t, Var x, Var w, Var b);
+
+// Targets for the cross-entropy: M (label, weight) pairs per sample plus a reduction weight per sample.
+struct Targets {
+  Tensor labels;          // i32 [N, M]
+  Tensor label_weights;   // [N, M], rows sum to 1 (model dtype)
+  Tensor sample_weights;  // [N] (model dtype); 1/N each gives the batch mean
+  int64_t num_targets() const { return labels.dim(1); }
+  // Plain labels, mean reduction. `labels` is i32 [N] on any device; result on `device` in `dtype`.
+  static Targets hard(const Tensor& labels, DType dtype, Device device);
+};
+
+struct CrossEntropyResult {
+  Var total;                  // scalar: sum_i sample_weight_i * loss_i
+  Tensor* loss_per_sample;    // [N]
+  Tensor* prob_per_target;    // [N, M]: softmax probability of each target label
+};
+CrossEntropyResult cross_entropy(Tape& t, Var logits, const Targets& targets);
+
+}  // namespace bts

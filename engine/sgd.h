@@ -1,0 +1,33 @@
+// SGD with momentum, weight decay and optional Nesterov, PyTorch semantics (torch.optim.SGD, dampening 0),
+// applied to every parameter (weight decay included on BN and bias, as the paper's code does).
+// One call updates the whole flat parameter array.
+#pragma once
+#include "engine/parameters.h"
+#include "kernels/common/sgd_math.h"
+
+namespace bts {
+
+struct SgdOptions {
+  double momentum = 0.9;
+  double weight_decay = 1e-4;  // the paper's code hard-codes 1e-4
+  bool nesterov = false;
+};
+
+class Sgd {
+ public:
+  Sgd(ParameterStore& params, SgdOptions options);
+  // One update with learning rate lr. Gradients no backward wrote since zero_grad count as zero.
+  void step(double lr);
+  const SgdOptions& options() const { return options_; }
+  Tensor& momentum_buffer() { return momentum_; }
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t s) { steps_ = s; }
+
+ private:
+  ParameterStore& params_;
+  SgdOptions options_;
+  Tensor momentum_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace bts

@@ -1,0 +1,15 @@
+// ReLU, residual add, and the gradient copy/accumulate they need. Backward writes (overwrite) unless
+// accumulate is true.
+#pragma once
+#include <cstdint>
+
+namespace bts::kernels::cpu {
+
+template <typename T> void relu_forward(int64_t n, const T* x, T* y);
+// Uses the forward *output*: y > 0 exactly where x > 0, so the input need not be kept.
+template <typename T> void relu_backward(int64_t n, const T* y, const T* dy, T* dx, bool accumulate);
+template <typename T> void add_forward(int64_t n, const T* a, const T* b, T* y);
+// dst = src (or dst += src): the backward of a residual add for each of its inputs.
+template <typename T> void copy_grad(int64_t n, const T* src, T* dst, bool accumulate);
+
+}  // namespace bts::kernels::cpu

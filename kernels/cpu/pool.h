@@ -1,0 +1,11 @@
+// Global average pooling: y[n, c] = mean over H*W of x[n, c]. Makes ResNet-18 input-size agnostic.
+#pragma once
+#include <cstdint>
+
+namespace bts::kernels::cpu {
+
+template <typename T> void global_avg_pool_forward(int64_t N, int64_t C, int64_t HW, const T* x, T* y);
+template <typename T>
+void global_avg_pool_backward(int64_t N, int64_t C, int64_t HW, const T* dy, T* dx, bool accumulate);
+
+}  // namespace bts::kernels::cpu

@@ -1,0 +1,12 @@
+// SGD with momentum over one flat parameter array (all of a model's parameters live in one buffer, so one
+// call updates the whole model). Formula in kernels/common/sgd_math.h, shared with the CUDA kernel.
+#pragma once
+#include <cstdint>
+
+#include "kernels/common/sgd_math.h"
+
+namespace bts::kernels::cpu {
+
+template <typename T> void sgd_step(int64_t n, T* w, const T* g, T* momentum_buf, const SgdHyper& h);
+
+}  // namespace bts::kernels::cpu
