@@ -1,6 +1,7 @@
 // The engine against PyTorch: tests/golden/resnet18_golden.bin (written by tools/golden/make_golden.py, float64)
 // holds a reduced-width ResNet-18's initial state, a batch, the logits, the loss, every parameter gradient, the BN
-// running statistics after the step, the losses of 5 SGD steps and some parameters after them. Every tensor is
+// running statistics after the step, the losses of 5 SGD steps, some parameters after them and the eval-mode
+// logits at the end. Every tensor is
 // compared with its own limit on ||ours - torch|| / ||torch||, and each error is printed as a fraction of its limit.
 // f64 runs (both CPU algorithms) must agree to 1e-12 (seen: ~5e-15); the f32 run to about 10x what single
 // precision was seen to give (logits ~4e-7, gradients <= 2e-6).
@@ -104,6 +105,12 @@ void run_against_golden(DType dt, CpuAlgo algo, const Limits& lim) {
     losses.push_back(ce.total.value().to_double_vector()[0]);
     opt.step(lr);
   }
+  model.set_training(false);
+  {
+    NoGradGuard no_grad(tape);
+    r.compare("eval_logits", model.forward(tape, tape.input(x)).value(), g.at("eval_logits"), lim.logits);
+  }
+  model.set_training(true);
   r.compare("step_losses", Tensor::from_vector<double>(losses, {steps}), g.at("step_losses"), lim.step_losses);
   for (const auto& kv : g)
     if (kv.first.rfind("final.", 0) == 0)

@@ -4,7 +4,8 @@
 A reduced-width ResNet-18 (CIFAR variant, exactly as ../shared/METHODS.md) in float64:
   initial parameters and BN buffers, an input batch and labels, the logits, the mean cross-entropy, every
   parameter gradient, the BN running statistics after that first training step, and the losses of 5 SGD steps
-  (momentum 0.9, weight decay 5e-4, lr 0.1) on the same batch, plus the stem's and classifier's parameters after them.
+  (momentum 0.9, weight decay 5e-4, lr 0.1) on the same batch, plus the stem's and classifier's parameters after them
+  and the eval-mode logits (BN on running statistics) at the end.
 
 Usage: pip install torch numpy && python3 tools/golden/make_golden.py tests/golden/resnet18_golden.bin
 The format is bts's tensor file (engine/tensor_file.h). Bump FORMAT_VERSION when the content changes.
@@ -132,6 +133,10 @@ def main():
         losses.append(loss.item())
         opt.step()
     t["step_losses"] = torch.tensor(losses)
+    # Eval mode after the steps: BN with the running statistics the 5 training forwards left behind.
+    model.eval()
+    with torch.no_grad():
+        t["eval_logits"] = model(x)
     # After 5 steps: a few parameters (the stem and the classifier), enough to pin the optimizer's arithmetic
     # without doubling the file.
     for name, p in model.named_parameters():
