@@ -35,3 +35,6 @@ endif()
 add_library(bts_openblas INTERFACE)
 target_include_directories(bts_openblas INTERFACE ${BTS_CBLAS_INCLUDE})
 target_link_libraries(bts_openblas INTERFACE ${BTS_OPENBLAS_LIB})
+
+# OpenMP (part of GCC) spreads the CPU convolution's per-image work over the cores.
+find_package(OpenMP REQUIRED COMPONENTS CXX)

@@ -2,12 +2,16 @@
 
 #include <cmath>
 
+// Channels are independent, so the channel loops run in parallel; each channel's sums stay sequential, which
+// keeps results deterministic.
+
 namespace bts::kernels::cpu {
 
 template <typename T>
 void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, T eps, T momentum,
                              T* y, T* save_mean, T* save_invstd, T* running_mean, T* running_var) {
   const int64_t M = s.N * s.HW;
+#pragma omp parallel for schedule(static) if (s.N * s.C * s.HW >= (1 << 15))
   for (int64_t c = 0; c < s.C; ++c) {
     double sum = 0;
     for (int64_t n = 0; n < s.N; ++n) {
@@ -39,6 +43,7 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
 template <typename T>
 void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, T eps,
                             const T* running_mean, const T* running_var, T* y) {
+#pragma omp parallel for schedule(static) if (s.N * s.C * s.HW >= (1 << 15))
   for (int64_t c = 0; c < s.C; ++c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
     const double scale = gamma[c] * invstd, shift = beta[c] - running_mean[c] * scale;
@@ -57,6 +62,7 @@ template <typename T>
 void batchnorm_backward(const BatchNormShape& s, const T* x, const T* dy, const T* gamma, const T* save_mean,
                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, bool accumulate_dx, bool accumulate_params) {
   const int64_t M = s.N * s.HW;
+#pragma omp parallel for schedule(static) if (s.N * s.C * s.HW >= (1 << 15))
   for (int64_t c = 0; c < s.C; ++c) {
     const double mean = save_mean[c], invstd = save_invstd[c];
     double sum_dy = 0, sum_dy_xhat = 0;

@@ -3,8 +3,14 @@
 //   backward data    col[CRS, PQ] = W^T * dy_n, then col2im adds col back into dx_n
 //   backward filter  dW[K, CRS]  += dy_n[K, PQ] * col_n^T
 // A 1x1, stride-1, unpadded convolution skips im2col (col_n is x_n itself).
+// Workspaces are thread-local, so the per-image loops run in parallel (OpenMP) without sharing buffers.
+#include <algorithm>
 #include <cstring>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/conv2d.h"
@@ -12,6 +18,14 @@
 namespace bts::kernels::cpu {
 
 namespace {
+
+#ifdef _OPENMP
+int max_threads() { return omp_get_max_threads(); }
+int thread_id() { return omp_get_thread_num(); }
+#else
+int max_threads() { return 1; }
+int thread_id() { return 0; }
+#endif
 
 bool is_pointwise(const ConvShape& s) { return s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0; }
 
@@ -22,7 +36,17 @@ std::vector<T>& workspace(size_t n) {
   return ws;
 }
 
-// col[(c*R + r)*S + t][p*Q + q] = x[c][p*stride - pad + r][q*stride - pad + t] (0 outside the image)
+// The output columns q whose input column w = q*stride - pad + t lies inside [0, W): [*lo, *hi).
+inline void valid_q_range(const ConvShape& s, int64_t t, int64_t Q, int64_t* lo, int64_t* hi) {
+  const int64_t first = s.pad - t;  // smallest q*stride allowed
+  *lo = first <= 0 ? 0 : (first + s.stride - 1) / s.stride;
+  const int64_t last = s.W - 1 + s.pad - t;  // largest q*stride allowed
+  *hi = last < 0 ? 0 : std::min<int64_t>(Q, last / s.stride + 1);
+  if (*lo > *hi) *lo = *hi;
+}
+
+// col[(c*R + r)*S + t][p*Q + q] = x[c][p*stride - pad + r][q*stride - pad + t] (0 outside the image).
+// Branch-free inner loops: the valid column range is computed once per kernel tap.
 template <typename T>
 void im2col(const ConvShape& s, const T* x, T* col) {
   const int64_t P = s.P(), Q = s.Q();
@@ -30,18 +54,21 @@ void im2col(const ConvShape& s, const T* x, T* col) {
     for (int64_t r = 0; r < s.R; ++r)
       for (int64_t t = 0; t < s.S; ++t) {
         T* row = col + ((c * s.R + r) * s.S + t) * P * Q;
+        int64_t lo, hi;
+        valid_q_range(s, t, Q, &lo, &hi);
         for (int64_t p = 0; p < P; ++p) {
-          int64_t h = p * s.stride - s.pad + r;
+          const int64_t h = p * s.stride - s.pad + r;
           T* out = row + p * Q;
           if (h < 0 || h >= s.H) {
             std::memset(out, 0, sizeof(T) * Q);
             continue;
           }
-          const T* in = x + (c * s.H + h) * s.W;
-          for (int64_t q = 0; q < Q; ++q) {
-            int64_t w = q * s.stride - s.pad + t;
-            out[q] = (w >= 0 && w < s.W) ? in[w] : T(0);
-          }
+          const T* in = x + (c * s.H + h) * s.W - s.pad + t;  // in[q * stride] is column q's pixel
+          for (int64_t q = 0; q < lo; ++q) out[q] = T(0);
+          if (s.stride == 1) std::memcpy(out + lo, in + lo, sizeof(T) * (hi - lo));
+          else
+            for (int64_t q = lo; q < hi; ++q) out[q] = in[q * s.stride];
+          for (int64_t q = hi; q < Q; ++q) out[q] = T(0);
         }
       }
 }
@@ -53,30 +80,32 @@ void col2im_add(const ConvShape& s, const T* col, T* dx) {
     for (int64_t r = 0; r < s.R; ++r)
       for (int64_t t = 0; t < s.S; ++t) {
         const T* row = col + ((c * s.R + r) * s.S + t) * P * Q;
+        int64_t lo, hi;
+        valid_q_range(s, t, Q, &lo, &hi);
         for (int64_t p = 0; p < P; ++p) {
-          int64_t h = p * s.stride - s.pad + r;
+          const int64_t h = p * s.stride - s.pad + r;
           if (h < 0 || h >= s.H) continue;
-          T* out = dx + (c * s.H + h) * s.W;
+          T* out = dx + (c * s.H + h) * s.W - s.pad + t;
           const T* in = row + p * Q;
-          for (int64_t q = 0; q < Q; ++q) {
-            int64_t w = q * s.stride - s.pad + t;
-            if (w >= 0 && w < s.W) out[w] += in[q];
-          }
+          for (int64_t q = lo; q < hi; ++q) out[q * s.stride] += in[q];
         }
       }
 }
 
 }  // namespace
 
+// Images are spread over OpenMP threads; each thread runs single-threaded BLAS on its own im2col buffer
+// (OpenBLAS's own threading on these small per-image GEMMs spent more time yielding than computing).
 template <typename T>
 void conv2d_forward_gemm(const ConvShape& s, const T* x, const T* w, T* y) {
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, in_sz = s.C * s.H * s.W;
-  T* col = is_pointwise(s) ? nullptr : workspace<T>(static_cast<size_t>(CRS * PQ)).data();
+  const bool pointwise = is_pointwise(s);
+#pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < s.N; ++n) {
-    const T* xn = x + n * in_sz;
-    const T* cn = xn;
-    if (col) {
-      im2col(s, xn, col);
+    const T* cn = x + n * in_sz;
+    if (!pointwise) {
+      T* col = workspace<T>(static_cast<size_t>(CRS * PQ)).data();
+      im2col(s, cn, col);
       cn = col;
     }
     gemm(false, false, s.K, PQ, CRS, T(1), w, CRS, cn, PQ, T(0), y + n * s.K * PQ, PQ);
@@ -86,34 +115,49 @@ void conv2d_forward_gemm(const ConvShape& s, const T* x, const T* w, T* y) {
 template <typename T>
 void conv2d_backward_data_gemm(const ConvShape& s, const T* dy, const T* w, T* dx, bool accumulate) {
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, in_sz = s.C * s.H * s.W;
-  if (is_pointwise(s)) {
-    for (int64_t n = 0; n < s.N; ++n)
+  const bool pointwise = is_pointwise(s);
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < s.N; ++n) {
+    if (pointwise) {
       gemm(true, false, CRS, PQ, s.K, T(1), w, CRS, dy + n * s.K * PQ, PQ, accumulate ? T(1) : T(0), dx + n * in_sz,
            PQ);
-    return;
-  }
-  T* col = workspace<T>(static_cast<size_t>(CRS * PQ)).data();
-  if (!accumulate) std::memset(dx, 0, sizeof(T) * s.N * in_sz);
-  for (int64_t n = 0; n < s.N; ++n) {
+      continue;
+    }
+    T* col = workspace<T>(static_cast<size_t>(CRS * PQ)).data();
     gemm(true, false, CRS, PQ, s.K, T(1), w, CRS, dy + n * s.K * PQ, PQ, T(0), col, PQ);
+    if (!accumulate) std::memset(dx + n * in_sz, 0, sizeof(T) * in_sz);
     col2im_add(s, col, dx + n * in_sz);
   }
 }
 
 template <typename T>
 void conv2d_backward_filter_gemm(const ConvShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
-  const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, in_sz = s.C * s.H * s.W;
-  T* col = is_pointwise(s) ? nullptr : workspace<T>(static_cast<size_t>(CRS * PQ)).data();
-  for (int64_t n = 0; n < s.N; ++n) {
-    const T* cn = x + n * in_sz;
-    if (col) {
-      im2col(s, cn, col);
-      cn = col;
+  const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, in_sz = s.C * s.H * s.W, wsz = s.K * CRS;
+  const bool pointwise = is_pointwise(s);
+  const int threads = max_threads();
+  // Thread 0 accumulates into dw itself, the others into private partial sums added at the end (in thread
+  // order, so the result is deterministic for a given thread count).
+  std::vector<T> partial(static_cast<size_t>((threads - 1) * wsz));
+  if (!accumulate) std::memset(dw, 0, sizeof(T) * wsz);
+#pragma omp parallel num_threads(threads)
+  {
+    const int tid = thread_id();
+    T* acc = tid == 0 ? dw : partial.data() + (tid - 1) * wsz;
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < s.N; ++n) {
+      const T* cn = x + n * in_sz;
+      if (!pointwise) {
+        T* col = workspace<T>(static_cast<size_t>(CRS * PQ)).data();
+        im2col(s, cn, col);
+        cn = col;
+      }
+      gemm(false, true, s.K, CRS, PQ, T(1), dy + n * s.K * PQ, PQ, cn, PQ, T(1), acc, CRS);
     }
-    T beta = (n == 0 && !accumulate) ? T(0) : T(1);
-    gemm(false, true, s.K, CRS, PQ, T(1), dy + n * s.K * PQ, PQ, cn, PQ, beta, dw, CRS);
   }
-  if (s.N == 0 && !accumulate) std::memset(dw, 0, sizeof(T) * s.K * CRS);
+  for (int t = 1; t < threads; ++t) {
+    const T* p = partial.data() + (t - 1) * wsz;
+    for (int64_t i = 0; i < wsz; ++i) dw[i] += p[i];
+  }
 }
 
 #define BTS_INSTANTIATE(T)                                                                   \
