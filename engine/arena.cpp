@@ -28,6 +28,7 @@ void* Arena::allocate(size_t bytes) {
   offset_ += need;
   used_ += need;
   peak_ = std::max(peak_, used_);
+  if (poison_) fill_bytes(p, device_, 0xFF, need);
   return p;
 }
 

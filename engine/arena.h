@@ -24,6 +24,8 @@ class Arena {
   size_t capacity() const;
   // Number of times an extra chunk had to be allocated since construction (0 after warm-up = steady state).
   size_t growth_count() const { return growths_; }
+  // Tests: fill every allocation with NaN bytes, so an output element an op forgets to write shows up.
+  void set_poison(bool on) { poison_ = on; }
 
   static constexpr size_t kAlign = 256;  // cuDNN/cuBLAS like 256-byte aligned pointers
 
@@ -34,6 +36,7 @@ class Arena {
   size_t used_ = 0;     // bytes handed out since reset (all chunks)
   size_t peak_ = 0;
   size_t growths_ = 0;
+  bool poison_ = false;
 };
 
 }  // namespace bts

@@ -69,14 +69,16 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
 #endif
 }
 
-void zero_bytes(void* dst, Device dev, size_t bytes) {
+void zero_bytes(void* dst, Device dev, size_t bytes) { fill_bytes(dst, dev, 0, bytes); }
+
+void fill_bytes(void* dst, Device dev, int value, size_t bytes) {
   if (bytes == 0) return;
   if (dev == Device::CPU) {
-    std::memset(dst, 0, bytes);
+    std::memset(dst, value, bytes);
     return;
   }
 #ifdef BTS_WITH_CUDA
-  BTS_CUDA_CHECK(cudaMemset(dst, 0, bytes));
+  BTS_CUDA_CHECK(cudaMemset(dst, value, bytes));
 #else
   BTS_FAIL("memset of a CUDA buffer in a build without CUDA");
 #endif

@@ -32,5 +32,7 @@ class Buffer {
 void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 // Sets bytes to zero on a device.
 void zero_bytes(void* dst, Device dev, size_t bytes);
+// Sets every byte to `value` on a device (0xFF makes every float and double a NaN: the tests' poison).
+void fill_bytes(void* dst, Device dev, int value, size_t bytes);
 
 }  // namespace bts

@@ -2,6 +2,10 @@
 
 #include "engine/dispatch.h"
 #include "kernels/cpu/sgd.h"
+#ifdef BTS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/sgd.h"
+#endif
 
 namespace bts {
 
@@ -17,8 +21,18 @@ void Sgd::step(double lr) {
   params_.zero_unwritten_grads();
   Tensor& w = params_.flat_data();
   Tensor& g = params_.flat_grad();
-  BTS_CHECK(w.device() == Device::CPU, "SGD on CUDA is not part of this build yet");
   kernels::SgdHyper h{lr, options_.momentum, options_.weight_decay, options_.nesterov};
+  if (w.device() == Device::CUDA) {
+#ifdef BTS_WITH_CUDA
+    BTS_CHECK(w.dtype() == DType::F32, "SGD on CUDA updates f32 parameters, got " << w.describe());
+    kernels::cuda::sgd_step(kernels::cuda::current_context().stream(), w.numel(), w.data<float>(), g.data<float>(),
+                            momentum_.data<float>(), h);
+    ++steps_;
+    return;
+#else
+    BTS_FAIL("SGD on a CUDA tensor in a build without CUDA");
+#endif
+  }
   dispatch_float(w.dtype(), [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), momentum_.data<T>(), h);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "engine/ops.h"
+#include "kernels/common/conv_shape.h"
 
 namespace bts {
 
@@ -42,6 +43,25 @@ Var ResNet18::Net::forward(Tape& t, Var x) {
 }
 
 ResNet18::ResNet18(const ResNet18Config& cfg) : cfg_(cfg), net_(stores_, cfg) {}
+
+int64_t ResNet18::forward_macs(int64_t H, int64_t W) const {
+  const int64_t w = base_width(cfg_.width);
+  int64_t macs = H * W * cfg_.in_channels * w * 9;  // stem
+  int64_t in = w;
+  const int strides[4] = {1, 2, 2, 2};
+  for (int stage = 0; stage < 4; ++stage) {
+    const int64_t out = w << stage;
+    for (int b = 0; b < 2; ++b) {
+      const int stride = b == 0 ? strides[stage] : 1;
+      H = kernels::conv_out_size(H, 3, stride, 1);
+      W = kernels::conv_out_size(W, 3, stride, 1);
+      macs += H * W * (in * out * 9 + out * out * 9);
+      if (stride != 1 || in != out) macs += H * W * in * out;  // 1x1 shortcut
+      in = out;
+    }
+  }
+  return macs + in * cfg_.classes;
+}
 
 std::string ResNet18::describe() const {
   std::ostringstream os;

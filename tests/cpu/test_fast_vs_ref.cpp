@@ -4,7 +4,7 @@
 
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/linear.h"
-#include "tests/cpu/helpers.h"
+#include "tests/common/helpers.h"
 
 using namespace bts;
 using namespace bts::kernels;

@@ -1,7 +1,7 @@
 // Finite-difference gradient checks in double for every op with a backward, through the tape, on both CPU
 // implementations (reference loops and im2col + gemm).
 #include "engine/ops.h"
-#include "tests/cpu/helpers.h"
+#include "tests/common/helpers.h"
 
 using namespace bts;
 using bts::test::gradcheck;

@@ -4,7 +4,7 @@
 #include "engine/ops.h"
 #include "models/resnet18.h"
 #include "models/tiny_net.h"
-#include "tests/cpu/helpers.h"
+#include "tests/common/helpers.h"
 
 using namespace bts;
 
@@ -13,6 +13,12 @@ TEST_SUITE("models") {
 TEST_CASE("ResNet-18 width 1 has the paper's parameter counts") {
   CHECK(ResNet18({1.0, 10, 3}).num_parameters() == 11173962);
   CHECK(ResNet18({1.0, 100, 3}).num_parameters() == 11220132);
+}
+
+TEST_CASE("ResNet-18 forward cost matches METHODS.md: 555.4 M MACs at 32x32, 3.917 G at 84x84") {
+  ResNet18 m({1.0, 10, 3});
+  CHECK(m.forward_macs(32, 32) == doctest::Approx(555.4e6).epsilon(0.0005));
+  CHECK(m.forward_macs(84, 84) == doctest::Approx(3.917e9).epsilon(0.0005));
 }
 
 TEST_CASE("ResNet-18 names its tensors as the paper's PyTorch code does") {

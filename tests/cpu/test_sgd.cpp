@@ -1,6 +1,6 @@
 // SGD with momentum, weight decay and Nesterov against the formulas of torch.optim.SGD, written out by hand.
 #include "engine/sgd.h"
-#include "tests/cpu/helpers.h"
+#include "tests/common/helpers.h"
 
 using namespace bts;
 

@@ -5,7 +5,7 @@
 
 #include "engine/ops.h"
 #include "engine/tensor_file.h"
-#include "tests/cpu/helpers.h"
+#include "tests/common/helpers.h"
 
 using namespace bts;
 

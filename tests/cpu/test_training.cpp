@@ -5,7 +5,7 @@
 #include "engine/ops.h"
 #include "engine/sgd.h"
 #include "models/tiny_net.h"
-#include "tests/cpu/helpers.h"
+#include "tests/common/helpers.h"
 
 using namespace bts;
 

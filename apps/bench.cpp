@@ -1,0 +1,176 @@
+// bench: the per-iteration cost of a ResNet-18 training step, split into phases, on the GPU (CUDA events,
+// after warm-up, median of many steps) or on the CPU at reduced width. Prints a table and writes JSON.
+// Phases: sampling and augmentation are slots for the data/strategy work (reported as 0 until they exist),
+// forward (model + loss), backward, optimizer.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "engine/device.h"
+#include "engine/ops.h"
+#include "engine/phase_timer.h"
+#include "engine/rng.h"
+#include "engine/sgd.h"
+#include "models/resnet18.h"
+#ifdef BTS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#endif
+
+namespace {
+
+using namespace bts;
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Config {
+  int64_t classes, size;
+};
+
+nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c, int warmup, int iters) {
+  ResNet18 model({width, c.classes, 3});
+  model.finalize(DType::F32, dev, 1);
+  Rng rng(7);
+  Tensor x_host = Tensor::empty({batch, 3, c.size, c.size}, DType::F32);
+  for (int64_t i = 0; i < x_host.numel(); ++i) x_host.data<float>()[i] = static_cast<float>(rng.normal());
+  Tensor x = x_host.to(dev);
+  Tensor labels = Tensor::empty({batch}, DType::I32);
+  for (int64_t i = 0; i < batch; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(c.classes));
+  Targets tg = Targets::hard(labels, DType::F32, dev);
+  Sgd opt(model.params(), SgdOptions{});
+  Tape tape(dev);
+  PhaseTimer timer(dev);
+  const char* phases[] = {"sampling", "augmentation", "forward", "backward", "optimizer"};
+  std::map<std::string, std::vector<double>> per_phase;
+  std::vector<double> step_ms;
+  for (int it = 0; it < warmup + iters; ++it) {
+    tape.clear();
+    model.zero_grad();
+    timer.start("step");
+    timer.start("forward");
+    CrossEntropyResult ce = cross_entropy(tape, model.forward(tape, tape.input(x)), tg);
+    timer.stop("forward");
+    timer.start("backward");
+    tape.backward(ce.total);
+    timer.stop("backward");
+    timer.start("optimizer");
+    opt.step(0.1);
+    timer.stop("optimizer");
+    timer.stop("step");
+    auto ms = timer.collect();  // one wait per step: the steps themselves never sync inside
+    if (it < warmup) continue;
+    for (const char* p : phases) per_phase[p].push_back(ms.count(p) ? ms[p] : 0.0);
+    step_ms.push_back(ms["step"]);
+  }
+  const double step = median(step_ms);
+  const double macs = static_cast<double>(model.forward_macs(c.size, c.size));
+  const double flop_step = 3.0 * 2.0 * macs * static_cast<double>(batch);
+  size_t persistent = (model.params().flat_data().bytes() * 3 + model.buffers().flat_data().bytes());
+  nlohmann::json j;
+  j["device"] = device_name(dev);
+  j["width"] = width;
+  j["classes"] = c.classes;
+  j["image_size"] = c.size;
+  j["batch"] = batch;
+  j["parameters"] = model.num_parameters();
+  j["warmup_steps"] = warmup;
+  j["timed_steps"] = iters;
+  j["step_ms_median"] = step;
+  j["images_per_second"] = static_cast<double>(batch) / (step / 1000.0);
+  j["forward_macs_per_image"] = macs;
+  j["train_flop_per_step"] = flop_step;
+  j["achieved_tflops"] = flop_step / (step / 1000.0) / 1e12;
+  for (const char* p : phases) j["phase_ms_median"][p] = median(per_phase[p]);
+  j["peak_step_arena_bytes"] = tape.arena().peak();
+  j["persistent_bytes"] = persistent;  // parameters, gradients, momentum, BN buffers
+  j["arena_growths_after_warmup"] = tape.arena().growth_count();
+#ifdef BTS_WITH_CUDA
+  if (dev == Device::CUDA) j["tf32"] = kernels::cuda::current_context().allow_tf32();
+#endif
+  return j;
+}
+
+void print_row(const nlohmann::json& j) {
+  std::printf("%-5s w%-5.3g %4lld cls %3lldpx b%-4lld | step %8.2f ms  %9.0f img/s  %6.2f TFLOP/s | fwd %7.2f  bwd %7.2f  "
+              "opt %6.3f ms | peak step mem %.1f MiB + %.1f MiB params/grads/momentum\n",
+              j["device"].get<std::string>().c_str(), j["width"].get<double>(), (long long)j["classes"].get<int64_t>(),
+              (long long)j["image_size"].get<int64_t>(), (long long)j["batch"].get<int64_t>(),
+              j["step_ms_median"].get<double>(), j["images_per_second"].get<double>(), j["achieved_tflops"].get<double>(),
+              j["phase_ms_median"]["forward"].get<double>(), j["phase_ms_median"]["backward"].get<double>(),
+              j["phase_ms_median"]["optimizer"].get<double>(), j["peak_step_arena_bytes"].get<double>() / 1048576.0,
+              j["persistent_bytes"].get<double>() / 1048576.0);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench: per-iteration cost of a ResNet-18 training step, by phase (GPU: CUDA events; CPU: clock)"};
+  std::string device = "auto", json_path;
+  double width = -1;
+  int64_t batch = 128;
+  int warmup = -1, iters = -1;
+  std::vector<int64_t> classes{10, 100}, sizes{32, 84};
+  bool no_tf32 = false;
+  app.add_option("--device", device, "auto, cuda or cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}))
+      ->capture_default_str();
+  app.add_option("--width", width, "ResNet-18 width multiplier (default 1 on the GPU, 0.125 on the CPU)");
+  app.add_option("--batch", batch, "batch size")->capture_default_str()->check(CLI::Range(2, 65536));
+  app.add_option("--classes", classes, "class counts to time")->capture_default_str();
+  app.add_option("--sizes", sizes, "square image sizes to time (32: CIFAR/SVHN, 84: mini-ImageNet)")
+      ->capture_default_str();
+  app.add_option("--warmup", warmup, "untimed steps first (default 10 GPU, 2 CPU)");
+  app.add_option("--iters", iters, "timed steps, median reported (default 50 GPU, 5 CPU)");
+  app.add_flag("--no-tf32", no_tf32, "fp32 math without TF32 tensor cores");
+  app.add_option("--json", json_path, "write the results here as JSON");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    DeviceStatus st = probe_devices();
+    const bool gpu = device == "cuda" || (device == "auto" && st.cuda_devices > 0);
+    if (gpu && st.cuda_devices == 0) {
+      std::fprintf(stderr, "bench: --device cuda, but %s\n", device_summary(st).c_str());
+      return 1;
+    }
+    const Device dev = gpu ? Device::CUDA : Device::CPU;
+    if (width < 0) width = gpu ? 1.0 : 0.125;
+    if (warmup < 0) warmup = gpu ? 10 : 2;
+    if (iters < 0) iters = gpu ? 50 : 5;
+    if (!gpu && device == "auto") {
+      std::printf("bench: no GPU (%s); timing the CPU path at width %g\n", st.description.c_str(), width);
+      if (!app.count("--sizes")) sizes = {32};
+      if (!app.count("--batch")) batch = 32;
+    }
+#ifdef BTS_WITH_CUDA
+    if (gpu) kernels::cuda::current_context().set_allow_tf32(!no_tf32);
+#endif
+    std::printf("bench on %s\n", device_summary(st).c_str());
+    nlohmann::json all = nlohmann::json::array();
+    for (int64_t s : sizes)
+      for (int64_t c : classes) {
+        nlohmann::json j = run_one(dev, width, batch, {c, s}, warmup, iters);
+        print_row(j);
+        all.push_back(j);
+      }
+    if (!json_path.empty()) {
+      const std::string tmp = json_path + ".tmp";
+      std::ofstream(tmp) << nlohmann::json{{"device", device_summary(st)}, {"results", all}}.dump(2) << "\n";
+      if (std::rename(tmp.c_str(), json_path.c_str()) != 0) throw bts::Error("cannot write " + json_path);
+      std::printf("wrote %s\n", json_path.c_str());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench: error: %s\n", e.what());
+    return 1;
+  }
+}

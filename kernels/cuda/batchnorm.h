@@ -1,0 +1,24 @@
+// BatchNorm2d on the GPU (fp32 data, statistics accumulated in double), semantics of kernels/cpu/batchnorm.h.
+// Backward needs 2*C floats of scratch (the per-channel sums of dy and dy*xhat).
+#pragma once
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+namespace bts::kernels::cuda {
+
+struct BatchNormShape {
+  int64_t N, C, HW;
+};
+
+void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
+                             const float* beta, float eps, float momentum, float* y, float* save_mean,
+                             float* save_invstd, float* running_mean, float* running_var);
+void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
+                            const float* beta, float eps, const float* running_mean, const float* running_var,
+                            float* y);
+void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
+                        const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
+                        bool accumulate_dx, bool accumulate_params, float* scratch_2c);
+
+}  // namespace bts::kernels::cuda

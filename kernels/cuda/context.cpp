@@ -1,0 +1,47 @@
+#include "kernels/cuda/context.h"
+
+#include <memory>
+
+#include "kernels/cuda/check.h"
+
+namespace bts::kernels::cuda {
+
+Context::Context() {
+  // A blocking stream: it orders itself with the legacy default stream, so the synchronous cudaMemcpy and
+  // cudaMemset of engine/buffer.cpp (host<->device copies, fills) see every kernel queued before them.
+  BTS_CUDA_CHECK(cudaStreamCreate(&stream_));
+  BTS_CUDNN_CHECK(cudnnCreate(&cudnn_));
+  BTS_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
+  BTS_CUBLAS_CHECK(cublasCreate(&cublas_));
+  BTS_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  set_allow_tf32(true);
+}
+
+Context::~Context() {
+  // Destructors must not throw; errors here leave nothing to recover.
+  if (cublas_) cublasDestroy(cublas_);
+  if (cudnn_) cudnnDestroy(cudnn_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void Context::set_allow_tf32(bool on) {
+  allow_tf32_ = on;
+  BTS_CUBLAS_CHECK(cublasSetMathMode(cublas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+}
+
+void Context::synchronize() const { BTS_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+namespace {
+thread_local Context* t_current = nullptr;
+thread_local std::unique_ptr<Context> t_default;
+}  // namespace
+
+Context& current_context() {
+  if (t_current) return *t_current;
+  if (!t_default) t_default = std::make_unique<Context>();
+  return *t_default;
+}
+
+void set_current_context(Context* c) { t_current = c; }
+
+}  // namespace bts::kernels::cuda

@@ -1,0 +1,27 @@
+// Convolution on the GPU through cuDNN (fp32 tensors, NCHW, KCRS weights: the layout of kernels/cpu/conv2d.h).
+// Algorithms come from cuDNN's _v7 heuristics, chosen once per shape and math mode and cached (the only
+// translation unit that talks to cuDNN's convolution API is cudnn_conv.cpp). Deterministic algorithms are
+// preferred, so a run repeats bitwise on the same GPU. The caller supplies the workspace (from its arena),
+// sized by conv2d_workspace_bytes. Backward passes overwrite their output unless accumulate (cuDNN's beta = 1).
+#pragma once
+#include <cstddef>
+#include <string>
+
+#include "kernels/common/conv_shape.h"
+#include "kernels/cuda/context.h"
+
+namespace bts::kernels::cuda {
+
+enum class ConvPass { Forward, BackwardData, BackwardFilter };
+
+size_t conv2d_workspace_bytes(Context& ctx, const ConvShape& s, ConvPass pass);
+void conv2d_forward(Context& ctx, const ConvShape& s, const float* x, const float* w, float* y, void* workspace,
+                    size_t workspace_bytes);
+void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, const float* w, float* dx,
+                          bool accumulate, void* workspace, size_t workspace_bytes);
+void conv2d_backward_filter(Context& ctx, const ConvShape& s, const float* x, const float* dy, float* dw,
+                            bool accumulate, void* workspace, size_t workspace_bytes);
+// The algorithms chosen for a shape, for logs and benchmarks ("fwd 1 (tf32), bwd-data 1, bwd-filter 1").
+std::string conv2d_algorithms(Context& ctx, const ConvShape& s);
+
+}  // namespace bts::kernels::cuda

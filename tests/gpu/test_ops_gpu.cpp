@@ -1,0 +1,172 @@
+// Every CUDA op against its CPU reference on fresh random inputs of several shapes (odd sizes included): the
+// forward output and the gradient of every input for a random upstream gradient. The GPU tape's arena is
+// poisoned (NaN bytes) so an element a kernel forgets to write fails the comparison. TF32 is off here: the
+// GPU must match the CPU to fp32 rounding (relative error limit 1e-5 unless stated).
+#include <cstdio>
+#include <functional>
+
+#include "engine/ops.h"
+#include "kernels/cuda/context.h"
+#include "tests/common/helpers.h"
+
+using namespace bts;
+using bts::test::random_tensor;
+using bts::test::rel_error;
+
+namespace {
+
+struct Tf32Off {
+  Tf32Off() { kernels::cuda::current_context().set_allow_tf32(false); }
+  ~Tf32Off() { kernels::cuda::current_context().set_allow_tf32(true); }
+};
+
+using Builder = std::function<Var(Tape&, std::vector<Var>&, Device)>;
+
+// Runs f on the CPU and on the GPU with the same inputs and upstream gradient; compares everything.
+void compare(const std::string& name, std::vector<Tensor> inputs, const std::vector<bool>& wrt, const Builder& f,
+             double limit = 1e-5) {
+  Tf32Off tf32_off;
+  Rng rng(99);
+  Tape cpu(Device::CPU), gpu(Device::CUDA);
+  gpu.arena().set_poison(true);
+  std::vector<Var> vc, vg;
+  std::vector<Tensor> dev_inputs;
+  for (auto& t : inputs) dev_inputs.push_back(t.to(Device::CUDA));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    vc.push_back(cpu.leaf(inputs[i], wrt[i]));
+    vg.push_back(gpu.leaf(dev_inputs[i], wrt[i]));
+  }
+  Var yc = f(cpu, vc, Device::CPU);
+  Var yg = f(gpu, vg, Device::CUDA);
+  const double ey = rel_error(yg.value().to_double_vector(), yc.value().to_double_vector());
+  std::printf("  %-40s forward rel error %.2e (limit %.0e)\n", name.c_str(), ey, limit);
+  CHECK_MESSAGE(ey < limit, name << " forward rel error " << ey);
+  if (!yc.requires_grad()) return;  // e.g. BN in eval mode records no backward
+  Tensor R = random_tensor(yc.shape(), DType::F32, rng);
+  cpu.backward(yc, R);
+  gpu.backward(yg, R.to(Device::CUDA));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!wrt[i]) continue;
+    const double eg = rel_error(gpu.grad(vg[i]).to_double_vector(), cpu.grad(vc[i]).to_double_vector());
+    std::printf("  %-40s grad of input %zu rel error %.2e\n", name.c_str(), i, eg);
+    CHECK_MESSAGE(eg < limit, name << " gradient of input " << i << " rel error " << eg);
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("ops_gpu") {
+
+TEST_CASE("conv2d (cuDNN) vs CPU: 3x3 and 1x1, strides 1 and 2, odd sizes") {
+  struct G { int64_t N, C, H, W, K, R, stride, pad; };
+  for (G g : {G{2, 3, 7, 9, 5, 3, 1, 1}, G{3, 8, 9, 9, 16, 3, 2, 1}, G{2, 16, 8, 8, 32, 1, 2, 0},
+              G{4, 64, 5, 5, 64, 3, 1, 1}, G{1, 3, 32, 32, 64, 3, 1, 1}, G{2, 5, 6, 7, 3, 1, 1, 0}}) {
+    Rng rng(1, static_cast<uint64_t>(g.H * 100 + g.K));
+    std::vector<Tensor> in;
+    in.push_back(random_tensor({g.N, g.C, g.H, g.W}, DType::F32, rng));
+    in.push_back(random_tensor({g.K, g.C, g.R, g.R}, DType::F32, rng, 0.2));
+    const int stride = static_cast<int>(g.stride), pad = static_cast<int>(g.pad);
+    compare("conv2d " + shape_str(in[0].shape()) + " k" + std::to_string(g.R) + " s" + std::to_string(stride), std::move(in),
+            {true, true}, [&](Tape& t, std::vector<Var>& v, Device) { return conv2d(t, v[0], v[1], stride, pad); });
+  }
+}
+
+TEST_CASE("batchnorm2d training and eval vs CPU") {
+  for (Shape s : {Shape{4, 3, 5, 7}, Shape{128, 64, 4, 4}, Shape{3, 17, 1, 1}}) {
+    Rng rng(2, static_cast<uint64_t>(s[1]));
+    std::vector<Tensor> in;
+    in.push_back(random_tensor(s, DType::F32, rng, 3.0));
+    in.push_back(random_tensor({s[1]}, DType::F32, rng));
+    in.push_back(random_tensor({s[1]}, DType::F32, rng));
+    Tensor rm = random_tensor({s[1]}, DType::F32, rng, 0.1), rv = Tensor::empty({s[1]}, DType::F32);
+    rv.fill(0.7);
+    Tensor rm_gpu = rm.to(Device::CUDA), rv_gpu = rv.to(Device::CUDA);
+    for (bool training : {true, false}) {
+      compare(std::string("batchnorm2d ") + (training ? "train " : "eval ") + shape_str(s),
+              [&] {
+                std::vector<Tensor> copy;
+                for (auto& t : in) copy.push_back(t.clone());
+                return copy;
+              }(),
+              {true, training, training}, [&](Tape& t, std::vector<Var>& v, Device d) {
+                return batchnorm2d(t, v[0], v[1], v[2], d == Device::CPU ? rm : rm_gpu, d == Device::CPU ? rv : rv_gpu,
+                                   training, 0.1, 1e-5);
+              });
+      // The running statistics must have moved identically on both sides.
+      CHECK(rel_error(rm_gpu.to_double_vector(), rm.to_double_vector()) < 1e-5);
+      CHECK(rel_error(rv_gpu.to_double_vector(), rv.to_double_vector()) < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("relu, add (including one value used twice), global average pool vs CPU") {
+  for (Shape s : {Shape{2, 3, 5, 7}, Shape{128, 512, 4, 4}, Shape{1, 1, 1, 1}}) {
+    Rng rng(3, static_cast<uint64_t>(s[1]));
+    std::vector<Tensor> in;
+    in.push_back(random_tensor(s, DType::F32, rng));
+    in.push_back(random_tensor(s, DType::F32, rng));
+    auto copies = [&] {
+      std::vector<Tensor> c;
+      for (auto& t : in) c.push_back(t.clone());
+      return c;
+    };
+    compare("relu " + shape_str(s), copies(), {true, false},
+            [](Tape& t, std::vector<Var>& v, Device) { return relu(t, v[0]); });
+    compare("add " + shape_str(s), copies(), {true, true},
+            [](Tape& t, std::vector<Var>& v, Device) { return add(t, v[0], v[1]); });
+    compare("add(relu(a), a) " + shape_str(s), copies(), {true, false},
+            [](Tape& t, std::vector<Var>& v, Device) { return add(t, relu(t, v[0]), v[0]); });
+    compare("global_avg_pool " + shape_str(s), copies(), {true, false},
+            [](Tape& t, std::vector<Var>& v, Device) { return global_avg_pool(t, v[0]); });
+  }
+}
+
+TEST_CASE("linear (cuBLAS) vs CPU") {
+  for (auto s : {Shape{128, 512, 10}, Shape{3, 7, 5}, Shape{33, 64, 100}}) {
+    Rng rng(4, static_cast<uint64_t>(s[2]));
+    std::vector<Tensor> in;
+    in.push_back(random_tensor({s[0], s[1]}, DType::F32, rng));
+    in.push_back(random_tensor({s[2], s[1]}, DType::F32, rng, 0.1));
+    in.push_back(random_tensor({s[2]}, DType::F32, rng));
+    compare("linear " + shape_str(s), std::move(in), {true, true, true},
+            [](Tape& t, std::vector<Var>& v, Device) { return linear(t, v[0], v[1], v[2]); });
+  }
+}
+
+TEST_CASE("cross-entropy with hard, mixup-style and RICAP-style targets and sample weights vs CPU") {
+  for (int64_t M : {1, 2, 4}) {
+    const int64_t N = 37, K = 100;
+    Rng rng(5, static_cast<uint64_t>(M));
+    Targets cpu_t;
+    cpu_t.labels = Tensor::empty({N, M}, DType::I32);
+    cpu_t.label_weights = Tensor::empty({N, M}, DType::F32);
+    cpu_t.sample_weights = Tensor::empty({N}, DType::F32);
+    for (int64_t i = 0; i < N; ++i) {
+      float sum = 0;
+      for (int64_t m = 0; m < M; ++m) {
+        cpu_t.labels.data<int32_t>()[i * M + m] = static_cast<int32_t>(rng.below(K));
+        sum += cpu_t.label_weights.data<float>()[i * M + m] = static_cast<float>(rng.uniform());
+      }
+      for (int64_t m = 0; m < M; ++m) cpu_t.label_weights.data<float>()[i * M + m] /= sum;
+      cpu_t.sample_weights.data<float>()[i] = i % 3 == 0 ? 0.f : static_cast<float>(rng.uniform());
+    }
+    Targets gpu_t;
+    gpu_t.labels = cpu_t.labels.to(Device::CUDA);
+    gpu_t.label_weights = cpu_t.label_weights.to(Device::CUDA);
+    gpu_t.sample_weights = cpu_t.sample_weights.to(Device::CUDA);
+    std::vector<Tensor> in;
+    in.push_back(random_tensor({N, K}, DType::F32, rng, 3.0));
+    Tensor loss_cpu, loss_gpu, prob_cpu, prob_gpu;
+    compare("cross_entropy M=" + std::to_string(M), std::move(in), {true},
+            [&](Tape& t, std::vector<Var>& v, Device d) {
+              CrossEntropyResult r = cross_entropy(t, v[0], d == Device::CPU ? cpu_t : gpu_t);
+              (d == Device::CPU ? loss_cpu : loss_gpu) = r.loss_per_sample->clone();
+              (d == Device::CPU ? prob_cpu : prob_gpu) = r.prob_per_target->clone();
+              return r.total;
+            });
+    CHECK(rel_error(loss_gpu.to_double_vector(), loss_cpu.to_double_vector()) < 1e-5);
+    CHECK(rel_error(prob_gpu.to_double_vector(), prob_cpu.to_double_vector()) < 1e-5);
+  }
+}
+
+}  // TEST_SUITE
