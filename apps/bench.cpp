@@ -54,7 +54,9 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   const char* phases[] = {"sampling", "augmentation", "forward", "backward", "optimizer"};
   std::map<std::string, std::vector<double>> per_phase;
   std::vector<double> step_ms;
+  size_t growths_at_warmup_end = 0;
   for (int it = 0; it < warmup + iters; ++it) {
+    if (it == warmup) growths_at_warmup_end = tape.arena().growth_count();
     tape.clear();
     model.zero_grad();
     timer.start("step");
@@ -94,7 +96,7 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   for (const char* p : phases) j["phase_ms_median"][p] = median(per_phase[p]);
   j["peak_step_arena_bytes"] = tape.arena().peak();
   j["persistent_bytes"] = persistent;  // parameters, gradients, momentum, BN buffers
-  j["arena_growths_after_warmup"] = tape.arena().growth_count();
+  j["arena_growths_after_warmup"] = tape.arena().growth_count() - growths_at_warmup_end;
 #ifdef BTS_WITH_CUDA
   if (dev == Device::CUDA) j["tf32"] = kernels::cuda::current_context().allow_tf32();
 #endif

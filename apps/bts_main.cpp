@@ -1,66 +1,82 @@
 // bts: the budgeted-training command.
-// Today (engine foundation) it reports the devices and runs a short, honest smoke run: a reduced-width
-// ResNet-18 taking SGD steps on one synthetic batch on the CPU. The budgeted trainer on Fashion-MNIST replaces
-// this run when the trainer lands (see README).
-#include <chrono>
+//   bts                      the main job: budgeted training on Fashion-MNIST (B = 0.3, unif-SGD, ResNet-18,
+//                            linear LR); full size on a GPU, scaled down on the CPU (it says so)
+//   bts train --config f.json [options]   one experiment; flags override the config's fields
+//   bts train --resume --run-dir D        continue an interrupted run
+//   bts eval --run-dir D                  test accuracy of a run's checkpoint
+//   bts info                              the build and the devices found
 #include <cstdio>
 #include <exception>
+#include <fstream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "engine/device.h"
-#include "engine/ops.h"
-#include "engine/rng.h"
-#include "engine/sgd.h"
-#include "models/resnet18.h"
+#include "engine/check.h"
+#include "engine/trainer.h"
 
 namespace {
 
-int smoke_run(double width, int steps, int batch, uint64_t seed) {
-  using namespace bts;
-  std::printf("bts %s\n", "0.1.0");
-  std::printf("device: %s\n", device_summary(probe_devices()).c_str());
-  std::printf("NOTE: the budgeted trainer is not implemented yet; this is a smoke run of the engine\n"
-              "      (ResNet-18 forward/backward/SGD on one synthetic batch, CPU), not an experiment.\n");
-  ResNet18 model({width, 10, 1});
-  model.finalize(DType::F32, Device::CPU, seed);
-  std::printf("model: %s\n", model.describe().c_str());
-  Rng rng(seed, 99);
-  Tensor x = Tensor::empty({batch, 1, 28, 28}, DType::F32);
-  Tensor labels = Tensor::empty({batch}, DType::I32);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(rng.normal());
-  for (int i = 0; i < batch; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
-  Targets targets = Targets::hard(labels, DType::F32, Device::CPU);
-  Sgd opt(model.params(), SgdOptions{});
-  Tape tape(Device::CPU);
-  for (int s = 0; s < steps; ++s) {
-    auto t0 = std::chrono::steady_clock::now();
-    tape.clear();
-    model.zero_grad();
-    CrossEntropyResult ce = cross_entropy(tape, model.forward(tape, tape.input(x)), targets);
-    tape.backward(ce.total);
-    opt.step(0.1);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("step %d/%d  loss %.4f  %.1f ms  (%.0f images/s)\n", s + 1, steps,
-                ce.total.value().to_double_vector()[0], ms, batch / (ms / 1000.0));
+using nlohmann::json;
+
+json main_job_config() {
+  const bool gpu = bts::probe_devices().cuda_devices > 0;
+  json j = {{"dataset", "fashion-mnist"}, {"method", "unif-sgd"}, {"budget", 0.3}, {"lr", {{"schedule", "linear"}}}};
+  if (gpu) {
+    j["epochs"] = 30;
+    j["run_dir"] = "runs/main-fashion-mnist-gpu";
+  } else {
+    // 2 CPU cores: reduced width, a fixed 12,000-sample training subset, 15 epochs, 2,000 test images between
+    // epochs... finishes in a few minutes (README states the measured time).
+    j["epochs"] = 15;
+    j["model"] = {{"width", 0.125}};
+    j["train_subset"] = 12000;
+    j["test_subset"] = 0;
+    j["eval_every"] = 5;
+    j["run_dir"] = "runs/main-fashion-mnist-cpu";
   }
-  std::printf("done: the loss on a memorised synthetic batch should fall step by step.\n");
-  return 0;
+  return j;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"bts: a budgeted-training engine (ResNet-18, importance sampling, augmentation; C++/CUDA)"};
-  double width = 0.25;
-  int steps = 10, batch = 32;
-  uint64_t seed = 0;
-  app.add_option("--width", width, "ResNet-18 width multiplier for the smoke run")->capture_default_str()
-      ->check(CLI::Range(0.01, 16.0));
-  app.add_option("--steps", steps, "SGD steps of the smoke run")->capture_default_str()->check(CLI::Range(1, 100000));
-  app.add_option("--batch", batch, "batch size of the smoke run")->capture_default_str()->check(CLI::Range(2, 4096));
-  app.add_option("--seed", seed, "random seed")->capture_default_str();
+  CLI::App app{"bts: budgeted training of ResNet-18 with importance sampling and data augmentation (C++/CUDA).\n"
+               "Without a subcommand it runs the main job: Fashion-MNIST, B = 0.3, unif-SGD, linear LR."};
+  app.require_subcommand(0, 1);
+
+  auto* train = app.add_subcommand("train", "run one experiment from a JSON config (flags override its fields)");
+  std::string config_path, run_dir, dataset, data_dir, method, schedule, device;
+  std::vector<std::string> sets;
+  double budget = -1, width = -1;
+  int64_t epochs = -1, train_subset = -1;
+  int64_t seed = -1;
+  bool resume = false, quiet = false;
+  train->add_option("--config", config_path, "JSON config file (fields: docs/TRAINING.md)");
+  train->add_option("--run-dir", run_dir, "run directory (default runs/<dataset>-<method>-B<budget>-<lr>-s<seed>)");
+  train->add_option("--dataset", dataset, "cifar10, cifar100, svhn, miniimagenet, fashion-mnist");
+  train->add_option("--data-dir", data_dir, "folder holding the data set's files");
+  train->add_option("--method", method, "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd");
+  train->add_option("--budget", budget, "budget B in (0, 1]");
+  train->add_option("--epochs", epochs, "T, the full training's epochs (200 in the paper)");
+  train->add_option("--lr-schedule", schedule, "step, linear, constant");
+  train->add_option("--width", width, "ResNet-18 width multiplier");
+  train->add_option("--train-subset", train_subset, "train on a fixed random subset of this many samples (0: all)");
+  train->add_option("--seed", seed, "random seed");
+  train->add_option("--device", device, "auto, cpu, cuda");
+  train->add_option("--set", sets, "override any config field: --set optimizer.weight_decay=5e-4 (repeatable)");
+  train->add_flag("--resume", resume, "continue the run in --run-dir from its checkpoint");
+  train->add_flag("--quiet", quiet, "no progress lines");
+
+  auto* eval = app.add_subcommand("eval", "test accuracy of the checkpoint in a run directory");
+  std::string eval_dir, eval_device = "auto";
+  eval->add_option("--run-dir", eval_dir, "run directory")->required();
+  eval->add_option("--device", eval_device, "auto, cpu, cuda");
+
   auto* info = app.add_subcommand("info", "print the build and the devices found");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -68,10 +84,54 @@ int main(int argc, char** argv) {
   }
   try {
     if (*info) {
-      std::printf("%s\n", bts::device_summary(bts::probe_devices()).c_str());
+      std::printf("bts 0.1.0, %s\n", bts::device_summary(bts::probe_devices()).c_str());
       return 0;
     }
-    return smoke_run(width, steps, batch, seed);
+    if (*eval) {
+      std::printf("%s\n", bts::evaluate_run(eval_dir, eval_device).dump(2).c_str());
+      return 0;
+    }
+    json j = json::object();
+    bts::TrainOptions opt;
+    if (*train) {
+      if (resume) {
+        if (run_dir.empty()) throw bts::Error("--resume needs --run-dir");
+        std::ifstream f(run_dir + "/config.json");
+        if (!f) throw bts::Error("--resume: no config.json in '" + run_dir + "'");
+        j = json::parse(f);
+        opt.resume = true;
+      } else if (!config_path.empty()) {
+        std::ifstream f(config_path);
+        if (!f) throw bts::Error("cannot open config file '" + config_path + "'");
+        try {
+          j = json::parse(f);
+        } catch (const std::exception& e) {
+          throw bts::Error("config file '" + config_path + "' is not valid JSON: " + e.what());
+        }
+      }
+      auto set = [&](const char* key, const json& v) { bts::apply_override(j, std::string(key) + "=" + v.dump()); };
+      if (!run_dir.empty()) set("run_dir", run_dir);
+      if (!dataset.empty()) set("dataset", dataset);
+      if (!data_dir.empty()) set("data_dir", data_dir);
+      if (!method.empty()) set("method", method);
+      if (budget >= 0) set("budget", budget);
+      if (epochs >= 0) set("epochs", epochs);
+      if (!schedule.empty()) set("lr.schedule", schedule);
+      if (width >= 0) set("model.width", width);
+      if (train_subset >= 0) set("train_subset", train_subset);
+      if (seed >= 0) set("seed", seed);
+      if (!device.empty()) set("device", device);
+      for (const auto& s : sets) bts::apply_override(j, s);
+      opt.quiet = quiet;
+    } else {
+      j = main_job_config();
+      std::printf("bts: main job (no subcommand; `bts --help` lists them)\n");
+      if (bts::probe_devices().cuda_devices == 0)
+        std::printf("bts: no GPU here, so the main job is scaled down for the CPU: ResNet-18 width 0.125, a fixed\n"
+                    "     12,000-image training subset, T = 15 epochs (B = 0.3 of that), full 10,000-image test set.\n");
+    }
+    const json result = bts::train(bts::config_from_json(j), opt);
+    return result.value("status", "") == "interrupted" ? 130 : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bts: error: %s\n", e.what());
     return 1;

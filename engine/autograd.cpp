@@ -59,9 +59,14 @@ GradTarget Tape::grad_target(Var v) {
 
 void Tape::backward(Var root, double seed) {
   BTS_CHECK(root.value().numel() == 1, "backward needs a scalar root, got " << root.value().describe());
-  Tensor seed_host = Tensor::empty({1}, root.value().dtype());
-  seed_host.fill(seed);
-  backward(root, seed_host);
+  // Kept on the device between steps: a host->device copy each step would make the host wait for the GPU.
+  if (!seed_.defined() || seed_value_ != seed || seed_.dtype() != root.value().dtype()) {
+    Tensor host = Tensor::empty({1}, root.value().dtype());
+    host.fill(seed);
+    seed_ = host.to(device());
+    seed_value_ = seed;
+  }
+  backward(root, seed_.reshaped(root.value().shape()));
 }
 
 void Tape::backward(Var root, const Tensor& seed_grad) {

@@ -91,6 +91,8 @@ class Tape {
   std::deque<Tensor> scratch_;
   std::vector<Op> ops_;
   bool grad_enabled_ = true;
+  Tensor seed_;  // the last scalar seed on the tape's device: reused so backward never copies host->device
+  double seed_value_ = 0;
 };
 
 // RAII no-grad mode for evaluation and scoring passes: ops record nothing and keep no gradients.

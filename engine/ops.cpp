@@ -111,7 +111,9 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
   const Tensor& X = x.value();
   const bool gpu = on_cuda(X, "batchnorm2d");
   require_same(X, gamma.value(), "batchnorm2d");
+  require_same(X, beta.value(), "batchnorm2d");
   require_same(X, running_mean, "batchnorm2d");
+  require_same(X, running_var, "batchnorm2d");
   BTS_CHECK(X.ndim() == 4 && gamma.value().numel() == X.dim(1) && beta.value().numel() == X.dim(1) &&
                 running_mean.numel() == X.dim(1) && running_var.numel() == X.dim(1),
             "batchnorm2d: input " << X.describe() << " vs " << gamma.value().numel() << " channels");
@@ -156,7 +158,7 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
           float* dx = gx ? gx.as<float>() : t.scratch(x.value().shape(), f).data<float>();
           kg::batchnorm_backward(stream(), {s.N, s.C, s.HW}, x.value().data<float>(), t.grad(y).data<float>(),
                                  gamma.value().data<float>(), pm->data<float>(), pi->data<float>(), dx, dgamma,
-                                 dbeta, gx.accumulate, gg.accumulate, t.scratch({2 * s.C}, f).data<float>()));
+                                 dbeta, gx.accumulate, gg.accumulate, t.scratch({2 * s.C}, DType::F64).data<double>()));
     });
     return y;
   }
@@ -273,6 +275,7 @@ Var linear(Tape& t, Var x, Var w, Var b) {
   const Tensor& Wt = w.value();
   const bool gpu = on_cuda(X, "linear");
   require_same(X, Wt, "linear");
+  require_same(X, b.value(), "linear");
   BTS_CHECK(X.ndim() == 2 && Wt.ndim() == 2 && X.dim(1) == Wt.dim(1) && b.value().numel() == Wt.dim(0),
             "linear: input " << X.describe() << ", weight " << Wt.describe() << ", bias " << b.value().describe());
   kc::LinearShape s{X.dim(0), X.dim(1), Wt.dim(0)};

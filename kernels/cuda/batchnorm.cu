@@ -71,7 +71,7 @@ __global__ void bn_eval_kernel(BatchNormShape s, const float* x, const float* ga
 
 __global__ void bn_backward_reduce_kernel(BatchNormShape s, const float* x, const float* dy, const float* mean,
                                           const float* invstd, float* dgamma, float* dbeta, bool accumulate,
-                                          float* sums) {
+                                          double* sums) {
   __shared__ double shared[kReduceThreads];
   const int64_t c = blockIdx.x, M = s.N * s.HW;
   const double m = mean[c], is = invstd[c];
@@ -84,15 +84,15 @@ __global__ void bn_backward_reduce_kernel(BatchNormShape s, const float* x, cons
   sdy = block_sum(sdy, shared);
   sdyx = block_sum(sdyx, shared);
   if (threadIdx.x == 0) {
-    sums[c] = static_cast<float>(sdy);
-    sums[s.C + c] = static_cast<float>(sdyx);
+    sums[c] = sdy;
+    sums[s.C + c] = sdyx;
     dgamma[c] = static_cast<float>(accumulate ? dgamma[c] + sdyx : sdyx);
     dbeta[c] = static_cast<float>(accumulate ? dbeta[c] + sdy : sdy);
   }
 }
 
 __global__ void bn_backward_dx_kernel(BatchNormShape s, const float* x, const float* dy, const float* gamma,
-                                      const float* mean, const float* invstd, const float* sums, float* dx,
+                                      const float* mean, const float* invstd, const double* sums, float* dx,
                                       bool accumulate) {
   const int64_t n = s.N * s.C * s.HW;
   const double M = static_cast<double>(s.N * s.HW);
@@ -127,7 +127,7 @@ void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const floa
 
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                        bool accumulate_dx, bool accumulate_params, float* scratch_2c) {
+                        bool accumulate_dx, bool accumulate_params, double* scratch_2c) {
   bn_backward_reduce_kernel<<<static_cast<unsigned>(s.C), kReduceThreads, 0, st>>>(
       s, x, dy, save_mean, save_invstd, dgamma, dbeta, accumulate_params, scratch_2c);
   BTS_CUDA_LAUNCH_CHECK("bn_backward_reduce");

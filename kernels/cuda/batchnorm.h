@@ -1,5 +1,5 @@
 // BatchNorm2d on the GPU (fp32 data, statistics accumulated in double), semantics of kernels/cpu/batchnorm.h.
-// Backward needs 2*C floats of scratch (the per-channel sums of dy and dy*xhat).
+// Backward needs 2*C doubles of scratch (the per-channel sums of dy and dy*xhat, kept in double as the CPU does).
 #pragma once
 #include <cstdint>
 
@@ -19,6 +19,6 @@ void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const floa
                             float* y);
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                        bool accumulate_dx, bool accumulate_params, float* scratch_2c);
+                        bool accumulate_dx, bool accumulate_params, double* scratch_2c);
 
 }  // namespace bts::kernels::cuda

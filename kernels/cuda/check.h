@@ -24,4 +24,11 @@
   } while (0)
 
 // After every kernel launch: launch-configuration errors surface here, with the kernel's name.
-#define BTS_CUDA_LAUNCH_CHECK(name) BTS_CUDA_CHECK(cudaGetLastError())
+#define BTS_CUDA_LAUNCH_CHECK(name)                                                                      \
+  do {                                                                                                   \
+    cudaError_t bts_launch_err_ = cudaGetLastError();                                                   \
+    if (bts_launch_err_ != cudaSuccess)                                                                  \
+      ::bts::detail::fail(__FILE__, __LINE__, name,                                                      \
+                          std::string("kernel launch: ") + cudaGetErrorName(bts_launch_err_) + ": " +   \
+                              cudaGetErrorString(bts_launch_err_));                                      \
+  } while (0)

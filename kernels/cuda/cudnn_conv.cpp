@@ -51,7 +51,9 @@ const Perf* choose(const Perf* perf, int count, bool tf32) {
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspace) continue;
-    if (!tf32 && p.mathType == CUDNN_TENSOR_OP_MATH) continue;  // TF32 off means FMA math only
+    // Never fp16 down-conversion; with TF32 off only FMA math (CUDNN_DEFAULT_MATH permits TF32 on cc >= 8.0).
+    if (p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+    if (!tf32 && p.mathType != CUDNN_FMA_MATH) continue;
     if (p.determinism == CUDNN_DETERMINISTIC) return &p;
     if (!fallback) fallback = &p;
   }
@@ -174,7 +176,7 @@ void conv2d_backward_filter(Context& ctx, const ConvShape& s, const float* x, co
 
 std::string conv2d_algorithms(Context& ctx, const ConvShape& s) {
   Plan& p = plan_for(ctx, s);
-  auto math = [](cudnnMathType_t m) { return m == CUDNN_TENSOR_OP_MATH ? " (tensor op)" : ""; };
+  auto math = [](cudnnMathType_t m) { return m == CUDNN_FMA_MATH ? " (fma)" : " (tf32 allowed)"; };
   std::ostringstream os;
   os << "fwd " << static_cast<int>(p.fwd) << math(p.math_fwd) << ", bwd-data " << static_cast<int>(p.bwd_data)
      << math(p.math_bwd_data) << ", bwd-filter " << static_cast<int>(p.bwd_filter) << math(p.math_bwd_filter);

@@ -24,7 +24,10 @@ TEST_CASE("ResNet-18 (reduced width) matches PyTorch on the GPU with TF32 (10-bi
   run_against_golden(DType::F32, CpuAlgo::Gemm, Limits{1e-2, 1e-3, 3e-2, 1e-2, 3e-3, 2e-2}, Device::CUDA);
 }
 
-TEST_CASE("20 training steps: GPU losses equal the CPU's (TF32 off: 1e-4; TF32 on: 2e-2)") {
+// Training amplifies rounding: the CPU's two correct fp32 paths (reference loops, im2col + gemm) differ by 1.3e-3
+// over these 20 losses (7.7e-6 at step 1, 2.8e-4 at step 2). So the first two losses are compared tightly and the
+// whole curve loosely.
+TEST_CASE("20 training steps: GPU losses follow the CPU's") {
   for (bool tf32 : {false, true}) {
     kernels::cuda::current_context().set_allow_tf32(tf32);
     std::vector<double> losses[2];
@@ -48,9 +51,14 @@ TEST_CASE("20 training steps: GPU losses equal the CPU's (TF32 off: 1e-4; TF32 o
       }
     }
     const double err = bts::test::rel_error(losses[1], losses[0]);
-    std::printf("  20 steps, TF32 %s: loss CPU %.5f -> %.5f, GPU %.5f -> %.5f, rel error %.2e\n", tf32 ? "on" : "off",
-                losses[0].front(), losses[0].back(), losses[1].front(), losses[1].back(), err);
-    CHECK(err < (tf32 ? 2e-2 : 1e-4));
+    const double first = std::abs(losses[1][0] - losses[0][0]) / losses[0][0];
+    const double second = std::abs(losses[1][1] - losses[0][1]) / losses[0][1];
+    std::printf("  20 steps, TF32 %s: loss CPU %.5f -> %.5f, GPU %.5f -> %.5f; step 1 %.1e, step 2 %.1e, curve %.1e\n",
+                tf32 ? "on" : "off", losses[0].front(), losses[0].back(), losses[1].front(), losses[1].back(), first,
+                second, err);
+    CHECK(first < (tf32 ? 2e-2 : 1e-4));
+    CHECK(second < (tf32 ? 2e-2 : 1e-3));
+    CHECK(err < (tf32 ? 5e-2 : 1e-2));
     CHECK(losses[1].back() < losses[1].front());
   }
   kernels::cuda::current_context().set_allow_tf32(true);

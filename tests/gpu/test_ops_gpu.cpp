@@ -7,6 +7,7 @@
 
 #include "engine/ops.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/conv2d.h"
 #include "tests/common/helpers.h"
 
 using namespace bts;
@@ -68,6 +69,11 @@ TEST_CASE("conv2d (cuDNN) vs CPU: 3x3 and 1x1, strides 1 and 2, odd sizes") {
     const int stride = static_cast<int>(g.stride), pad = static_cast<int>(g.pad);
     compare("conv2d " + shape_str(in[0].shape()) + " k" + std::to_string(g.R) + " s" + std::to_string(stride), std::move(in),
             {true, true}, [&](Tape& t, std::vector<Var>& v, Device) { return conv2d(t, v[0], v[1], stride, pad); });
+    Tf32Off off;  // the plan just used, for diagnosing a failure on the first GPU run
+    std::printf("    cuDNN algorithms: %s\n",
+                kernels::cuda::conv2d_algorithms(kernels::cuda::current_context(),
+                                                 kernels::ConvShape{g.N, g.C, g.H, g.W, g.K, g.R, g.R, g.stride, g.pad})
+                    .c_str());
   }
 }
 
@@ -119,6 +125,32 @@ TEST_CASE("relu, add (including one value used twice), global average pool vs CP
     compare("global_avg_pool " + shape_str(s), copies(), {true, false},
             [](Tape& t, std::vector<Var>& v, Device) { return global_avg_pool(t, v[0]); });
   }
+}
+
+TEST_CASE("accumulating backward paths: one value feeding two ops (BN, conv, pool, linear)") {
+  Rng rng(6);
+  std::vector<Tensor> in;
+  in.push_back(random_tensor({4, 8, 5, 5}, DType::F32, rng));
+  in.push_back(random_tensor({8, 8, 3, 3}, DType::F32, rng, 0.2));
+  in.push_back(random_tensor({8}, DType::F32, rng));
+  in.push_back(random_tensor({8}, DType::F32, rng));
+  in.push_back(random_tensor({8, 8}, DType::F32, rng, 0.3));
+  in.push_back(random_tensor({8}, DType::F32, rng));
+  Tensor rm = Tensor::zeros({8}, DType::F32), rv = Tensor::empty({8}, DType::F32);
+  rv.fill(1.0);
+  Tensor rm_gpu = rm.to(Device::CUDA), rv_gpu = rv.to(Device::CUDA);
+  compare("x + conv(x) + bn(x), pooled twice, linear twice", std::move(in), {true, true, true, true, true, true},
+          [&](Tape& t, std::vector<Var>& v, Device d) {
+            Var bn = batchnorm2d(t, v[0], v[2], v[3], d == Device::CPU ? rm : rm_gpu, d == Device::CPU ? rv : rv_gpu,
+                                 true, 0.1, 1e-5);
+            Var h = add(t, add(t, v[0], conv2d(t, v[0], v[1], 1, 1)), bn);  // x's gradient accumulates 3 times
+            Var bn2 = batchnorm2d(t, h, v[2], v[3], d == Device::CPU ? rm : rm_gpu, d == Device::CPU ? rv : rv_gpu,
+                                  true, 0.1, 1e-5);  // gamma, beta reused: their gradients accumulate
+            Var p = global_avg_pool(t, h);
+            Var p2 = global_avg_pool(t, bn2);
+            Var z = add(t, linear(t, p, v[4], v[5]), linear(t, p2, v[4], v[5]));  // W, b accumulate
+            return linear(t, z, v[4], v[5]);
+          });
 }
 
 TEST_CASE("linear (cuBLAS) vs CPU") {

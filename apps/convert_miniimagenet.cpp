@@ -1,0 +1,53 @@
+// convert_miniimagenet: mini-ImageNet images + train/val/test CSVs -> one packed file that
+// `load_dataset("miniimagenet", ...)` maps (format: data/packed_file.h; procedure: docs/DATA.md).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "data/dataset.h"
+#include "data/file_io.h"
+#include "data/miniimagenet.h"
+#include "data/miniimagenet_convert.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pool mini-ImageNet's 60,000 images, permute them with a fixed seed and split 50,000/10,000 "
+               "(as the paper does) into one packed file"};
+  bts::MiniImagenetConvertOptions opt;
+  std::string root;
+  app.add_option("--root", root, "folder holding train.csv, val.csv, test.csv and images/")->required();
+  app.add_option("--images", opt.image_dir, "folder holding the images (default: <root>/images)");
+  app.add_option("--out", opt.out_path, std::string("packed file to write (default: <root>/") +
+                                            bts::kMiniImagenetFile + ")");
+  app.add_option("--seed", opt.seed, "seed of the pooling permutation")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  opt.csv_dir = root;
+  if (opt.image_dir.empty()) opt.image_dir = bts::join_path(root, "images");
+  if (opt.out_path.empty()) opt.out_path = bts::join_path(root, bts::kMiniImagenetFile);
+  const bts::DatasetInfo& info = bts::dataset_info("miniimagenet");
+  opt.train_count = info.train_count;
+  opt.size = info.height;
+  bool mid_line = false;  // a progress line without its newline is on the terminal
+  opt.progress = [&mid_line](int64_t done, int64_t total) {
+    std::printf("\rdecoded %lld / %lld images", static_cast<long long>(done), static_cast<long long>(total));
+    mid_line = done != total;
+    if (!mid_line) std::printf("\n");
+    std::fflush(stdout);
+  };
+  try {
+    const bts::MiniImagenetConvertReport r = bts::convert_miniimagenet(opt);
+    std::printf("wrote %s: %lld train + %lld test images of 3x%dx%d, %lld classes (%lld resized)\n",
+                opt.out_path.c_str(), static_cast<long long>(r.train), static_cast<long long>(r.test), opt.size,
+                opt.size, static_cast<long long>(r.classes), static_cast<long long>(r.resized));
+    if (r.images != info.train_count + info.test_count || r.classes != info.classes)
+      std::printf("warning: mini-ImageNet has %lld images in %d classes; `bts` will refuse this file\n",
+                  static_cast<long long>(info.train_count + info.test_count), info.classes);
+  } catch (const std::exception& e) {
+    if (mid_line) std::printf("\n");
+    std::fprintf(stderr, "convert_miniimagenet: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,122 @@
+#include "data/device_dataset.h"
+
+#include <numeric>
+
+#include "engine/check.h"
+#include "kernels/common/augment.h"
+#include "kernels/cpu/augment_batch.h"
+
+#ifdef BTS_WITH_CUDA
+#include "engine/cuda_check.h"
+#include "kernels/cuda/augment_batch.h"
+#endif
+
+namespace bts {
+
+DeviceDataset::DeviceDataset(const Dataset& ds, Device device, int pad)
+    : name_(ds.name), device_(device), classes_(ds.classes), pad_(pad), flip_(ds.flip) {
+  check_and_set_constants(ds);
+  images_ = ds.images.to(device);
+  labels_ = ds.labels.to(device);
+}
+
+DeviceDataset::DeviceDataset(Dataset&& ds, Device device, int pad)
+    : name_(ds.name), device_(device), classes_(ds.classes), pad_(pad), flip_(ds.flip) {
+  check_and_set_constants(ds);
+  const bool take = device == Device::CPU && ds.images.owns() && ds.labels.owns();
+  images_ = take ? std::move(ds.images) : ds.images.to(device);
+  labels_ = take ? std::move(ds.labels) : ds.labels.to(device);
+}
+
+void DeviceDataset::check_and_set_constants(const Dataset& ds) {
+  BTS_CHECK(ds.images.defined() && ds.images.dtype() == DType::U8 && ds.images.ndim() == 4,
+            "DeviceDataset '" << ds.name << "': expected u8 images [N, C, H, W], found "
+                              << (ds.images.defined() ? ds.images.describe() : "none"));
+  BTS_CHECK(ds.labels.defined() && ds.labels.dtype() == DType::I32 && ds.labels.ndim() == 1 &&
+                ds.labels.numel() == ds.images.dim(0),
+            "DeviceDataset '" << ds.name << "': expected i32 labels [" << ds.images.dim(0) << "], found "
+                              << (ds.labels.defined() ? ds.labels.describe() : "none"));
+  const int c = static_cast<int>(ds.images.dim(1));
+  BTS_CHECK(c >= 1 && c <= kernels::kAugmentMaxChannels,
+            "DeviceDataset '" << ds.name << "': " << c << " channels, expected 1.." << kernels::kAugmentMaxChannels);
+  BTS_CHECK(ds.mean.size() == static_cast<size_t>(c) && ds.std.size() == static_cast<size_t>(c),
+            "DeviceDataset '" << ds.name << "': " << ds.mean.size() << " means and " << ds.std.size()
+                              << " stds for " << c << " channels");
+  BTS_CHECK(pad_ >= 0 && pad_ <= 64, "DeviceDataset '" << ds.name << "': crop padding " << pad_ << ", expected 0..64");
+  for (int i = 0; i < c; ++i) {
+    BTS_CHECK(ds.std[static_cast<size_t>(i)] > 0, "DeviceDataset '" << ds.name << "': std of channel " << i
+                                                                   << " is " << ds.std[static_cast<size_t>(i)]);
+    // Computed once in double and rounded: both devices then use the very same two floats per channel.
+    scale_.push_back(static_cast<float>(1.0 / (255.0 * ds.std[static_cast<size_t>(i)])));
+    shift_.push_back(static_cast<float>(-static_cast<double>(ds.mean[static_cast<size_t>(i)]) /
+                                        ds.std[static_cast<size_t>(i)]));
+  }
+}
+
+void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images, Tensor& labels,
+                               StreamHandle stream) const {
+  BTS_CHECK(indices.defined() && indices.dtype() == DType::I32 && indices.ndim() == 1,
+            "make_batch '" << name_ << "': indices must be i32 [B], found "
+                           << (indices.defined() ? indices.describe() : "none"));
+  const int64_t b = indices.numel();
+  const Shape want{b, images_.dim(1), images_.dim(2), images_.dim(3)};
+  BTS_CHECK(images.defined() && images.dtype() == DType::F32 && images.shape() == want && images.device() == device_,
+            "make_batch '" << name_ << "': images must be f32" << shape_str(want) << "@" << device_name(device_)
+                           << ", found " << (images.defined() ? images.describe() : "none"));
+  BTS_CHECK(labels.defined() && labels.dtype() == DType::I32 && labels.numel() == b && labels.device() == device_,
+            "make_batch '" << name_ << "': labels must be i32[" << b << "]@" << device_name(device_) << ", found "
+                           << (labels.defined() ? labels.describe() : "none"));
+  kernels::AugmentArgs a;
+  a.seed = opt.seed;
+  a.step = opt.step;
+  a.pad = pad_;
+  a.flip = flip_;
+  a.augment = opt.augment;
+  for (size_t i = 0; i < scale_.size(); ++i) {
+    a.scale[i] = scale_[i];
+    a.shift[i] = shift_[i];
+  }
+  const int c = channels(), h = height(), w = width();
+  if (device_ == Device::CPU) {
+    Tensor host_idx = indices.device() == Device::CPU ? indices.view() : indices.to(Device::CPU);
+    kernels::cpu::augment_batch(images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w,
+                                host_idx.data<int32_t>(), b, a, images.data<float>(), labels.data<int32_t>());
+    return;
+  }
+#ifdef BTS_WITH_CUDA
+  const cudaStream_t s = static_cast<cudaStream_t>(stream);
+  Tensor dev_idx;
+  if (indices.device() != Device::CUDA) {
+    dev_idx = Tensor::empty({b}, DType::I32, Device::CUDA);
+    BTS_CUDA_CHECK(cudaMemcpyAsync(dev_idx.raw(), indices.raw(), indices.bytes(), cudaMemcpyHostToDevice, s));
+  }
+  const int32_t* idx = dev_idx.defined() ? dev_idx.data<int32_t>() : indices.data<int32_t>();
+  kernels::cuda::augment_batch(s, images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w, idx, b, a,
+                               images.data<float>(), labels.data<int32_t>());
+  // The temporary index copy is freed on return; make sure the kernel has read it first.
+  if (dev_idx.defined()) BTS_CUDA_CHECK(cudaStreamSynchronize(s));
+#else
+  (void)stream;
+  BTS_FAIL("make_batch '" << name_ << "': the data set is on CUDA but this build has no CUDA backend");
+#endif
+}
+
+Batch DeviceDataset::batch(const Tensor& indices, const BatchOptions& opt, StreamHandle stream) const {
+  BTS_CHECK(indices.defined(), "batch '" << name_ << "': no indices");
+  const int64_t b = indices.numel();
+  Batch out{Tensor::empty({b, images_.dim(1), images_.dim(2), images_.dim(3)}, DType::F32, device_),
+            Tensor::empty({b}, DType::I32, device_)};
+  make_batch(indices, opt, out.images, out.labels, stream);
+  return out;
+}
+
+Tensor index_range(int64_t begin, int64_t count, Device device) {
+  BTS_CHECK(begin >= 0 && count >= 0 && begin + count <= (int64_t(1) << 31),
+            "index_range: [" << begin << ", " << begin + count << ") does not fit int32 indices");
+  std::vector<int32_t> v(static_cast<size_t>(count));
+  std::iota(v.begin(), v.end(), static_cast<int32_t>(begin));
+  Tensor host = Tensor::from_vector(v, {count});
+  return device == Device::CPU ? std::move(host) : host.to(device);
+}
+
+}  // namespace bts

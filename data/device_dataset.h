@@ -1,0 +1,75 @@
+// The device-resident data set: the whole split uploaded once as uint8, and batches built where it lives from an
+// index tensor by one fused gather + random crop (zero padding) + horizontal flip + normalise step
+// (kernels/cuda/augment_batch.cu on the GPU, its twin kernels/cpu/augment_batch.cpp on the CPU).
+// The random draw of batch slot s depends only on (seed, step, s) (kernels/common/augment.h), so a run is
+// reproducible and the CPU and GPU give the same bits for the same arguments.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "engine/stream.h"
+#include "engine/tensor.h"
+
+namespace bts {
+
+struct BatchOptions {
+  uint64_t seed = 0;     // per run
+  uint64_t step = 0;     // per batch: the iteration counter
+  bool augment = true;   // false for test batches: no crop, no flip, normalisation only
+};
+
+struct Batch {
+  Tensor images;  // F32 [B, C, H, W]
+  Tensor labels;  // I32 [B]
+};
+
+class DeviceDataset {
+ public:
+  // Copies images and labels to `device` once (for the CPU, a private host copy). pad: the random crop's zero
+  // padding (4 in the paper); flips follow ds.flip (off for SVHN).
+  DeviceDataset(const Dataset& ds, Device device, int pad = 4);
+  // The same, taking the host tensors over instead of copying them when device is the CPU (no second copy of a
+  // large data set in host memory).
+  DeviceDataset(Dataset&& ds, Device device, int pad = 4);
+
+  Device device() const { return device_; }
+  const std::string& name() const { return name_; }
+  int64_t size() const { return labels_.numel(); }
+  int channels() const { return static_cast<int>(images_.dim(1)); }
+  int height() const { return static_cast<int>(images_.dim(2)); }
+  int width() const { return static_cast<int>(images_.dim(3)); }
+  int classes() const { return classes_; }
+  int pad() const { return pad_; }
+  bool flip() const { return flip_; }
+  const Tensor& images() const { return images_; }  // U8 [N, C, H, W] on device()
+  const Tensor& labels() const { return labels_; }  // I32 [N] on device()
+  // Normalised value = fmaf(pixel, scale(c), shift(c)); scale = 1 / (255 std), shift = -mean / std.
+  float scale(int c) const { return scale_.at(static_cast<size_t>(c)); }
+  float shift(int c) const { return shift_.at(static_cast<size_t>(c)); }
+
+  // Writes batch `indices` (I32 [B], any device; host indices are copied over, which synchronises: keep them on
+  // the device inside an epoch) into `images` (F32 [B, C, H, W]) and `labels` (I32 [B]), both on device().
+  // On the GPU the work is queued on `stream` (nullptr: the default stream) and out-of-range indices give NaN
+  // images and label -1; on the CPU they throw.
+  void make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images, Tensor& labels,
+                  StreamHandle stream = nullptr) const;
+  // The same into freshly allocated tensors.
+  Batch batch(const Tensor& indices, const BatchOptions& opt, StreamHandle stream = nullptr) const;
+
+ private:
+  void check_and_set_constants(const Dataset& ds);
+  std::string name_;
+  Device device_;
+  Tensor images_, labels_;
+  int classes_ = 0;
+  int pad_ = 4;
+  bool flip_ = true;
+  std::vector<float> scale_, shift_;
+};
+
+// I32 [count] holding begin, begin+1, ...: sequential (test-set) batches.
+Tensor index_range(int64_t begin, int64_t count, Device device);
+
+}  // namespace bts

@@ -1,0 +1,495 @@
+#include "engine/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "data/device_dataset.h"
+#include "engine/device.h"
+#include "engine/lr_schedule.h"
+#include "engine/ops.h"
+#include "engine/phase_timer.h"
+#include "engine/sampler.h"
+#include "engine/sgd.h"
+#include "engine/tensor_file.h"
+#include "kernels/cpu/sampling.h"
+#include "models/resnet18.h"
+#ifdef BTS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/sampling.h"
+#endif
+
+namespace bts {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void on_signal(int s) { g_signal = s; }
+
+// Installs SIGINT/SIGTERM handlers for the duration of a run and restores the previous ones.
+struct SignalScope {
+  using Handler = void (*)(int);
+  Handler old_int, old_term;
+  SignalScope() {
+    g_signal = 0;
+    old_int = std::signal(SIGINT, on_signal);
+    old_term = std::signal(SIGTERM, on_signal);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+  }
+};
+
+Device pick_device(const std::string& want) {
+  const DeviceStatus st = probe_devices();
+  if (want == "cpu") return Device::CPU;
+  if (want == "cuda") {
+    BTS_CHECK(st.cuda_devices > 0, "device 'cuda' requested but " << device_summary(st));
+    return Device::CUDA;
+  }
+  return st.cuda_devices > 0 ? Device::CUDA : Device::CPU;
+}
+
+void write_text_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    BTS_CHECK(f.good(), "cannot create " << tmp);
+    f << text;
+    f.flush();
+    BTS_CHECK(f.good(), "write to " << tmp << " failed (disk full?)");
+  }
+  fs::rename(tmp, path);
+}
+
+Tensor text_tensor(const std::string& s) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(s.size())}, DType::U8);
+  std::copy(s.begin(), s.end(), t.data<uint8_t>());
+  return t;
+}
+std::string tensor_text(const Tensor& t) {
+  return std::string(reinterpret_cast<const char*>(t.data<uint8_t>()), static_cast<size_t>(t.numel()));
+}
+
+// A fixed random subset of k samples (the same for every run with the same k), for scaled-down CPU runs.
+void take_subset(Dataset& ds, int64_t k) {
+  const int64_t n = ds.size();
+  if (k <= 0 || k >= n) return;
+  std::vector<int32_t> order(static_cast<size_t>(n));
+  kernels::cpu::random_order(/*seed=*/0x5u, /*epoch=*/0, n, order.data());
+  const int64_t per = ds.images.numel() / n;
+  Tensor images = Tensor::empty({k, ds.images.dim(1), ds.images.dim(2), ds.images.dim(3)}, DType::U8);
+  Tensor labels = Tensor::empty({k}, DType::I32);
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t src = order[static_cast<size_t>(i)];
+    std::copy_n(ds.images.data<uint8_t>() + src * per, per, images.data<uint8_t>() + i * per);
+    labels.data<int32_t>()[i] = ds.labels.data<int32_t>()[src];
+  }
+  ds.images = std::move(images);
+  ds.labels = std::move(labels);
+}
+
+std::vector<double> host_doubles(const Tensor& t) { return t.to_double_vector(); }
+
+struct Counters {
+  int64_t iterations = 0, samples_forward = 0, samples_backward = 0, samples_scored = 0;
+  json to_json() const {
+    return {{"iterations", iterations},
+            {"samples_forward", samples_forward},
+            {"samples_backward", samples_backward},
+            {"samples_scored", samples_scored}};
+  }
+  void from_json(const json& j) {
+    iterations = j.at("iterations");
+    samples_forward = j.at("samples_forward");
+    samples_backward = j.at("samples_backward");
+    samples_scored = j.at("samples_scored");
+  }
+};
+
+void accumulate_stats(const Tensor& logits, const Tensor& loss, const Tensor& labels, int64_t M, Tensor& stats) {
+  const int64_t N = logits.dim(0), K = logits.dim(1);
+  if (logits.device() == Device::CPU) {
+    kernels::cpu::accumulate_batch_stats(logits.data<float>(), loss.data<float>(), labels.data<int32_t>(), N, K, M,
+                                         stats.data<double>());
+    return;
+  }
+#ifdef BTS_WITH_CUDA
+  kernels::cuda::accumulate_batch_stats(kernels::cuda::current_context().stream(), logits.data<float>(),
+                                        loss.data<float>(), labels.data<int32_t>(), N, K, M, stats.data<double>());
+#endif
+}
+
+void add_counts(const Tensor& idx, Tensor& counts) {
+  if (idx.device() == Device::CPU) {
+    kernels::cpu::add_counts(idx.data<int32_t>(), idx.numel(), counts.data<int32_t>());
+    return;
+  }
+#ifdef BTS_WITH_CUDA
+  kernels::cuda::add_counts(kernels::cuda::current_context().stream(), idx.data<int32_t>(), idx.numel(),
+                            counts.data<int32_t>());
+#endif
+}
+
+StreamHandle stream_of(Device d) {
+#ifdef BTS_WITH_CUDA
+  if (d == Device::CUDA) return kernels::cuda::current_context().stream();
+#endif
+  (void)d;
+  return nullptr;
+}
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+};
+
+EvalResult evaluate(Model& model, const DeviceDataset& test, int64_t batch) {
+  const Device dev = test.device();
+  Tape tape(dev);
+  NoGradGuard no_grad(tape);
+  model.set_training(false);
+  Tensor stats = Tensor::zeros({2}, DType::F64, dev);
+  const int64_t n = test.size();
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t b = std::min(batch, n - start);
+    tape.clear();
+    Tensor idx = index_range(start, b, dev);
+    Batch bt = test.batch(idx, BatchOptions{0, 0, false}, stream_of(dev));
+    Targets tg = Targets::hard(bt.labels.to(Device::CPU), DType::F32, dev);
+    Var logits = model.forward(tape, tape.input(bt.images));
+    CrossEntropyResult ce = cross_entropy(tape, logits, tg);
+    accumulate_stats(logits.value(), *ce.loss_per_sample, tg.labels, 1, stats);
+  }
+  model.set_training(true);
+  const std::vector<double> s = host_doubles(stats);
+  return {s[0] / static_cast<double>(n), s[1] / static_cast<double>(n)};
+}
+
+std::string fmt_time(double seconds) {
+  char buf[32];
+  const int s = static_cast<int>(seconds + 0.5);
+  std::snprintf(buf, sizeof buf, "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+double count_entropy(const std::vector<int32_t>& counts) {
+  double total = 0;
+  for (int32_t c : counts) total += c;
+  if (total <= 0) return 0;
+  double h = 0;
+  for (int32_t c : counts)
+    if (c > 0) {
+      const double p = c / total;
+      h -= p * std::log(p);
+    }
+  return h;
+}
+
+json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
+  TrainConfig cfg = cfg_in;
+  if (cfg.run_dir.empty()) cfg.run_dir = default_run_dir(cfg);
+  const fs::path dir(cfg.run_dir);
+  const fs::path ckpt_path = dir / "checkpoint.bin";
+  const json cfg_json = config_to_json(cfg);
+  fs::create_directories(dir);
+  if (!opt.resume)
+    BTS_CHECK(!fs::exists(ckpt_path), "run directory '" << cfg.run_dir
+                                                        << "' already holds a checkpoint: resume it (--resume) or "
+                                                           "choose another --run-dir");
+
+  const Device dev = pick_device(cfg.device);
+#ifdef BTS_WITH_CUDA
+  if (dev == Device::CUDA) kernels::cuda::current_context().set_allow_tf32(cfg.tf32);
+#endif
+  auto log = [&](const std::string& line) {
+    if (!opt.quiet) std::printf("%s\n", line.c_str());
+    std::ofstream(dir / "log.txt", std::ios::app) << line << "\n";
+  };
+
+  // Data: loaded once, uploaded once.
+  DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
+  take_subset(data.train, cfg.train_subset);
+  take_subset(data.test, cfg.test_subset);
+  if (!cfg.crop_flip) cfg.pad = 0;
+  DeviceDataset train_ds(data.train, dev, cfg.pad);
+  DeviceDataset test_ds(data.test, dev, 0);
+  const int64_t N = train_ds.size(), b = cfg.batch_size;
+
+  ResNet18 model({cfg.width, train_ds.classes(), train_ds.channels()});
+  model.finalize(DType::F32, dev, cfg.seed);
+  Sgd sgd(model.params(), SgdOptions{cfg.momentum, cfg.weight_decay, cfg.nesterov});
+  auto sampler = make_sampler(
+      cfg.method, SamplerContext{N, b, cfg.epochs, cfg.budget, cfg.seed, dev,
+                                 ImportanceOptions{cfg.importance_eps, cfg.importance_averaging, cfg.warmup_epochs}});
+  const LrSchedule schedule = parse_lr_schedule(cfg.lr_schedule);
+  const int64_t epochs = sampler->epochs(), ipe = sampler->iterations_per_epoch();
+  const int64_t total_iters = epochs * ipe;
+
+  Tensor order = Tensor::empty({N}, DType::I32, dev);
+  Tensor counts = Tensor::zeros({N}, DType::I32, dev);
+  Tensor stats = Tensor::zeros({2}, DType::F64, dev);  // this epoch's training loss sum and correct count
+  Tensor images = Tensor::empty({b, train_ds.channels(), train_ds.height(), train_ds.width()}, DType::F32, dev);
+  Tensor labels = Tensor::empty({b}, DType::I32, dev);
+  Tensor label_weights = Tensor::empty({b, 1}, DType::F32);
+  label_weights.fill(1.0);
+  label_weights = label_weights.to(dev);
+  Tensor sample_weights_init = Tensor::empty({b}, DType::F32);
+  sample_weights_init.fill(1.0 / static_cast<double>(b));
+  Tensor sample_weights = sample_weights_init.to(dev);
+
+  Counters counters;
+  int64_t start_epoch = 0, start_iter = 0;
+  double best_acc = -1, last_acc = -1, elapsed_before = 0;
+  json history = json::array();
+  std::map<std::string, double> phase_ms;
+
+  if (opt.resume) {
+    TensorMap ck = read_tensor_file(ckpt_path.string());
+    const json saved_cfg = json::parse(tensor_text(ck.at("config_json")));
+    BTS_CHECK(saved_cfg == cfg_json, "the checkpoint in '" << cfg.run_dir << "' was made with another config:\n  saved: "
+                                                           << saved_cfg.dump() << "\n  now:   " << cfg_json.dump());
+    model.params().flat_data().copy_from(ck.at("params"));
+    model.buffers().flat_data().copy_from(ck.at("buffers"));
+    sgd.momentum_buffer().copy_from(ck.at("momentum"));
+    counts.copy_from(ck.at("counts"));
+    stats.copy_from(ck.at("stats"));
+    sampler->load(ck);
+    const json st = json::parse(tensor_text(ck.at("state_json")));
+    start_epoch = st.at("epoch");
+    start_iter = st.at("iteration_in_epoch");
+    counters.from_json(st.at("counters"));
+    best_acc = st.at("best_test_accuracy");
+    last_acc = st.at("last_test_accuracy");
+    elapsed_before = st.at("elapsed_seconds");
+    history = st.at("history");
+    for (auto& [k, v] : st.at("phase_ms").items()) phase_ms[k] = v;
+    sgd.set_steps(counters.iterations);
+    log("resuming " + cfg.run_dir + " at epoch " + std::to_string(start_epoch + 1) + ", iteration " +
+        std::to_string(start_iter));
+  } else {
+    write_text_atomic(dir / "config.json", cfg_json.dump(2) + "\n");
+    std::ofstream(dir / "log.txt", std::ios::trunc);
+    std::ofstream(dir / "metrics.jsonl", std::ios::trunc);
+  }
+
+  log("bts train: " + cfg.dataset + " (" + std::to_string(N) + " train / " + std::to_string(test_ds.size()) +
+      " test), " + cfg.method + " B=" + json(cfg.budget).dump() + ", " + std::to_string(epochs) + " epochs x " +
+      std::to_string(ipe) + " iterations of " + std::to_string(b) + ", " + lr_schedule_name(schedule) + " LR, " +
+      model.describe() + ", " + device_summary(probe_devices()) + (dev == Device::CPU ? " [running on the CPU]" : ""));
+
+  auto save_checkpoint = [&](int64_t epoch, int64_t iter, double elapsed) {
+    json st = {{"epoch", epoch},
+               {"iteration_in_epoch", iter},
+               {"counters", counters.to_json()},
+               {"best_test_accuracy", best_acc},
+               {"last_test_accuracy", last_acc},
+               {"elapsed_seconds", elapsed},
+               {"history", history},
+               {"phase_ms", phase_ms}};
+    TensorMap ck;
+    ck.emplace("params", model.params().flat_data().view());
+    ck.emplace("buffers", model.buffers().flat_data().view());
+    ck.emplace("momentum", sgd.momentum_buffer().view());
+    ck.emplace("counts", counts.view());
+    ck.emplace("stats", stats.view());
+    ck.emplace("config_json", text_tensor(cfg_json.dump()));
+    ck.emplace("state_json", text_tensor(st.dump()));
+    sampler->save(ck);
+    write_tensor_file(ckpt_path.string(), ck);
+  };
+
+  SignalScope signals;
+  PhaseTimer timer(dev);
+  Tape tape(dev);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  auto merge_phases = [&] {
+    for (auto& [k, v] : timer.collect()) phase_ms[k] += v;
+  };
+  double next_progress = cfg.progress_seconds;
+  int64_t images_since = 0;
+  double since_t = elapsed();
+  json result;
+  result["status"] = "completed";
+
+  for (int64_t epoch = start_epoch; epoch < epochs; ++epoch) {
+    timer.start("sampling");
+    sampler->begin_epoch(epoch, order);
+    timer.stop("sampling");
+    const int64_t first = epoch == start_epoch ? start_iter : 0;
+    if (first == 0) stats.zero();
+    for (int64_t it = first; it < ipe; ++it) {
+      const int64_t step = epoch * ipe + it;
+      const double lr = learning_rate(schedule, cfg.lr_initial, cfg.lr_final, step, total_iters);
+      Tensor idx = Tensor::wrap(order.data<int32_t>() + it * b, {b}, DType::I32, dev);
+      timer.start("augmentation");
+      train_ds.make_batch(idx, BatchOptions{cfg.seed, static_cast<uint64_t>(step), cfg.crop_flip}, images, labels,
+                          stream_of(dev));
+      timer.stop("augmentation");
+      timer.start("forward");
+      tape.clear();
+      model.zero_grad();
+      Targets tg;
+      tg.labels = labels.reshaped({b, 1});
+      tg.label_weights = label_weights.view();
+      tg.sample_weights = sample_weights.view();
+      Var logits = model.forward(tape, tape.input(images));
+      CrossEntropyResult ce = cross_entropy(tape, logits, tg);
+      accumulate_stats(logits.value(), *ce.loss_per_sample, tg.labels, 1, stats);
+      BatchView view{idx, *ce.loss_per_sample, *ce.prob_per_target, sample_weights};
+      sampler->after_forward(view);
+      timer.stop("forward");
+      timer.start("backward");
+      tape.backward(ce.total);
+      timer.stop("backward");
+      timer.start("optimizer");
+      sgd.step(lr);
+      add_counts(idx, counts);
+      timer.stop("optimizer");
+      ++counters.iterations;
+      counters.samples_forward += b;
+      counters.samples_backward += sampler->backward_count(b);
+      images_since += b;
+
+      const bool stop_now = g_signal != 0 || (opt.stop_after_steps > 0 && counters.iterations >= opt.stop_after_steps);
+      if (stop_now || elapsed() >= next_progress) {
+        merge_phases();  // waits for the device
+        const std::vector<double> s = host_doubles(stats);
+        const int64_t seen = (it + 1) * b;
+        BTS_CHECK(std::isfinite(s[0]), "training loss became " << s[0] << " in epoch " << epoch + 1 << " (iteration "
+                                                               << counters.iterations << "); the last good checkpoint "
+                                                               << "is kept in " << ckpt_path.string());
+        const double now = elapsed(), rate = images_since / std::max(1e-9, now - since_t);
+        const double eta = static_cast<double>((total_iters - counters.iterations) * b) / std::max(rate, 1e-9);
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "epoch %lld/%lld  iter %lld/%lld  loss %.4f  acc %.2f%%  lr %.2e  %.0f img/s  elapsed %s  ETA %s",
+                      (long long)epoch + 1, (long long)epochs, (long long)counters.iterations, (long long)total_iters,
+                      s[0] / seen, 100.0 * s[1] / seen, lr, rate, fmt_time(now).c_str(), fmt_time(eta).c_str());
+        log(line);
+        next_progress = now + cfg.progress_seconds;
+        images_since = 0;
+        since_t = now;
+      }
+      if (stop_now) {
+        save_checkpoint(epoch, it + 1, elapsed());
+        log(std::string("interrupted") + (g_signal ? " by signal " + std::to_string(g_signal) : "") +
+            ": checkpoint written; continue with: bts train --resume --run-dir " + cfg.run_dir);
+        result["status"] = "interrupted";
+        result["run_dir"] = cfg.run_dir;
+        return result;
+      }
+    }
+    // End of epoch: statistics, evaluation, metrics line, checkpoint.
+    merge_phases();
+    const std::vector<double> s = host_doubles(stats);
+    const double seen = static_cast<double>(ipe * b);
+    BTS_CHECK(std::isfinite(s[0]), "training loss became " << s[0] << " in epoch " << epoch + 1
+                                                           << "; the last good checkpoint is kept in "
+                                                           << ckpt_path.string());
+    sampler->end_epoch(s[1] / seen);
+    json m = {{"epoch", epoch + 1},
+              {"train_loss", s[0] / seen},
+              {"train_accuracy", s[1] / seen},
+              {"lr", learning_rate(schedule, cfg.lr_initial, cfg.lr_final, (epoch + 1) * ipe - 1, total_iters)},
+              {"counters", counters.to_json()}};
+    if ((epoch + 1) % cfg.eval_every == 0 || epoch + 1 == epochs) {
+      timer.start("evaluation");
+      EvalResult ev = evaluate(model, test_ds, 500);
+      timer.stop("evaluation");
+      merge_phases();
+      last_acc = ev.accuracy;
+      best_acc = std::max(best_acc, ev.accuracy);
+      m["test_accuracy"] = ev.accuracy;
+      m["test_loss"] = ev.loss;
+    }
+    m["elapsed_seconds"] = elapsed();
+    m["phase_ms"] = phase_ms;
+    history.push_back(m);
+    std::ofstream(dir / "metrics.jsonl", std::ios::app) << m.dump() << "\n";
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %lld/%lld done: train loss %.4f acc %.2f%%%s", (long long)epoch + 1,
+                  (long long)epochs, s[0] / seen, 100.0 * s[1] / seen,
+                  m.contains("test_accuracy")
+                      ? ("  test acc " + std::to_string(100.0 * m["test_accuracy"].get<double>()).substr(0, 5) + "%")
+                            .c_str()
+                      : "");
+    log(line);
+    if ((epoch + 1) % cfg.checkpoint_every == 0 || epoch + 1 == epochs) save_checkpoint(epoch + 1, 0, elapsed());
+  }
+
+  // Final result.
+  std::vector<int32_t> host_counts(static_cast<size_t>(N));
+  {
+    Tensor c = counts.to(Device::CPU);
+    std::copy_n(c.data<int32_t>(), N, host_counts.data());
+    TensorMap cm;
+    cm.emplace("counts", std::move(c));
+    write_tensor_file((dir / "sample_counts.bin").string(), cm);
+  }
+  const double full = static_cast<double>(cfg.epochs) * static_cast<double>(N);
+  result["run_dir"] = cfg.run_dir;
+  result["config"] = cfg_json;
+  result["device"] = device_summary(probe_devices());
+  result["model"] = model.describe();
+  result["budget_asked"] = {{"budget", cfg.budget},
+                            {"full_training_epochs", cfg.epochs},
+                            {"train_size", N},
+                            {"full_training_samples", full},
+                            {"budget_samples", cfg.budget * full}};
+  result["budget_spent"] = counters.to_json();
+  result["budget_spent"]["backward_fraction_of_full"] = static_cast<double>(counters.samples_backward) / full;
+  result["budget_spent"]["epochs"] = epochs;
+  result["budget_spent"]["iterations_per_epoch"] = ipe;
+  result["final_test_accuracy"] = last_acc;
+  result["best_test_accuracy"] = best_acc;
+  result["sample_count_entropy"] = count_entropy(host_counts);
+  result["sample_count_entropy_max"] = std::log(static_cast<double>(N));
+  result["wall_clock_seconds"] = elapsed();
+  result["phase_seconds"] = json::object();
+  for (auto& [k, v] : phase_ms) result["phase_seconds"][k] = v / 1000.0;
+  result["history"] = history;
+  write_text_atomic(dir / "result.json", result.dump(2) + "\n");
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "done: final test accuracy %.2f%% (best %.2f%%), %lld iterations, %lld samples backward (%.3f of full "
+                "training), entropy %.3f (max %.3f), %s; results in %s",
+                100 * last_acc, 100 * best_acc, (long long)counters.iterations, (long long)counters.samples_backward,
+                result["budget_spent"]["backward_fraction_of_full"].get<double>(),
+                result["sample_count_entropy"].get<double>(), result["sample_count_entropy_max"].get<double>(),
+                fmt_time(elapsed()).c_str(), cfg.run_dir.c_str());
+  log(line);
+  return result;
+}
+
+json evaluate_run(const std::string& run_dir, const std::string& device) {
+  const fs::path dir(run_dir);
+  BTS_CHECK(fs::exists(dir / "checkpoint.bin"), "no checkpoint in '" << run_dir << "'");
+  TensorMap ck = read_tensor_file((dir / "checkpoint.bin").string());
+  TrainConfig cfg = config_from_json(json::parse(tensor_text(ck.at("config_json"))));
+  const Device dev = pick_device(device);
+  DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
+  take_subset(data.test, cfg.test_subset);
+  DeviceDataset test_ds(data.test, dev, 0);
+  ResNet18 model({cfg.width, test_ds.classes(), test_ds.channels()});
+  model.finalize(DType::F32, dev, cfg.seed);
+  model.params().flat_data().copy_from(ck.at("params"));
+  model.buffers().flat_data().copy_from(ck.at("buffers"));
+  EvalResult ev = evaluate(model, test_ds, 500);
+  return {{"run_dir", run_dir}, {"test_accuracy", ev.accuracy}, {"test_loss", ev.loss}, {"test_size", test_ds.size()}};
+}
+
+}  // namespace bts

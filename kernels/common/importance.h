@@ -1,0 +1,51 @@
+// p-SGD and c-SGD (Chang et al. 2017, as adapted by the paper; METHODS.md): shared by the CPU twin and the GPU.
+// Per sample: the running mean (or, as a Figure 1 variant, the last value) of its true-class probability p from
+// the training forwards. Importance: p-SGD s = 1 - p, c-SGD s = p (1 - p). Draws without replacement
+// proportional to w use the key log(u) / w (Efraimidis-Spirakis): the k largest keys are the k draws.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/common/philox.h"
+
+namespace bts::kernels {
+
+enum class ImportanceKind : int { Loss = 0 /* p-SGD */, Confidence = 1 /* c-SGD */ };
+
+constexpr uint32_t kImportanceStream = 0x494D5053u;  // distinguishes these draws from the others
+
+BTS_HD double importance_of(double p, ImportanceKind kind) {
+  return kind == ImportanceKind::Loss ? 1.0 - p : p * (1.0 - p);
+}
+
+// The key of sample i in epoch e for weight w > 0; -inf for w <= 0 (never drawn while others remain).
+BTS_HD double draw_key(uint64_t seed, uint64_t epoch, uint64_t i, double w) {
+  const Philox4 r = philox4x32_10(static_cast<uint32_t>(i), static_cast<uint32_t>(i >> 32),
+                                  static_cast<uint32_t>(epoch), kImportanceStream, seed);
+  const double u = uniform_open0(r.v[0], r.v[1]);
+  return w > 0 ? log(u) / w : -HUGE_VAL;
+}
+
+}  // namespace bts::kernels
+
+namespace bts::kernels {
+
+// Ordered SGD (Kawaguchi & Lu 2020): q from the epoch's training accuracy, for batch size s:
+// s; floor(s/2) once accuracy >= 80%; floor(s/4) >= 90%; floor(s/8) >= 95%; floor(s/16) >= 99.5%.
+BTS_HD int64_t osgd_q(int64_t s, double train_accuracy) {
+  int64_t q = s;
+  if (train_accuracy >= 0.80) q = s / 2;
+  if (train_accuracy >= 0.90) q = s / 4;
+  if (train_accuracy >= 0.95) q = s / 8;
+  if (train_accuracy >= 0.995) q = s / 16;
+  return q < 1 ? 1 : q;
+}
+
+// Rank of loss i in a batch, descending, ties by position (0 = largest loss).
+BTS_HD int64_t loss_rank(const float* loss, int64_t b, int64_t i) {
+  int64_t r = 0;
+  for (int64_t j = 0; j < b; ++j) r += loss[j] > loss[i] || (loss[j] == loss[i] && j < i);
+  return r;
+}
+
+}  // namespace bts::kernels

@@ -1,0 +1,22 @@
+// CPU twins of the p-SGD/c-SGD kernels (kernels/cuda/importance.h): statistics updates, weights, ordered draws.
+#pragma once
+#include <cstdint>
+
+#include "kernels/common/importance.h"
+
+namespace bts::kernels::cpu {
+
+// For batch slot j: sample idx[j] saw true-class probability prob[j * M] (its own label's; M targets per slot).
+void update_importance_stats(const int32_t* idx, const float* prob, int64_t b, int64_t M, double* sum_p,
+                             int32_t* visits, float* last_p);
+// w_i = s_i + eps: s_i from the mean (averaging) or last p; never-seen samples get max over seen s; eps = mean of
+// those s (when use_eps). Nothing seen yet: all weights 1. Returns the number of seen samples.
+int64_t importance_weights(int64_t n, const double* sum_p, const int32_t* visits, const float* last_p,
+                           ImportanceKind kind, bool averaging, bool use_eps, double* w);
+// order = indices sorted by draw_key descending (stable); its first k entries are k draws without replacement.
+void weighted_order(uint64_t seed, uint64_t epoch, int64_t n, const double* w, int32_t* order);
+
+// OSGD's per-batch weights: 1/q on the q largest losses, 0 elsewhere (gradient flows only through those q).
+void top_q_weights(const float* loss, int64_t b, int64_t q, float* weights);
+
+}  // namespace bts::kernels::cpu

@@ -1,0 +1,52 @@
+#include <cuda_runtime.h>
+
+#include "engine/check.h"
+#include "engine/cuda_check.h"
+#include "kernels/cuda/augment_batch.h"
+
+namespace bts::kernels::cuda {
+
+namespace {
+
+constexpr int kAugmentThreads = 256;
+
+// Grid: x = batch slot, y = chunks of one sample's c*h*w outputs. Every thread recomputes its slot's draw
+// (ten Philox rounds, cheaper than a shared-memory broadcast and a barrier).
+__global__ void augment_batch_kernel(const uint8_t* __restrict__ images, const int32_t* __restrict__ labels,
+                                     int64_t n, int c, int h, int w, const int32_t* __restrict__ idx,
+                                     AugmentArgs args, float* __restrict__ out, int32_t* __restrict__ out_labels) {
+  const int64_t slot = blockIdx.x;
+  const int plane = h * w;
+  const int per_sample = c * plane;
+  const int32_t i = idx[slot];
+  const bool valid = i >= 0 && i < n;
+  const CropFlip d = slot_crop_flip(args, static_cast<uint32_t>(slot));
+  const uint8_t* src = images + static_cast<int64_t>(valid ? i : 0) * per_sample;
+  float* dst = out + slot * per_sample;
+  for (int e = blockIdx.y * blockDim.x + threadIdx.x; e < per_sample; e += gridDim.y * blockDim.x) {
+    const int ch = e / plane, r = e - ch * plane, y = r / w, x = r - y * w;
+    dst[e] = valid ? normalize_pixel(crop_flip_pixel(src + ch * plane, h, w, y, x, d), args.scale[ch],
+                                     args.shift[ch])
+                   : __int_as_float(0x7fc00000);  // quiet NaN
+  }
+  if (blockIdx.y == 0 && threadIdx.x == 0) out_labels[slot] = valid ? labels[i] : -1;
+}
+
+}  // namespace
+
+void augment_batch(cudaStream_t stream, const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
+                   const int32_t* idx, int64_t b, const AugmentArgs& args, float* out, int32_t* out_labels) {
+  BTS_CHECK(c >= 1 && c <= kAugmentMaxChannels, "augment_batch (cuda): " << c << " channels, expected 1.."
+                                                                          << kAugmentMaxChannels);
+  BTS_CHECK(h > 0 && w > 0 && static_cast<int64_t>(c) * h * w < (int64_t(1) << 31),
+            "augment_batch (cuda): bad image shape " << c << "x" << h << "x" << w);
+  BTS_CHECK(b >= 0 && b < (int64_t(1) << 31), "augment_batch (cuda): batch of " << b << " samples");
+  if (b == 0) return;
+  const int per_sample = c * h * w;
+  const int chunks = (per_sample + kAugmentThreads - 1) / kAugmentThreads;
+  const dim3 grid(static_cast<unsigned>(b), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
+  augment_batch_kernel<<<grid, kAugmentThreads, 0, stream>>>(images, labels, n, c, h, w, idx, args, out, out_labels);
+  BTS_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace bts::kernels::cuda

@@ -1,0 +1,20 @@
+// The fused batch builder on the GPU: gather by index, random crop with zero padding, horizontal flip and
+// normalisation to float, in one kernel. Formulas in kernels/common/augment.h, shared with the CPU twin
+// (kernels/cpu/augment_batch.h), so both produce the same bits for the same (seed, step).
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "kernels/common/augment.h"
+
+namespace bts::kernels::cuda {
+
+// All pointers are device memory. images: n x c x h x w uint8; labels: n int32; idx: b int32 indices.
+// out: b x c x h x w float; out_labels: b int32. An index outside [0, n) cannot throw from the device: that
+// sample's outputs become NaN and its label -1, so the loss fails loudly instead of reading stray memory.
+// Asynchronous on `stream`; launch errors throw (BTS_CUDA_CHECK).
+void augment_batch(cudaStream_t stream, const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
+                   const int32_t* idx, int64_t b, const AugmentArgs& args, float* out, int32_t* out_labels);
+
+}  // namespace bts::kernels::cuda

@@ -1,0 +1,23 @@
+// p-SGD/c-SGD on the GPU: the same results as kernels/cpu/importance.h, with the per-sample statistics kept in
+// device arrays (nothing per sample crosses to the host). Weights use Thrust reductions (max, sum) in double.
+#pragma once
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+#include "kernels/common/importance.h"
+
+namespace bts::kernels::cuda {
+
+void update_importance_stats(cudaStream_t s, const int32_t* idx, const float* prob, int64_t b, int64_t M,
+                             double* sum_p, int32_t* visits, float* last_p);
+// Returns the number of seen samples (one small device->host read per epoch).
+int64_t importance_weights(cudaStream_t s, int64_t n, const double* sum_p, const int32_t* visits, const float* last_p,
+                           ImportanceKind kind, bool averaging, bool use_eps, double* w);
+// keys: n doubles of scratch.
+void weighted_order(cudaStream_t s, uint64_t seed, uint64_t epoch, int64_t n, const double* w, double* keys,
+                    int32_t* order);
+
+void top_q_weights(cudaStream_t s, const float* loss, int64_t b, int64_t q, float* weights);
+
+}  // namespace bts::kernels::cuda

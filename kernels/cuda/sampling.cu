@@ -1,0 +1,69 @@
+#include <thrust/execution_policy.h>
+#include <thrust/sort.h>
+
+#include "kernels/common/sampling.h"
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/sampling.h"
+
+namespace bts::kernels::cuda {
+
+namespace {
+__global__ void keys_kernel(uint64_t seed, uint64_t epoch, int64_t n, uint64_t* keys, int32_t* order) {
+  BTS_GRID_STRIDE(i, n) {
+    keys[i] = permutation_key(seed, epoch, static_cast<uint64_t>(i));
+    order[i] = static_cast<int32_t>(i);
+  }
+}
+__global__ void add_counts_kernel(const int32_t* idx, int64_t b, int32_t* counts) {
+  BTS_GRID_STRIDE(j, b) atomicAdd(counts + idx[j], 1);
+}
+// One block; a fixed reduction order keeps the sums deterministic.
+__global__ void batch_stats_kernel(const float* logits, const float* loss, const int32_t* labels, int64_t N,
+                                   int64_t K, int64_t M, double* stats) {
+  __shared__ double s_loss[kThreads], s_correct[kThreads];
+  double l = 0, c = 0;
+  for (int64_t i = threadIdx.x; i < N; i += blockDim.x) {
+    const float* z = logits + i * K;
+    int64_t best = 0;
+    for (int64_t k = 1; k < K; ++k)
+      if (z[k] > z[best]) best = k;
+    l += loss[i];
+    c += best == labels[i * M] ? 1.0 : 0.0;
+  }
+  s_loss[threadIdx.x] = l;
+  s_correct[threadIdx.x] = c;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+    if ((int)threadIdx.x < stride) {
+      s_loss[threadIdx.x] += s_loss[threadIdx.x + stride];
+      s_correct[threadIdx.x] += s_correct[threadIdx.x + stride];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    stats[0] += s_loss[0];
+    stats[1] += s_correct[0];
+  }
+}
+}  // namespace
+
+void random_order(cudaStream_t s, uint64_t seed, uint64_t epoch, int64_t n, uint64_t* keys, int32_t* order) {
+  keys_kernel<<<grid_for(n), kThreads, 0, s>>>(seed, epoch, n, keys, order);
+  BTS_CUDA_LAUNCH_CHECK("random_order keys");
+  thrust::stable_sort_by_key(thrust::cuda::par.on(s), keys, keys + n, order);
+  BTS_CUDA_LAUNCH_CHECK("random_order sort");
+}
+
+void add_counts(cudaStream_t s, const int32_t* idx, int64_t b, int32_t* counts) {
+  add_counts_kernel<<<grid_for(b), kThreads, 0, s>>>(idx, b, counts);
+  BTS_CUDA_LAUNCH_CHECK("add_counts");
+}
+
+void accumulate_batch_stats(cudaStream_t s, const float* logits, const float* loss, const int32_t* labels, int64_t N,
+                            int64_t K, int64_t M, double* stats) {
+  batch_stats_kernel<<<1, kThreads, 0, s>>>(logits, loss, labels, N, K, M, stats);
+  BTS_CUDA_LAUNCH_CHECK("batch_stats");
+}
+
+}  // namespace bts::kernels::cuda

@@ -1,0 +1,126 @@
+// The budgeted trainer end to end on real Fashion-MNIST (Debian's dataset-fashion-mnist), at toy size:
+// config validation, budget counters, result files, entropy, and bitwise resume after an interruption.
+#include <filesystem>
+#include <fstream>
+
+#include "engine/config.h"
+#include "engine/tensor_file.h"
+#include "engine/trainer.h"
+#include "tests/common/helpers.h"
+
+using namespace bts;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+bool have_fashion_mnist() {
+  return fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") ||
+         fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte");
+}
+
+json toy_config(const std::string& run_dir) {
+  return {{"dataset", "fashion-mnist"}, {"method", "unif-sgd"}, {"budget", 0.5}, {"epochs", 3},
+          {"batch_size", 32}, {"model", {{"width", 0.0625}}}, {"train_subset", 512}, {"test_subset", 200},
+          {"device", "cpu"}, {"checkpoint_every", 1}, {"run_dir", run_dir}, {"seed", 4}};
+}
+}  // namespace
+
+TEST_SUITE("trainer") {
+
+TEST_CASE("config: defaults, every error names the key, the value and what is allowed") {
+  TrainConfig c = config_from_json(json::object());
+  CHECK(c.method == "unif-sgd");
+  CHECK(c.weight_decay == 1e-4);
+  CHECK(c.batch_size == 128);
+  CHECK_THROWS_WITH_AS(config_from_json({{"bugdet", 0.3}}), doctest::Contains("unknown config key 'bugdet'"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"budget", 1.5}}), doctest::Contains("(0, 1]"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"budget", "big"}}), doctest::Contains("'budget' has value \"big\""), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"epochs", 2.5}}), doctest::Contains("integer"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"lr", {{"schedule", "cosine"}}}}), doctest::Contains("lr.schedule"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"model", {{"depth", 50}}}}), doctest::Contains("model.depth"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"method", "sgd"}, {"budget", 0.3}}), doctest::Contains("budget 1"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"model", 3}}), doctest::Contains("must be an object"), Error);
+  json j = json::object();
+  apply_override(j, "optimizer.weight_decay=5e-4");
+  apply_override(j, "method=scan-sgd");
+  apply_override(j, "augment.crop_flip=false");
+  TrainConfig o = config_from_json(j);
+  CHECK(o.weight_decay == 5e-4);
+  CHECK(o.method == "scan-sgd");
+  CHECK_FALSE(o.crop_flip);
+  CHECK(config_from_json(config_to_json(o)).method == "scan-sgd");  // the resolved config reads back
+  CHECK_THROWS_AS(apply_override(j, "novalue"), Error);
+}
+
+TEST_CASE("entropy of presentation counts") {
+  CHECK(count_entropy({5, 5, 5, 5}) == doctest::Approx(std::log(4.0)));
+  CHECK(count_entropy({0, 7, 0}) == doctest::Approx(0.0));
+  CHECK(count_entropy({1, 1, 2}) == doctest::Approx(-(0.5 * std::log(0.25)) - 0.5 * std::log(0.5)));
+  CHECK(count_entropy({0, 0}) == 0.0);
+}
+
+TEST_CASE("a toy budgeted run: counters, files, and bitwise resume after an interruption") {
+  if (!have_fashion_mnist()) {
+    MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
+    return;
+  }
+  const std::string a = "bts_test_run_a", b = "bts_test_run_b";
+  fs::remove_all(a);
+  fs::remove_all(b);
+  TrainOptions quiet;
+  quiet.quiet = true;
+  const json ra = train(config_from_json(toy_config(a)), quiet);
+  // 512 samples, B = 0.5, batch 32: 8 iterations per epoch, 3 epochs.
+  CHECK(ra["status"] == "completed");
+  CHECK(ra["budget_spent"]["iterations"] == 24);
+  CHECK(ra["budget_spent"]["samples_backward"] == 24 * 32);
+  CHECK(ra["budget_spent"]["samples_forward"] == 24 * 32);
+  CHECK(ra["budget_spent"]["samples_scored"] == 0);
+  CHECK(ra["budget_spent"]["backward_fraction_of_full"].get<double>() == doctest::Approx(0.5));
+  CHECK(ra["history"].size() == 3);
+  for (const char* f : {"config.json", "result.json", "metrics.jsonl", "sample_counts.bin", "checkpoint.bin", "log.txt"})
+    CHECK_MESSAGE(fs::exists(fs::path(a) / f), f);
+  TensorMap counts = read_tensor_file((fs::path(a) / "sample_counts.bin").string());
+  int64_t total = 0, max_count = 0;
+  for (double v : counts.at("counts").to_double_vector()) {
+    total += static_cast<int64_t>(v);
+    max_count = std::max<int64_t>(max_count, static_cast<int64_t>(v));
+  }
+  CHECK(total == 24 * 32);
+  CHECK(max_count <= 3);  // without replacement: at most once per epoch
+  CHECK(ra["sample_count_entropy"].get<double>() > 0);
+  CHECK(ra["sample_count_entropy"].get<double>() <= std::log(512.0) + 1e-12);
+  CHECK_THROWS_WITH_AS(train(config_from_json(toy_config(a)), quiet), doctest::Contains("already holds"), Error);
+
+  // Interrupted after 11 steps (mid-epoch 2), then resumed: the same result bit for bit.
+  TrainOptions stop = quiet;
+  stop.stop_after_steps = 11;
+  CHECK(train(config_from_json(toy_config(b)), stop)["status"] == "interrupted");
+  const json rb = train(config_from_json(toy_config(b)), TrainOptions{true, true, 0});
+  CHECK(rb["status"] == "completed");
+  CHECK(rb["history"].size() == 3);
+  for (size_t e = 0; e < 3; ++e) {
+    CHECK(rb["history"][e]["train_loss"].get<double>() == ra["history"][e]["train_loss"].get<double>());
+    CHECK(rb["history"][e]["train_accuracy"].get<double>() == ra["history"][e]["train_accuracy"].get<double>());
+  }
+  CHECK(rb["final_test_accuracy"].get<double>() == ra["final_test_accuracy"].get<double>());
+  CHECK(rb["budget_spent"] == ra["budget_spent"]);
+  TensorMap ca = read_tensor_file((fs::path(a) / "checkpoint.bin").string());
+  TensorMap cb = read_tensor_file((fs::path(b) / "checkpoint.bin").string());
+  CHECK(ca.at("params").to_double_vector() == cb.at("params").to_double_vector());
+  CHECK(ca.at("momentum").to_double_vector() == cb.at("momentum").to_double_vector());
+  CHECK(ca.at("buffers").to_double_vector() == cb.at("buffers").to_double_vector());
+  CHECK(ca.at("counts").to_double_vector() == cb.at("counts").to_double_vector());
+
+  // Resuming with another config is refused.
+  json other = toy_config(b);
+  other["seed"] = 5;
+  CHECK_THROWS_WITH_AS(train(config_from_json(other), TrainOptions{true, true, 0}), doctest::Contains("another config"),
+                       Error);
+  const json ev = evaluate_run(a, "cpu");
+  CHECK(ev["test_accuracy"].get<double>() == ra["final_test_accuracy"].get<double>());
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+}  // TEST_SUITE

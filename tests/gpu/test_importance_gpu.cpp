@@ -1,0 +1,78 @@
+// p-SGD/c-SGD GPU twins: statistics updates, weights and weighted draws agree with the CPU.
+#include "kernels/cpu/importance.h"
+#include "kernels/cpu/sampling.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/importance.h"
+#include "tests/common/helpers.h"
+
+using namespace bts;
+using kernels::ImportanceKind;
+
+TEST_SUITE("importance_gpu") {
+
+TEST_CASE("update, weights (every variant) and draws on the GPU equal the CPU twins") {
+  const int64_t n = 50000, b = 128, M = 2;
+  Rng rng(31);
+  std::vector<double> sum_p(n, 0);
+  std::vector<int32_t> visits(n, 0);
+  std::vector<float> last_p(n, 0);
+  Tensor sum_d = Tensor::zeros({n}, DType::F64, Device::CUDA), visits_d = Tensor::zeros({n}, DType::I32, Device::CUDA);
+  Tensor last_d = Tensor::zeros({n}, DType::F32, Device::CUDA);
+  cudaStream_t s = kernels::cuda::current_context().stream();
+  std::vector<int32_t> order_host(n);
+  kernels::cpu::random_order(1, 0, n, order_host.data());  // distinct indices per batch, as the samplers give
+  for (int64_t step = 0; step < 100; ++step) {
+    std::vector<int32_t> idx(order_host.begin() + step * b, order_host.begin() + (step + 1) * b);
+    std::vector<float> prob(b * M);
+    for (auto& p : prob) p = static_cast<float>(rng.uniform());
+    kernels::cpu::update_importance_stats(idx.data(), prob.data(), b, M, sum_p.data(), visits.data(), last_p.data());
+    Tensor idx_d = Tensor::from_vector<int32_t>(idx, {b}).to(Device::CUDA);
+    Tensor prob_d = Tensor::from_vector<float>(prob, {b, M}).to(Device::CUDA);
+    kernels::cuda::update_importance_stats(s, idx_d.data<int32_t>(), prob_d.data<float>(), b, M, sum_d.data<double>(),
+                                           visits_d.data<int32_t>(), last_d.data<float>());
+  }
+  CHECK(sum_d.to_double_vector() == std::vector<double>(sum_p.begin(), sum_p.end()));
+  for (ImportanceKind kind : {ImportanceKind::Loss, ImportanceKind::Confidence})
+    for (bool averaging : {true, false})
+      for (bool eps : {true, false}) {
+        std::vector<double> w(n);
+        kernels::cpu::importance_weights(n, sum_p.data(), visits.data(), last_p.data(), kind, averaging, eps, w.data());
+        Tensor w_d = Tensor::empty({n}, DType::F64, Device::CUDA);
+        const int64_t seen = kernels::cuda::importance_weights(s, n, sum_d.data<double>(), visits_d.data<int32_t>(),
+                                                               last_d.data<float>(), kind, averaging, eps,
+                                                               w_d.data<double>());
+        CHECK(seen == 100 * b);
+        CHECK(bts::test::rel_error(w_d.to_double_vector(), w) < 1e-12);
+      }
+  // Draws from identical weights: identical orders.
+  std::vector<double> w(n);
+  kernels::cpu::importance_weights(n, sum_p.data(), visits.data(), last_p.data(), ImportanceKind::Loss, true, true,
+                                   w.data());
+  std::vector<int32_t> order_cpu(n);
+  kernels::cpu::weighted_order(9, 4, n, w.data(), order_cpu.data());
+  Tensor w_d = Tensor::from_vector<double>(w, {n}).to(Device::CUDA);
+  Tensor keys = Tensor::empty({n}, DType::F64, Device::CUDA), order_d = Tensor::empty({n}, DType::I32, Device::CUDA);
+  kernels::cuda::weighted_order(s, 9, 4, n, w_d.data<double>(), keys.data<double>(), order_d.data<int32_t>());
+  std::vector<double> og = order_d.to_double_vector();
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < n; ++i) mismatches += og[static_cast<size_t>(i)] != order_cpu[static_cast<size_t>(i)];
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("OSGD top-q weights on the GPU equal the CPU twin") {
+  Rng rng(4);
+  for (int64_t q : {128, 64, 8, 1}) {
+    std::vector<float> loss(128);
+    for (auto& l : loss) l = static_cast<float>(rng.uniform());
+    loss[5] = loss[9];  // a tie
+    std::vector<float> w(128);
+    kernels::cpu::top_q_weights(loss.data(), 128, q, w.data());
+    Tensor loss_d = Tensor::from_vector<float>(loss, {128}).to(Device::CUDA);
+    Tensor w_d = Tensor::empty({128}, DType::F32, Device::CUDA);
+    kernels::cuda::top_q_weights(kernels::cuda::current_context().stream(), loss_d.data<float>(), 128, q,
+                                 w_d.data<float>());
+    CHECK(w_d.to_double_vector() == std::vector<double>(w.begin(), w.end()));
+  }
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,82 @@
+// GPU twins of the samplers' kernels, and a short budgeted run on the GPU.
+#include <filesystem>
+
+#include "engine/config.h"
+#include "engine/trainer.h"
+#include "kernels/cpu/sampling.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/sampling.h"
+#include "tests/common/helpers.h"
+
+using namespace bts;
+
+TEST_SUITE("trainer_gpu") {
+
+TEST_CASE("random_order on the GPU equals the CPU twin (same seed and epoch), sizes with and without remainder") {
+  for (int64_t n : {1, 1000, 60000, 73257}) {
+    std::vector<int32_t> cpu(static_cast<size_t>(n));
+    kernels::cpu::random_order(77, 3, n, cpu.data());
+    Tensor keys = Tensor::empty({n}, DType::I64, Device::CUDA);
+    Tensor order = Tensor::empty({n}, DType::I32, Device::CUDA);
+    kernels::cuda::random_order(kernels::cuda::current_context().stream(), 77, 3, n,
+                                reinterpret_cast<uint64_t*>(keys.data<int64_t>()), order.data<int32_t>());
+    std::vector<double> gpu = order.to_double_vector();
+    bool same = true;
+    for (int64_t i = 0; i < n; ++i) same = same && gpu[static_cast<size_t>(i)] == cpu[static_cast<size_t>(i)];
+    CHECK_MESSAGE(same, "n = " << n);
+  }
+}
+
+TEST_CASE("presentation counts and batch statistics on the GPU equal the CPU twins") {
+  Rng rng(5);
+  const int64_t N = 128, K = 100, n = 1000;
+  std::vector<int32_t> idx(N), labels(N);
+  for (auto& v : idx) v = static_cast<int32_t>(rng.below(n));
+  for (auto& v : labels) v = static_cast<int32_t>(rng.below(K));
+  Tensor logits = bts::test::random_tensor({N, K}, DType::F32, rng);
+  Tensor loss = bts::test::random_tensor({N}, DType::F32, rng);
+  std::vector<int32_t> counts_cpu(n, 0);
+  kernels::cpu::add_counts(idx.data(), N, counts_cpu.data());
+  double stats_cpu[2] = {0, 0};
+  kernels::cpu::accumulate_batch_stats(logits.data<float>(), loss.data<float>(), labels.data(), N, K, 1, stats_cpu);
+
+  Tensor idx_d = Tensor::from_vector<int32_t>(idx, {N}).to(Device::CUDA);
+  Tensor labels_d = Tensor::from_vector<int32_t>(labels, {N}).to(Device::CUDA);
+  Tensor counts_d = Tensor::zeros({n}, DType::I32, Device::CUDA);
+  Tensor stats_d = Tensor::zeros({2}, DType::F64, Device::CUDA);
+  Tensor logits_d = logits.to(Device::CUDA), loss_d = loss.to(Device::CUDA);
+  cudaStream_t s = kernels::cuda::current_context().stream();
+  kernels::cuda::add_counts(s, idx_d.data<int32_t>(), N, counts_d.data<int32_t>());
+  kernels::cuda::accumulate_batch_stats(s, logits_d.data<float>(), loss_d.data<float>(), labels_d.data<int32_t>(), N,
+                                        K, 1, stats_d.data<double>());
+  std::vector<double> counts_gpu = counts_d.to_double_vector();
+  for (int64_t i = 0; i < n; ++i) CHECK(counts_gpu[static_cast<size_t>(i)] == counts_cpu[static_cast<size_t>(i)]);
+  std::vector<double> st = stats_d.to_double_vector();
+  CHECK(st[0] == doctest::Approx(stats_cpu[0]).epsilon(1e-12));
+  CHECK(st[1] == stats_cpu[1]);
+}
+
+TEST_CASE("a short budgeted run on the GPU: counters as planned, learning happens, resume is bitwise") {
+  namespace fs = std::filesystem;
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    MESSAGE("SKIPPED: Fashion-MNIST (Debian dataset-fashion-mnist) is not on this machine");
+    return;
+  }
+  nlohmann::json j = {{"dataset", "fashion-mnist"}, {"method", "unif-sgd"}, {"budget", 0.3}, {"epochs", 3},
+                      {"model", {{"width", 0.25}}}, {"device", "cuda"}, {"run_dir", "bts_gpu_run_a"}};
+  fs::remove_all("bts_gpu_run_a");
+  fs::remove_all("bts_gpu_run_b");
+  const nlohmann::json ra = train(config_from_json(j), TrainOptions{false, true, 0});
+  CHECK(ra["budget_spent"]["iterations"] == 3 * 140);
+  CHECK(ra["final_test_accuracy"].get<double>() > 0.7);
+  j["run_dir"] = "bts_gpu_run_b";
+  CHECK(train(config_from_json(j), TrainOptions{false, true, 200})["status"] == "interrupted");
+  const nlohmann::json rb = train(config_from_json(j), TrainOptions{true, true, 0});
+  for (size_t e = 0; e < 3; ++e)
+    CHECK(rb["history"][e]["train_loss"].get<double>() == ra["history"][e]["train_loss"].get<double>());
+  CHECK(rb["final_test_accuracy"].get<double>() == ra["final_test_accuracy"].get<double>());
+  fs::remove_all("bts_gpu_run_a");
+  fs::remove_all("bts_gpu_run_b");
+}
+
+}  // TEST_SUITE
