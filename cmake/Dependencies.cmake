@@ -59,10 +59,17 @@ find_package(OpenMP REQUIRED COMPONENTS CXX)
 # cuDNN: with the toolkit (/usr/local/cuda here) or anywhere CUDNN_ROOT points (on the GPU machine, the Python
 # wheel: python3 -c "import nvidia.cudnn as m; print(m.__path__[0])").
 function(bts_find_cudnn)
-  set(hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${CUDAToolkit_LIBRARY_ROOT} /usr/local/cuda)
+  # CUDNN_ROOT, when given, is searched alone first, so its header and library always come from one install
+  # (mixing a wheel's 9.26 header with a toolkit's 9.19 library was seen). The wheel ships only versioned names
+  # (libcudnn.so.9), so look for those too.
+  if(CUDNN_ROOT OR DEFINED ENV{CUDNN_ROOT})
+    find_path(BTS_CUDNN_INCLUDE cudnn.h HINTS ${CUDNN_ROOT} $ENV{CUDNN_ROOT} PATH_SUFFIXES include NO_DEFAULT_PATH)
+    find_library(BTS_CUDNN_LIB NAMES cudnn libcudnn.so.9 NAMES_PER_DIR HINTS ${CUDNN_ROOT} $ENV{CUDNN_ROOT}
+                 PATH_SUFFIXES lib lib64 NO_DEFAULT_PATH)
+  endif()
+  set(hints ${CUDAToolkit_LIBRARY_ROOT} /usr/local/cuda)
   find_path(BTS_CUDNN_INCLUDE cudnn.h HINTS ${hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
-  # The wheel ships only versioned names (libcudnn.so.9), so look for those too.
-  find_library(BTS_CUDNN_LIB NAMES cudnn libcudnn.so.9 HINTS ${hints} PATH_SUFFIXES lib lib64)
+  find_library(BTS_CUDNN_LIB NAMES cudnn libcudnn.so.9 NAMES_PER_DIR HINTS ${hints} PATH_SUFFIXES lib lib64)
   if(NOT BTS_CUDNN_INCLUDE OR NOT BTS_CUDNN_LIB)
     message(FATAL_ERROR "bts: cuDNN not found (cudnn.h: ${BTS_CUDNN_INCLUDE}, libcudnn: ${BTS_CUDNN_LIB}). "
                         "Install it with the CUDA toolkit, or pass -DCUDNN_ROOT=<folder with include/cudnn.h and "

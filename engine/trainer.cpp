@@ -222,8 +222,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   take_subset(data.train, cfg.train_subset);
   take_subset(data.test, cfg.test_subset);
   if (!cfg.crop_flip) cfg.pad = 0;
-  DeviceDataset train_ds(data.train, dev, cfg.pad);
-  DeviceDataset test_ds(data.test, dev, 0);
+  DeviceDataset train_ds(std::move(data.train), dev, cfg.pad);  // on the CPU it takes the host tensors over
+  DeviceDataset test_ds(std::move(data.test), dev, 0);
   const int64_t N = train_ds.size(), b = cfg.batch_size;
 
   ResNet18 model({cfg.width, train_ds.classes(), train_ds.channels()});
@@ -483,7 +483,7 @@ json evaluate_run(const std::string& run_dir, const std::string& device) {
   const Device dev = pick_device(device);
   DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
   take_subset(data.test, cfg.test_subset);
-  DeviceDataset test_ds(data.test, dev, 0);
+  DeviceDataset test_ds(std::move(data.test), dev, 0);
   ResNet18 model({cfg.width, test_ds.classes(), test_ds.channels()});
   model.finalize(DType::F32, dev, cfg.seed);
   model.params().flat_data().copy_from(ck.at("params"));
