@@ -28,8 +28,8 @@ json main_job_config() {
     j["epochs"] = 30;
     j["run_dir"] = "runs/main-fashion-mnist-gpu";
   } else {
-    // 2 CPU cores: reduced width, a fixed 12,000-sample training subset, 15 epochs, 2,000 test images between
-    // epochs... finishes in a few minutes (README states the measured time).
+    // 2 CPU cores: reduced width, a fixed 12,000-sample training subset, 15 epochs, the full test set every 5
+    // epochs: about 1 min 40 s and 82.7% test accuracy (README).
     j["epochs"] = 15;
     j["model"] = {{"width", 0.125}};
     j["train_subset"] = 12000;
