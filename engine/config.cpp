@@ -70,8 +70,8 @@ TrainConfig config_from_json(const json& j) {
   f.read("dataset", c.dataset, one_of({"cifar10", "cifar100", "svhn", "miniimagenet", "fashion-mnist"}),
          "cifar10, cifar100, svhn, miniimagenet, fashion-mnist");
   f.read("data_dir", c.data_dir, any, "a folder");
-  f.read("method", c.method, one_of({"sgd", "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "osgd"}),
-         "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd");
+  f.read("method", c.method, one_of({"sgd", "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "osgd", "random-subset"}),
+         "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd, random-subset");
   f.read("budget", c.budget, [](double b) { return b > 0 && b <= 1; }, "a number in (0, 1]");
   f.read("epochs", c.epochs, at_least<int64_t>(1), "an integer >= 1");
   f.read("batch_size", c.batch_size, at_least<int64_t>(2), "an integer >= 2");

@@ -12,7 +12,7 @@ namespace bts {
 struct TrainConfig {
   std::string dataset = "fashion-mnist";
   std::string data_dir;                 // empty: the data set's default location (fashion-mnist only)
-  std::string method = "unif-sgd";      // sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd
+  std::string method = "unif-sgd";      // sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd, random-subset
   double budget = 1.0;                  // B in (0, 1]
   int64_t epochs = 200;                 // T of the full training
   int64_t batch_size = 128;

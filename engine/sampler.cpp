@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/check.h"
 #include "kernels/cpu/importance.h"
@@ -171,9 +172,42 @@ class OrderedSgdSampler : public Sampler {
   int64_t q_;
 };
 
+// Random subset (Figure 1): a fixed uniformly random subset of N*B samples, chosen once from the seed, trained for
+// T epochs (reshuffled each epoch). The subset is the prefix of the permutation of a reserved "epoch" number, so
+// it never coincides with an epoch's order.
+class RandomSubsetSampler : public Sampler {
+ public:
+  explicit RandomSubsetSampler(const SamplerContext& c) : ctx_(c), uniform_("random-subset", c, c.epochs, 0) {
+    k_ = static_cast<int64_t>(std::floor(static_cast<double>(c.train_size) * c.budget + 1e-9));
+    std::vector<int32_t> perm(static_cast<size_t>(c.train_size));
+    kernels::cpu::random_order(c.seed, kSubsetEpoch, c.train_size, perm.data());
+    subset_ = std::vector<int32_t>(perm.begin(), perm.begin() + k_);
+  }
+  std::string name() const override { return "random-subset"; }
+  int64_t epochs() const override { return ctx_.epochs; }
+  int64_t iterations_per_epoch() const override { return uniform_.iterations_per_epoch(); }
+  void begin_epoch(int64_t epoch, Tensor& order) override {
+    // Shuffle positions within the subset with the epoch's permutation of 0..k-1 (host: k indices per epoch).
+    std::vector<int32_t> pos(static_cast<size_t>(k_)), out(static_cast<size_t>(k_));
+    kernels::cpu::random_order(ctx_.seed, static_cast<uint64_t>(epoch), k_, pos.data());
+    for (int64_t j = 0; j < k_; ++j) out[static_cast<size_t>(j)] = subset_[static_cast<size_t>(pos[static_cast<size_t>(j)])];
+    Tensor host = Tensor::from_vector<int32_t>(out, {k_});
+    Tensor dst = Tensor::wrap(order.raw(), {k_}, DType::I32, order.device());
+    dst.copy_from(host);
+  }
+  const std::vector<int32_t>& subset() const { return subset_; }
+
+ private:
+  static constexpr uint64_t kSubsetEpoch = 0xFFFFFFFFull;
+  SamplerContext ctx_;
+  RandomOrderSampler uniform_;
+  int64_t k_ = 0;
+  std::vector<int32_t> subset_;
+};
+
 }  // namespace
 
-const char* sampler_names() { return "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd"; }
+const char* sampler_names() { return "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd, random-subset"; }
 
 std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerContext& c) {
   BTS_CHECK(c.budget > 0 && c.budget <= 1, "budget must be in (0, 1], got " << c.budget);
@@ -188,6 +222,7 @@ std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerCo
         method, c, static_cast<int64_t>(std::llround(static_cast<double>(c.epochs) * c.budget)), full_iters);
   if (method == "unif-sgd") return std::make_unique<RandomOrderSampler>(method, c, c.epochs, 0);
   if (method == "p-sgd") return std::make_unique<ImportanceSampler>(method, c, kernels::ImportanceKind::Loss);
+  if (method == "random-subset") return std::make_unique<RandomSubsetSampler>(c);
   if (method == "osgd") return std::make_unique<OrderedSgdSampler>(c);
   if (method == "c-sgd") return std::make_unique<ImportanceSampler>(method, c, kernels::ImportanceKind::Confidence);
   BTS_FAIL("unknown method '" << method << "' (expected one of: " << sampler_names() << ")");

@@ -58,7 +58,7 @@ class Sampler {
   virtual void load(const TensorMap&) {}
 };
 
-// "sgd" (B must be 1), "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "osgd"; throws for others, listing the valid names.
+// "sgd" (B must be 1), "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "osgd", "random-subset"; throws for others, listing the valid names.
 std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerContext& ctx);
 const char* sampler_names();
 

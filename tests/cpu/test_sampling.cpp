@@ -71,6 +71,24 @@ TEST_CASE("scan-sgd: round(T*B) epochs over all samples; sgd: T full epochs, bud
                        doctest::Contains("raise the budget"), Error);
 }
 
+TEST_CASE("random-subset: one fixed subset of N*B samples, every epoch drawn from it, reshuffled") {
+  SamplerContext c{1000, 10, 50, 0.2, 3, Device::CPU};
+  auto s = make_sampler("random-subset", c);
+  CHECK(s->epochs() == 50);
+  CHECK(s->iterations_per_epoch() == 20);
+  Tensor order = Tensor::empty({1000}, DType::I32);
+  s->begin_epoch(0, order);
+  std::vector<int32_t> e0(order.data<int32_t>(), order.data<int32_t>() + 200);
+  s->begin_epoch(7, order);
+  std::vector<int32_t> e7(order.data<int32_t>(), order.data<int32_t>() + 200);
+  CHECK(e0 != e7);  // reshuffled
+  CHECK(std::set<int32_t>(e0.begin(), e0.end()) == std::set<int32_t>(e7.begin(), e7.end()));  // same subset
+  CHECK(std::set<int32_t>(e0.begin(), e0.end()).size() == 200);
+  auto other = make_sampler("random-subset", SamplerContext{1000, 10, 50, 0.2, 4, Device::CPU});
+  other->begin_epoch(0, order);
+  CHECK(std::set<int32_t>(order.data<int32_t>(), order.data<int32_t>() + 200) != std::set<int32_t>(e0.begin(), e0.end()));
+}
+
 TEST_CASE("presentation counts and batch statistics (CPU twins of the GPU kernels)") {
   std::vector<int32_t> counts(5, 0);
   const int32_t idx[] = {1, 3, 3, 0};
