@@ -92,6 +92,16 @@ void col2im_add(const ConvShape& s, const T* col, T* dx) {
       }
 }
 
+// Image n's columns for the GEMM: the image itself for a pointwise convolution, else its im2col in this thread's
+// workspace (valid until the thread's next call).
+template <typename T>
+const T* image_columns(const ConvShape& s, const T* xn) {
+  if (is_pointwise(s)) return xn;
+  T* col = workspace<T>(static_cast<size_t>(s.C * s.R * s.S * s.P() * s.Q())).data();
+  im2col(s, xn, col);
+  return col;
+}
+
 }  // namespace
 
 // Images are spread over OpenMP threads; each thread runs single-threaded BLAS on its own im2col buffer
@@ -99,15 +109,9 @@ void col2im_add(const ConvShape& s, const T* col, T* dx) {
 template <typename T>
 void conv2d_forward_gemm(const ConvShape& s, const T* x, const T* w, T* y) {
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, in_sz = s.C * s.H * s.W;
-  const bool pointwise = is_pointwise(s);
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < s.N; ++n) {
-    const T* cn = x + n * in_sz;
-    if (!pointwise) {
-      T* col = workspace<T>(static_cast<size_t>(CRS * PQ)).data();
-      im2col(s, cn, col);
-      cn = col;
-    }
+    const T* cn = image_columns(s, x + n * in_sz);
     gemm(false, false, s.K, PQ, CRS, T(1), w, CRS, cn, PQ, T(0), y + n * s.K * PQ, PQ);
   }
 }
@@ -133,7 +137,6 @@ void conv2d_backward_data_gemm(const ConvShape& s, const T* dy, const T* w, T* d
 template <typename T>
 void conv2d_backward_filter_gemm(const ConvShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, in_sz = s.C * s.H * s.W, wsz = s.K * CRS;
-  const bool pointwise = is_pointwise(s);
   const int threads = max_threads();
   // Thread 0 accumulates into dw itself, the others into private partial sums added at the end (in thread
   // order, so the result is deterministic for a given thread count).
@@ -145,12 +148,7 @@ void conv2d_backward_filter_gemm(const ConvShape& s, const T* x, const T* dy, T*
     T* acc = tid == 0 ? dw : partial.data() + (tid - 1) * wsz;
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < s.N; ++n) {
-      const T* cn = x + n * in_sz;
-      if (!pointwise) {
-        T* col = workspace<T>(static_cast<size_t>(CRS * PQ)).data();
-        im2col(s, cn, col);
-        cn = col;
-      }
+      const T* cn = image_columns(s, x + n * in_sz);
       gemm(false, true, s.K, CRS, PQ, T(1), dy + n * s.K * PQ, PQ, cn, PQ, T(1), acc, CRS);
     }
   }
