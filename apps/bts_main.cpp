@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   train->add_option("--run-dir", run_dir, "run directory (default runs/<dataset>-<method>-B<budget>-<lr>-s<seed>)");
   train->add_option("--dataset", dataset, "cifar10, cifar100, svhn, miniimagenet, fashion-mnist");
   train->add_option("--data-dir", data_dir, "folder holding the data set's files");
-  train->add_option("--method", method, "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd, random-subset");
+  train->add_option("--method", method, "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, sb, osgd, core-set, random-subset");
   train->add_option("--budget", budget, "budget B in (0, 1]");
   train->add_option("--epochs", epochs, "T, the full training's epochs (200 in the paper)");
   train->add_option("--lr-schedule", schedule, "step, linear, constant");

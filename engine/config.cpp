@@ -70,8 +70,9 @@ TrainConfig config_from_json(const json& j) {
   f.read("dataset", c.dataset, one_of({"cifar10", "cifar100", "svhn", "miniimagenet", "fashion-mnist"}),
          "cifar10, cifar100, svhn, miniimagenet, fashion-mnist");
   f.read("data_dir", c.data_dir, any, "a folder");
-  f.read("method", c.method, one_of({"sgd", "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "osgd", "random-subset"}),
-         "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd, random-subset");
+  f.read("method", c.method,
+         one_of({"sgd", "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "sb", "osgd", "core-set", "random-subset"}),
+         "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, sb, osgd, core-set, random-subset");
   f.read("budget", c.budget, [](double b) { return b > 0 && b <= 1; }, "a number in (0, 1]");
   f.read("epochs", c.epochs, at_least<int64_t>(1), "an integer >= 1");
   f.read("batch_size", c.batch_size, at_least<int64_t>(2), "an integer >= 2");
@@ -84,7 +85,9 @@ TrainConfig config_from_json(const json& j) {
   f.read("checkpoint_every", c.checkpoint_every, at_least<int64_t>(1), "an integer >= 1 (epochs)");
   f.read("progress_seconds", c.progress_seconds, [](double s) { return s > 0; }, "seconds > 0");
   f.read("run_dir", c.run_dir, any, "a folder");
-  for (const char* sec : {"model", "lr", "optimizer", "augment", "importance"}) f.section(sec);  // read below
+  f.read("record_forgetting", c.record_forgetting, any, "true or false");
+  for (const char* sec : {"model", "lr", "optimizer", "augment", "importance", "sb", "coreset"})
+    f.section(sec);  // read below
   f.finish();
   if (j.contains("model")) {
     Fields m(j.at("model"), "model");
@@ -109,6 +112,12 @@ TrainConfig config_from_json(const json& j) {
     Fields a(j.at("augment"), "augment");
     a.read("crop_flip", c.crop_flip, any, "true or false");
     a.read("pad", c.pad, [](int p) { return p >= 0 && p <= 16; }, "an integer in [0, 16]");
+    a.read("randaugment_n", c.randaugment_n, [](int n) { return n >= 0 && n <= 16; }, "an integer in [0, 16] (0: off)");
+    a.read("randaugment_m", c.randaugment_m, [](int m) { return m >= 0 && m <= 30; }, "an integer in [0, 30]");
+    a.read("mixup_alpha", c.mixup_alpha, [](double v) { return v >= 0; }, "a number >= 0 (0: off)");
+    a.read("ricap_beta", c.ricap_beta, [](double v) { return v >= 0; }, "a number >= 0 (0: off)");
+    a.read("cutout", c.cutout, [](int v) { return v >= -1 && v <= 256; },
+           "0 (off), -1 (the data set's default side) or a side in pixels up to 256");
     a.finish();
   }
   if (j.contains("importance")) {
@@ -118,6 +127,22 @@ TrainConfig config_from_json(const json& j) {
     im.read("warmup_epochs", c.warmup_epochs, at_least<int64_t>(0), "an integer >= 0");
     im.finish();
   }
+  if (j.contains("sb")) {
+    Fields sb(j.at("sb"), "sb");
+    sb.read("beta", c.sb_beta, [](double v) { return v == -1 || v >= 0; }, "-1 (1/B - 1) or a number >= 0");
+    sb.read("history", c.sb_history, at_least<int64_t>(1), "an integer >= 1");
+    sb.read("prime_epochs", c.sb_prime_epochs, at_least<int64_t>(0), "an integer >= 0");
+    sb.read("staleness", c.sb_staleness, at_least<int64_t>(0), "an integer >= 0 (epochs)");
+    sb.read("exact_budget", c.sb_exact_budget, any, "true or false");
+    sb.finish();
+  }
+  if (j.contains("coreset")) {
+    Fields cs(j.at("coreset"), "coreset");
+    cs.read("selection_run", c.coreset_selection_run, any, "a run folder");
+    cs.finish();
+  }
+  BTS_CHECK(c.mixup_alpha == 0 || c.ricap_beta == 0,
+            "config: augment.mixup_alpha and augment.ricap_beta are both set; the paper uses one at a time");
   BTS_CHECK(c.method != "sgd" || c.budget == 1.0,
             "config: method 'sgd' is full training and needs budget 1 (got " << c.budget
                                                                              << "); use scan-sgd or unif-sgd");
@@ -135,9 +160,24 @@ json config_to_json(const TrainConfig& c) {
               {"model", {{"width", c.width}}},
               {"lr", {{"schedule", c.lr_schedule}, {"initial", c.lr_initial}, {"final", c.lr_final}}},
               {"optimizer", {{"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"nesterov", c.nesterov}}},
-              {"augment", {{"crop_flip", c.crop_flip}, {"pad", c.pad}}},
+              {"augment",
+               {{"crop_flip", c.crop_flip},
+                {"pad", c.pad},
+                {"randaugment_n", c.randaugment_n},
+                {"randaugment_m", c.randaugment_m},
+                {"mixup_alpha", c.mixup_alpha},
+                {"ricap_beta", c.ricap_beta},
+                {"cutout", c.cutout}}},
               {"importance",
                {{"eps", c.importance_eps}, {"averaging", c.importance_averaging}, {"warmup_epochs", c.warmup_epochs}}},
+              {"sb",
+               {{"beta", c.sb_beta},
+                {"history", c.sb_history},
+                {"prime_epochs", c.sb_prime_epochs},
+                {"staleness", c.sb_staleness},
+                {"exact_budget", c.sb_exact_budget}}},
+              {"coreset", {{"selection_run", c.coreset_selection_run}}},
+              {"record_forgetting", c.record_forgetting},
               {"seed", c.seed},
               {"device", c.device},
               {"tf32", c.tf32},
@@ -174,7 +214,12 @@ void apply_override(json& j, const std::string& assignment) {
 
 std::string default_run_dir(const TrainConfig& c) {
   std::ostringstream os;
-  os << "runs/" << c.dataset << "-" << c.method << "-B" << c.budget << "-" << c.lr_schedule << "-s" << c.seed;
+  os << "runs/" << c.dataset << "-" << c.method << "-B" << c.budget << "-" << c.lr_schedule;
+  if (c.randaugment_n > 0) os << "-ra" << c.randaugment_n << "m" << c.randaugment_m;
+  if (c.mixup_alpha > 0) os << "-mixup" << c.mixup_alpha;
+  if (c.ricap_beta > 0) os << "-ricap" << c.ricap_beta;
+  if (c.cutout != 0) os << "-cutout" << (c.cutout < 0 ? std::string("default") : std::to_string(c.cutout));
+  os << "-s" << c.seed;
   return os.str();
 }
 

@@ -12,7 +12,7 @@ namespace bts {
 struct TrainConfig {
   std::string dataset = "fashion-mnist";
   std::string data_dir;                 // empty: the data set's default location (fashion-mnist only)
-  std::string method = "unif-sgd";      // sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd, random-subset
+  std::string method = "unif-sgd";      // sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, sb, osgd, core-set, random-subset
   double budget = 1.0;                  // B in (0, 1]
   int64_t epochs = 200;                 // T of the full training
   int64_t batch_size = 128;
@@ -28,6 +28,20 @@ struct TrainConfig {
   int64_t warmup_epochs = 0;            // p-SGD/c-SGD: first W epochs uniform
   bool crop_flip = true;                // the standard augmentation (flip follows the data set)
   int pad = 4;
+  int randaugment_n = 0;                // RandAugment ops per image (0: off; the paper uses N = 2)
+  int randaugment_m = 4;                // RandAugment magnitude in [0, 30]
+  double mixup_alpha = 0;               // mixup Beta(alpha, alpha) (0: off; the paper uses 0.3)
+  double ricap_beta = 0;                // RICAP Beta(beta, beta) (0: off; the paper uses 0.3)
+  int cutout = 0;                       // cutout hole side in pixels (0: off; -1: the data set's default)
+  // Selective backprop (METHODS.md): P = (fraction of the loss history below L)^beta.
+  double sb_beta = -1;                  // -1: 1/B - 1 (kept fraction ~ B)
+  int64_t sb_history = 1024;            // R
+  int64_t sb_prime_epochs = 0;          // first epochs backprop every scored sample
+  int64_t sb_staleness = 0;             // reuse a cached loss for up to S epochs (0: always re-score)
+  bool sb_exact_budget = true;          // stop when B*T*N backward samples are spent
+  // Core-set: the N*B most forgotten samples of a full selection run (forgetting events, Toneva et al.).
+  std::string coreset_selection_run;    // run folder of the selection run (empty: <run_dir>-selection)
+  bool record_forgetting = false;       // write forgetting.bin (per-sample forgetting events) for any run
   uint64_t seed = 0;
   std::string device = "auto";          // auto, cpu, cuda
   bool tf32 = true;

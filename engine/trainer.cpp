@@ -215,6 +215,11 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                                                         << "' already holds a checkpoint: resume it (--resume) or "
                                                            "choose another --run-dir");
 
+  // Parsed but not wired into the loop yet: refuse them rather than silently train without them.
+  BTS_CHECK(cfg.method != "sb" && cfg.method != "core-set", "method '" << cfg.method << "' is not implemented yet");
+  BTS_CHECK(cfg.randaugment_n == 0 && cfg.mixup_alpha == 0 && cfg.ricap_beta == 0 && cfg.cutout == 0,
+            "RandAugment, mixup, RICAP and cutout are not implemented yet");
+  BTS_CHECK(!cfg.record_forgetting, "record_forgetting is not implemented yet");
   const Device dev = pick_device(cfg.device);
 #ifdef BTS_WITH_CUDA
   if (dev == Device::CUDA) kernels::cuda::current_context().set_allow_tf32(cfg.tf32);
