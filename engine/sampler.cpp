@@ -172,18 +172,25 @@ class OrderedSgdSampler : public Sampler {
   int64_t q_;
 };
 
-// Random subset (Figure 1): a fixed uniformly random subset of N*B samples, chosen once from the seed, trained for
-// T epochs (reshuffled each epoch). The subset is the prefix of the permutation of a reserved "epoch" number, so
-// it never coincides with an epoch's order.
-class RandomSubsetSampler : public Sampler {
+// Random subset and core-set (Figure 1): a fixed subset of N*B samples, chosen once, trained for T epochs
+// (reshuffled each epoch). The random subset is the prefix of the permutation of a reserved "epoch" number, so
+// it never coincides with an epoch's order; the core-set comes from the trainer (most_forgotten).
+class SubsetSampler : public Sampler {
  public:
-  explicit RandomSubsetSampler(const SamplerContext& c) : ctx_(c), uniform_("random-subset", c, c.epochs, 0) {
+  SubsetSampler(std::string name, const SamplerContext& c, std::vector<int32_t> subset)
+      : name_(std::move(name)), ctx_(c), uniform_(name_, c, c.epochs, 0), subset_(std::move(subset)) {
     k_ = static_cast<int64_t>(std::floor(static_cast<double>(c.train_size) * c.budget + 1e-9));
-    std::vector<int32_t> perm(static_cast<size_t>(c.train_size));
-    kernels::cpu::random_order(c.seed, kSubsetEpoch, c.train_size, perm.data());
-    subset_ = std::vector<int32_t>(perm.begin(), perm.begin() + k_);
+    if (subset_.empty()) {
+      std::vector<int32_t> perm(static_cast<size_t>(c.train_size));
+      kernels::cpu::random_order(c.seed, kSubsetEpoch, c.train_size, perm.data());
+      subset_ = std::vector<int32_t>(perm.begin(), perm.begin() + k_);
+    }
+    BTS_CHECK(static_cast<int64_t>(subset_.size()) == k_,
+              name_ << ": a subset of " << subset_.size() << " samples, expected N*B = " << k_);
+    for (int32_t i : subset_)
+      BTS_CHECK(i >= 0 && i < c.train_size, name_ << ": subset index " << i << " outside [0, " << c.train_size << ")");
   }
-  std::string name() const override { return "random-subset"; }
+  std::string name() const override { return name_; }
   int64_t epochs() const override { return ctx_.epochs; }
   int64_t iterations_per_epoch() const override { return uniform_.iterations_per_epoch(); }
   void begin_epoch(int64_t epoch, Tensor& order) override {
@@ -199,17 +206,20 @@ class RandomSubsetSampler : public Sampler {
 
  private:
   static constexpr uint64_t kSubsetEpoch = 0xFFFFFFFFull;
+  std::string name_;
   SamplerContext ctx_;
   RandomOrderSampler uniform_;
-  int64_t k_ = 0;
   std::vector<int32_t> subset_;
+  int64_t k_ = 0;
 };
 
 }  // namespace
 
-const char* sampler_names() { return "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, osgd, random-subset"; }
+const char* sampler_names() {
+  return "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, sb, osgd, core-set, random-subset";
+}
 
-std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerContext& c) {
+std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerContext& c, std::vector<int32_t> subset) {
   BTS_CHECK(c.budget > 0 && c.budget <= 1, "budget must be in (0, 1], got " << c.budget);
   const int64_t full_iters = c.train_size / c.batch_size;
   if (method == "sgd") {
@@ -222,7 +232,12 @@ std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerCo
         method, c, static_cast<int64_t>(std::llround(static_cast<double>(c.epochs) * c.budget)), full_iters);
   if (method == "unif-sgd") return std::make_unique<RandomOrderSampler>(method, c, c.epochs, 0);
   if (method == "p-sgd") return std::make_unique<ImportanceSampler>(method, c, kernels::ImportanceKind::Loss);
-  if (method == "random-subset") return std::make_unique<RandomSubsetSampler>(c);
+  if (method == "random-subset") return std::make_unique<SubsetSampler>(method, c, std::vector<int32_t>{});
+  if (method == "core-set") {
+    BTS_CHECK(!subset.empty(), "core-set needs its subset (the trainer picks it from a selection run)");
+    return std::make_unique<SubsetSampler>(method, c, std::move(subset));
+  }
+  if (method == "sb") return std::make_unique<RandomOrderSampler>(method, c, c.epochs, full_iters);
   if (method == "osgd") return std::make_unique<OrderedSgdSampler>(c);
   if (method == "c-sgd") return std::make_unique<ImportanceSampler>(method, c, kernels::ImportanceKind::Confidence);
   BTS_FAIL("unknown method '" << method << "' (expected one of: " << sampler_names() << ")");

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/tensor.h"
 #include "engine/tensor_file.h"
@@ -58,8 +59,11 @@ class Sampler {
   virtual void load(const TensorMap&) {}
 };
 
-// "sgd" (B must be 1), "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "osgd", "random-subset"; throws for others, listing the valid names.
-std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerContext& ctx);
+// "sgd" (B must be 1), "scan-sgd", "unif-sgd", "p-sgd", "c-sgd", "sb" (the presentation order of selective
+// backprop's scoring batches: T epochs of floor(N/b); the trainer does the selection), "osgd", "core-set" (needs
+// its subset: the chosen samples' data-set indices), "random-subset"; throws for others, listing the valid names.
+std::unique_ptr<Sampler> make_sampler(const std::string& method, const SamplerContext& ctx,
+                                      std::vector<int32_t> subset = {});
 const char* sampler_names();
 
 }  // namespace bts

@@ -11,10 +11,12 @@
 
 #include "data/device_dataset.h"
 #include "engine/device.h"
+#include "engine/forgetting.h"
 #include "engine/lr_schedule.h"
 #include "engine/ops.h"
 #include "engine/phase_timer.h"
 #include "engine/sampler.h"
+#include "engine/selective_backprop.h"
 #include "engine/sgd.h"
 #include "engine/tensor_file.h"
 #include "kernels/cpu/sampling.h"
@@ -215,11 +217,10 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                                                         << "' already holds a checkpoint: resume it (--resume) or "
                                                            "choose another --run-dir");
 
-  // Parsed but not wired into the loop yet: refuse them rather than silently train without them.
-  BTS_CHECK(cfg.method != "sb" && cfg.method != "core-set", "method '" << cfg.method << "' is not implemented yet");
   BTS_CHECK(cfg.randaugment_n == 0 && cfg.mixup_alpha == 0 && cfg.ricap_beta == 0 && cfg.cutout == 0,
             "RandAugment, mixup, RICAP and cutout are not implemented yet");
-  BTS_CHECK(!cfg.record_forgetting, "record_forgetting is not implemented yet");
+  BTS_CHECK(cfg.sb_staleness == 0, "sb.staleness is not implemented yet");
+  const bool is_sb = cfg.method == "sb";
   const Device dev = pick_device(cfg.device);
 #ifdef BTS_WITH_CUDA
   if (dev == Device::CUDA) kernels::cuda::current_context().set_allow_tf32(cfg.tf32);
@@ -228,6 +229,50 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     if (!opt.quiet) std::printf("%s\n", line.c_str());
     std::ofstream(dir / "log.txt", std::ios::app) << line << "\n";
   };
+  if (!opt.resume) std::ofstream(dir / "log.txt", std::ios::trunc);
+
+  // Core-set: the N*B most forgotten samples of a full-training selection run (run first, or resumed, or reused
+  // when it already completed); its cost is reported beside this run's.
+  json coreset_info;
+  std::vector<int32_t> coreset;
+  if (cfg.method == "core-set") {
+    TrainConfig sel = cfg;
+    sel.method = "sgd";
+    sel.budget = 1.0;
+    sel.record_forgetting = true;
+    sel.coreset_selection_run.clear();
+    sel.run_dir = cfg.coreset_selection_run.empty() ? cfg.run_dir + "-selection" : cfg.coreset_selection_run;
+    const fs::path sel_dir(sel.run_dir);
+    json sel_result;
+    if (fs::exists(sel_dir / "result.json") && fs::exists(sel_dir / "forgetting.bin")) {
+      std::ifstream f(sel_dir / "result.json");
+      sel_result = json::parse(f);
+      // Its indices must mean the same samples: same data, subset, model and training length.
+      const json want = config_to_json(sel), have = sel_result.at("config");
+      for (const char* key : {"dataset", "data_dir", "train_subset", "epochs", "batch_size", "model", "seed"})
+        BTS_CHECK(want.at(key) == have.at(key), "core-set: the selection run in " << sel.run_dir << " has " << key
+                                                                                  << " = " << have.at(key).dump()
+                                                                                  << ", this run needs "
+                                                                                  << want.at(key).dump());
+      log("core-set: reusing the selection run in " + sel.run_dir);
+    } else {
+      log("core-set: selection run (full SGD training recording forgetting events) in " + sel.run_dir);
+      TrainOptions so = opt;
+      so.resume = fs::exists(sel_dir / "checkpoint.bin");
+      so.stop_after_steps = 0;
+      sel_result = train(sel, so);
+      BTS_CHECK(sel_result.value("status", "") == "completed",
+                "core-set: the selection run in " << sel.run_dir << " did not complete; resume this run to go on");
+    }
+    const int64_t n_sel = sel_result.at("budget_asked").at("train_size");
+    const int64_t k = static_cast<int64_t>(std::floor(static_cast<double>(n_sel) * cfg.budget + 1e-9));
+    coreset = most_forgotten((sel_dir / "forgetting.bin").string(), k, cfg.seed);
+    coreset_info = {{"selection_run", sel.run_dir},
+                    {"selection_wall_clock_seconds", sel_result.at("wall_clock_seconds")},
+                    {"selection_budget_spent", sel_result.at("budget_spent")},
+                    {"selection_test_accuracy", sel_result.at("final_test_accuracy")},
+                    {"subset_size", k}};
+  }
 
   // Data: loaded once, uploaded once.
   DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
@@ -237,16 +282,34 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   DeviceDataset train_ds(std::move(data.train), dev, cfg.pad);  // on the CPU it takes the host tensors over
   DeviceDataset test_ds(std::move(data.test), dev, 0);
   const int64_t N = train_ds.size(), b = cfg.batch_size;
+  BTS_CHECK(coreset.empty() || static_cast<int64_t>(coreset.size()) ==
+                                   static_cast<int64_t>(std::floor(static_cast<double>(N) * cfg.budget + 1e-9)),
+            "core-set: the selection run trained on another data set size");
 
   ResNet18 model({cfg.width, train_ds.classes(), train_ds.channels()});
   model.finalize(DType::F32, dev, cfg.seed);
   Sgd sgd(model.params(), SgdOptions{cfg.momentum, cfg.weight_decay, cfg.nesterov});
   auto sampler = make_sampler(
-      cfg.method, SamplerContext{N, b, cfg.epochs, cfg.budget, cfg.seed, dev,
-                                 ImportanceOptions{cfg.importance_eps, cfg.importance_averaging, cfg.warmup_epochs}});
+      cfg.method,
+      SamplerContext{N, b, cfg.epochs, cfg.budget, cfg.seed, dev,
+                     ImportanceOptions{cfg.importance_eps, cfg.importance_averaging, cfg.warmup_epochs}},
+      std::move(coreset));
   const LrSchedule schedule = parse_lr_schedule(cfg.lr_schedule);
   const int64_t epochs = sampler->epochs(), ipe = sampler->iterations_per_epoch();
-  const int64_t total_iters = epochs * ipe;
+  const double full = static_cast<double>(cfg.epochs) * static_cast<double>(N);
+  // Selective backprop trains as many samples as the budget allows (B*T*N, exactly when sb.exact_budget); its LR
+  // schedule runs over the training steps that budget buys. Every other method trains every presented batch.
+  const int64_t sb_budget = static_cast<int64_t>(std::floor(cfg.budget * full + 1e-9));
+  const int64_t total_iters = is_sb ? std::max<int64_t>(1, (sb_budget + b - 1) / b) : epochs * ipe;
+  std::unique_ptr<SelectiveBackprop> sb;
+  if (is_sb) {
+    const double beta = cfg.sb_beta >= 0 ? cfg.sb_beta : 1.0 / cfg.budget - 1.0;
+    sb = std::make_unique<SelectiveBackprop>(
+        SelectiveBackpropOptions{beta, cfg.sb_history, cfg.sb_prime_epochs, cfg.seed}, b,
+        Shape{train_ds.channels(), train_ds.height(), train_ds.width()}, dev);
+  }
+  std::unique_ptr<ForgettingTracker> forgetting;
+  if (cfg.record_forgetting) forgetting = std::make_unique<ForgettingTracker>(N, dev);
 
   Tensor order = Tensor::empty({N}, DType::I32, dev);
   Tensor counts = Tensor::zeros({N}, DType::I32, dev);
@@ -259,10 +322,13 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   Tensor sample_weights_init = Tensor::empty({b}, DType::F32);
   sample_weights_init.fill(1.0 / static_cast<double>(b));
   Tensor sample_weights = sample_weights_init.to(dev);
+  Tensor partial_weights = Tensor::empty({b}, DType::F32, dev);  // 1/k for a batch of k < b (SB's flushes)
+  int64_t partial_k = 0;
 
   Counters counters;
-  int64_t start_epoch = 0, start_iter = 0;
+  int64_t start_epoch = 0, start_iter = 0, epoch_trained = 0;
   double best_acc = -1, last_acc = -1, elapsed_before = 0;
+  bool budget_spent = false;
   json history = json::array();
   std::map<std::string, double> phase_ms;
 
@@ -277,9 +343,13 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     counts.copy_from(ck.at("counts"));
     stats.copy_from(ck.at("stats"));
     sampler->load(ck);
+    if (sb) sb->load(ck);
+    if (forgetting) forgetting->load(ck);
     const json st = json::parse(tensor_text(ck.at("state_json")));
     start_epoch = st.at("epoch");
     start_iter = st.at("iteration_in_epoch");
+    epoch_trained = st.value("epoch_trained", start_iter * b);
+    budget_spent = st.value("budget_spent", false);
     counters.from_json(st.at("counters"));
     best_acc = st.at("best_test_accuracy");
     last_acc = st.at("last_test_accuracy");
@@ -291,18 +361,24 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
         std::to_string(start_iter));
   } else {
     write_text_atomic(dir / "config.json", cfg_json.dump(2) + "\n");
-    std::ofstream(dir / "log.txt", std::ios::trunc);
     std::ofstream(dir / "metrics.jsonl", std::ios::trunc);
   }
 
   log("bts train: " + cfg.dataset + " (" + std::to_string(N) + " train / " + std::to_string(test_ds.size()) +
       " test), " + cfg.method + " B=" + json(cfg.budget).dump() + ", " + std::to_string(epochs) + " epochs x " +
-      std::to_string(ipe) + " iterations of " + std::to_string(b) + ", " + lr_schedule_name(schedule) + " LR, " +
-      model.describe() + ", " + device_summary(probe_devices()) + (dev == Device::CPU ? " [running on the CPU]" : ""));
+      std::to_string(ipe) + (is_sb ? " scoring batches" : " iterations") + " of " + std::to_string(b) + ", " +
+      lr_schedule_name(schedule) + " LR, " + model.describe() + ", " + device_summary(probe_devices()) +
+      (dev == Device::CPU ? " [running on the CPU]" : ""));
+  if (sb)
+    log("selective backprop: beta " + json(sb->options().beta).dump() + ", history " +
+        std::to_string(cfg.sb_history) + ", backward budget " + std::to_string(sb_budget) + " samples (" +
+        std::to_string(total_iters) + " training steps)" + (cfg.sb_exact_budget ? ", stopping when spent" : ""));
 
   auto save_checkpoint = [&](int64_t epoch, int64_t iter, double elapsed) {
     json st = {{"epoch", epoch},
                {"iteration_in_epoch", iter},
+               {"epoch_trained", epoch_trained},
+               {"budget_spent", budget_spent},
                {"counters", counters.to_json()},
                {"best_test_accuracy", best_acc},
                {"last_test_accuracy", last_acc},
@@ -318,6 +394,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     ck.emplace("config_json", text_tensor(cfg_json.dump()));
     ck.emplace("state_json", text_tensor(st.dump()));
     sampler->save(ck);
+    if (sb) sb->save(ck);
+    if (forgetting) forgetting->save(ck);
     write_tensor_file(ckpt_path.string(), ck);
   };
 
@@ -337,60 +415,117 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   json result;
   result["status"] = "completed";
 
-  for (int64_t epoch = start_epoch; epoch < epochs; ++epoch) {
+  // One training step on k images: train-mode forward, loss, statistics, the sampler's hook (importance
+  // statistics, OSGD's top-q), backward, SGD step, presentation counts.
+  auto train_batch = [&](const Tensor& bimages, const Tensor& blabels, const Tensor& bidx, int64_t k, double lr) {
+    Tensor* weights = &sample_weights;
+    if (k != b) {
+      if (partial_k != k) {
+        partial_weights.fill(1.0 / static_cast<double>(k));
+        partial_k = k;
+      }
+      weights = &partial_weights;
+    }
+    Tensor w = Tensor::wrap(weights->raw(), {k}, DType::F32, dev);
+    timer.start("forward");
+    tape.clear();
+    model.zero_grad();
+    Targets tg;
+    tg.labels = Tensor::wrap(blabels.raw(), {k, 1}, DType::I32, dev);
+    tg.label_weights = Tensor::wrap(label_weights.raw(), {k, 1}, DType::F32, dev);
+    tg.sample_weights = w.view();
+    Var logits = model.forward(tape, tape.input(bimages));
+    CrossEntropyResult ce = cross_entropy(tape, logits, tg);
+    accumulate_stats(logits.value(), *ce.loss_per_sample, tg.labels, 1, stats);
+    if (forgetting) forgetting->update(logits.value(), blabels, bidx);
+    BatchView view{bidx, *ce.loss_per_sample, *ce.prob_per_target, w};
+    sampler->after_forward(view);
+    timer.stop("forward");
+    timer.start("backward");
+    tape.backward(ce.total);
+    timer.stop("backward");
+    timer.start("optimizer");
+    sgd.step(lr);
+    add_counts(bidx, counts);
+    timer.stop("optimizer");
+    ++counters.iterations;
+    counters.samples_forward += k;
+    counters.samples_backward += sampler->backward_count(k);
+    epoch_trained += k;
+  };
+  auto current_lr = [&] {
+    return learning_rate(schedule, cfg.lr_initial, cfg.lr_final, std::min(counters.iterations, total_iters - 1),
+                         total_iters);
+  };
+  // SB: trains k queued samples, or fewer when the budget runs out first (then the run ends).
+  auto sb_train_queued = [&](int64_t k) {
+    if (cfg.sb_exact_budget) {
+      const int64_t left = sb_budget - counters.samples_backward;
+      if (left <= k) {
+        k = left;
+        budget_spent = true;
+      }
+    }
+    if (k > 0) train_batch(sb->images(k), sb->labels(k), sb->indices(k), k, current_lr());
+    sb->pop(budget_spent ? sb->queued() : k);
+  };
+
+  for (int64_t epoch = start_epoch; epoch < epochs && !budget_spent; ++epoch) {
     timer.start("sampling");
     sampler->begin_epoch(epoch, order);
     timer.stop("sampling");
     const int64_t first = epoch == start_epoch ? start_iter : 0;
-    if (first == 0) stats.zero();
-    for (int64_t it = first; it < ipe; ++it) {
+    if (first == 0) {
+      stats.zero();
+      epoch_trained = 0;
+    }
+    for (int64_t it = first; it < ipe && !budget_spent; ++it) {
       const int64_t step = epoch * ipe + it;
-      const double lr = learning_rate(schedule, cfg.lr_initial, cfg.lr_final, step, total_iters);
       Tensor idx = Tensor::wrap(order.data<int32_t>() + it * b, {b}, DType::I32, dev);
       timer.start("augmentation");
       train_ds.make_batch(idx, BatchOptions{cfg.seed, static_cast<uint64_t>(step), cfg.crop_flip}, images, labels,
                           stream_of(dev));
       timer.stop("augmentation");
-      timer.start("forward");
-      tape.clear();
-      model.zero_grad();
-      Targets tg;
-      tg.labels = labels.reshaped({b, 1});
-      tg.label_weights = label_weights.view();
-      tg.sample_weights = sample_weights.view();
-      Var logits = model.forward(tape, tape.input(images));
-      CrossEntropyResult ce = cross_entropy(tape, logits, tg);
-      accumulate_stats(logits.value(), *ce.loss_per_sample, tg.labels, 1, stats);
-      BatchView view{idx, *ce.loss_per_sample, *ce.prob_per_target, sample_weights};
-      sampler->after_forward(view);
-      timer.stop("forward");
-      timer.start("backward");
-      tape.backward(ce.total);
-      timer.stop("backward");
-      timer.start("optimizer");
-      sgd.step(lr);
-      add_counts(idx, counts);
-      timer.stop("optimizer");
-      ++counters.iterations;
-      counters.samples_forward += b;
-      counters.samples_backward += sampler->backward_count(b);
+      if (!is_sb) {
+        train_batch(images, labels, idx, b, learning_rate(schedule, cfg.lr_initial, cfg.lr_final, step, total_iters));
+      } else {
+        // Scoring forward: eval mode, no gradients, on the very tensors a later backward will use.
+        timer.start("scoring");
+        {
+          tape.clear();
+          NoGradGuard no_grad(tape);
+          model.set_training(false);
+          Targets tg;
+          tg.labels = labels.reshaped({b, 1});
+          tg.label_weights = label_weights.view();
+          tg.sample_weights = sample_weights.view();
+          Var logits = model.forward(tape, tape.input(images));
+          CrossEntropyResult ce = cross_entropy(tape, logits, tg);
+          model.set_training(true);
+          counters.samples_scored += b;
+          sb->select(epoch, static_cast<uint64_t>(step), *ce.loss_per_sample, images, labels, idx);
+        }
+        timer.stop("scoring");
+        while (sb->queued() >= b && !budget_spent) sb_train_queued(b);
+      }
       images_since += b;
 
       const bool stop_now = g_signal != 0 || (opt.stop_after_steps > 0 && counters.iterations >= opt.stop_after_steps);
       if (stop_now || elapsed() >= next_progress) {
         merge_phases();  // waits for the device
         const std::vector<double> s = host_doubles(stats);
-        const int64_t seen = (it + 1) * b;
+        const double seen = static_cast<double>(std::max<int64_t>(1, epoch_trained));
         BTS_CHECK(std::isfinite(s[0]), "training loss became " << s[0] << " in epoch " << epoch + 1 << " (iteration "
                                                                << counters.iterations << "); the last good checkpoint "
                                                                << "is kept in " << ckpt_path.string());
         const double now = elapsed(), rate = images_since / std::max(1e-9, now - since_t);
-        const double eta = static_cast<double>((total_iters - counters.iterations) * b) / std::max(rate, 1e-9);
+        const double eta = static_cast<double>((epochs * ipe - step - 1) * b) / std::max(rate, 1e-9);
         char line[256];
         std::snprintf(line, sizeof line,
                       "epoch %lld/%lld  iter %lld/%lld  loss %.4f  acc %.2f%%  lr %.2e  %.0f img/s  elapsed %s  ETA %s",
                       (long long)epoch + 1, (long long)epochs, (long long)counters.iterations, (long long)total_iters,
-                      s[0] / seen, 100.0 * s[1] / seen, lr, rate, fmt_time(now).c_str(), fmt_time(eta).c_str());
+                      s[0] / seen, 100.0 * s[1] / seen, current_lr(), rate, fmt_time(now).c_str(),
+                      fmt_time(eta).c_str());
         log(line);
         next_progress = now + cfg.progress_seconds;
         images_since = 0;
@@ -405,20 +540,24 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
         return result;
       }
     }
+    // SB: the epoch's partial queue trains as a smaller batch.
+    if (sb && !budget_spent && sb->queued() > 0) sb_train_queued(sb->queued());
     // End of epoch: statistics, evaluation, metrics line, checkpoint.
     merge_phases();
     const std::vector<double> s = host_doubles(stats);
-    const double seen = static_cast<double>(ipe * b);
+    const double seen = static_cast<double>(std::max<int64_t>(1, epoch_trained));
     BTS_CHECK(std::isfinite(s[0]), "training loss became " << s[0] << " in epoch " << epoch + 1
                                                            << "; the last good checkpoint is kept in "
                                                            << ckpt_path.string());
     sampler->end_epoch(s[1] / seen);
+    const bool last_epoch = epoch + 1 == epochs || budget_spent;
     json m = {{"epoch", epoch + 1},
               {"train_loss", s[0] / seen},
               {"train_accuracy", s[1] / seen},
-              {"lr", learning_rate(schedule, cfg.lr_initial, cfg.lr_final, (epoch + 1) * ipe - 1, total_iters)},
+              {"trained_samples", epoch_trained},
+              {"lr", current_lr()},
               {"counters", counters.to_json()}};
-    if ((epoch + 1) % cfg.eval_every == 0 || epoch + 1 == epochs) {
+    if ((epoch + 1) % cfg.eval_every == 0 || last_epoch) {
       timer.start("evaluation");
       EvalResult ev = evaluate(model, test_ds, 500);
       timer.stop("evaluation");
@@ -433,15 +572,17 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     history.push_back(m);
     std::ofstream(dir / "metrics.jsonl", std::ios::app) << m.dump() << "\n";
     char line[256];
-    std::snprintf(line, sizeof line, "epoch %lld/%lld done: train loss %.4f acc %.2f%%%s", (long long)epoch + 1,
+    std::snprintf(line, sizeof line, "epoch %lld/%lld done: train loss %.4f acc %.2f%%%s%s", (long long)epoch + 1,
                   (long long)epochs, s[0] / seen, 100.0 * s[1] / seen,
                   m.contains("test_accuracy")
                       ? ("  test acc " + std::to_string(100.0 * m["test_accuracy"].get<double>()).substr(0, 5) + "%")
                             .c_str()
-                      : "");
+                      : "",
+                  budget_spent ? "  (backward budget spent: stopping)" : "");
     log(line);
-    if ((epoch + 1) % cfg.checkpoint_every == 0 || epoch + 1 == epochs) save_checkpoint(epoch + 1, 0, elapsed());
+    if ((epoch + 1) % cfg.checkpoint_every == 0 || last_epoch) save_checkpoint(epoch + 1, 0, elapsed());
   }
+  if (forgetting) forgetting->write((dir / "forgetting.bin").string());
 
   // Final result.
   std::vector<int32_t> host_counts(static_cast<size_t>(N));
@@ -452,7 +593,6 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     cm.emplace("counts", std::move(c));
     write_tensor_file((dir / "sample_counts.bin").string(), cm);
   }
-  const double full = static_cast<double>(cfg.epochs) * static_cast<double>(N);
   result["run_dir"] = cfg.run_dir;
   result["config"] = cfg_json;
   result["device"] = device_summary(probe_devices());
@@ -466,6 +606,15 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   result["budget_spent"]["backward_fraction_of_full"] = static_cast<double>(counters.samples_backward) / full;
   result["budget_spent"]["epochs"] = epochs;
   result["budget_spent"]["iterations_per_epoch"] = ipe;
+  if (sb) {
+    result["selective_backprop"] = {{"beta", sb->options().beta},
+                                    {"history", cfg.sb_history},
+                                    {"backward_budget_samples", sb_budget},
+                                    {"stopped_when_budget_spent", budget_spent},
+                                    {"kept_fraction", static_cast<double>(counters.samples_backward) /
+                                                          std::max<double>(1, counters.samples_scored)}};
+  }
+  if (!coreset_info.is_null()) result["core_set"] = coreset_info;
   result["final_test_accuracy"] = last_acc;
   result["best_test_accuracy"] = best_acc;
   result["sample_count_entropy"] = count_entropy(host_counts);

@@ -1,0 +1,132 @@
+#include "engine/selective_backprop.h"
+
+#include "engine/check.h"
+#include "kernels/cpu/selective_backprop.h"
+#ifdef BTS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/selective_backprop.h"
+#endif
+
+namespace bts {
+
+namespace {
+Shape with_rows(int64_t rows, const Shape& image) {
+  Shape s{rows};
+  s.insert(s.end(), image.begin(), image.end());
+  return s;
+}
+}  // namespace
+
+SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, int64_t batch, const Shape& image,
+                                     Device device)
+    : opt_(options), batch_(batch), row_(shape_numel(image)), image_(image), device_(device) {
+  BTS_CHECK(opt_.beta >= 0, "selective backprop: beta must be >= 0, got " << opt_.beta);
+  BTS_CHECK(opt_.history >= batch_, "selective backprop: the loss history (" << opt_.history
+                                                                             << ") must hold at least one batch ("
+                                                                             << batch_ << ")");
+  history_ = Tensor::zeros({opt_.history}, DType::F32, device);
+  queue_images_ = Tensor::empty(with_rows(2 * batch_, image_), DType::F32, device);
+  queue_labels_ = Tensor::empty({2 * batch_}, DType::I32, device);
+  queue_indices_ = Tensor::empty({2 * batch_}, DType::I32, device);
+  slots_ = Tensor::empty({batch_}, DType::I32, device);
+  count_ = Tensor::zeros({1}, DType::I32, device);
+}
+
+int64_t SelectiveBackprop::select(int64_t epoch, uint64_t step, const Tensor& loss, const Tensor& images,
+                                  const Tensor& labels, const Tensor& indices) {
+  const int64_t b = loss.numel();
+  BTS_CHECK(b <= batch_ && images.numel() == b * row_ && labels.numel() == b && indices.numel() == b,
+            "selective backprop: a scoring batch of " << b << " does not match its images/labels/indices");
+  BTS_CHECK(queued_ + b <= 2 * batch_, "selective backprop: queue overflow (" << queued_ << " queued)");
+  const bool prime = epoch < opt_.prime_epochs;
+  const int64_t len = std::min(appended_ + b, opt_.history);
+  int64_t kept = 0;
+  if (device_ == Device::CPU) {
+    kernels::cpu::sb_append_history(history_.data<float>(), opt_.history, appended_, loss.data<float>(), b);
+    kept = kernels::cpu::sb_select(loss.data<float>(), b, history_.data<float>(), len, opt_.beta, prime, opt_.seed,
+                                   step, slots_.data<int32_t>());
+    kernels::cpu::gather_rows(images.data<float>(), row_, slots_.data<int32_t>(), kept,
+                              queue_images_.data<float>() + queued_ * row_);
+    kernels::cpu::gather_rows(labels.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
+                              queue_labels_.data<int32_t>() + queued_);
+    kernels::cpu::gather_rows(indices.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
+                              queue_indices_.data<int32_t>() + queued_);
+  } else {
+#ifdef BTS_WITH_CUDA
+    cudaStream_t s = kernels::cuda::current_context().stream();
+    kernels::cuda::sb_append_history(s, history_.data<float>(), opt_.history, appended_, loss.data<float>(), b);
+    kernels::cuda::sb_select(s, loss.data<float>(), b, history_.data<float>(), len, opt_.beta, prime, opt_.seed,
+                             step, slots_.data<int32_t>(), count_.data<int32_t>());
+    // The host needs the count to know when a training batch is full: one 4-byte read per scoring batch.
+    kept = count_.to(Device::CPU).data<int32_t>()[0];
+    kernels::cuda::gather_rows(s, images.data<float>(), row_, slots_.data<int32_t>(), kept,
+                               queue_images_.data<float>() + queued_ * row_);
+    kernels::cuda::gather_rows(s, labels.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
+                               queue_labels_.data<int32_t>() + queued_);
+    kernels::cuda::gather_rows(s, indices.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
+                               queue_indices_.data<int32_t>() + queued_);
+#else
+    BTS_FAIL("selective backprop on CUDA in a build without CUDA");
+#endif
+  }
+  appended_ += b;
+  queued_ += kept;
+  return kept;
+}
+
+Tensor SelectiveBackprop::images(int64_t k) const {
+  BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
+  return Tensor::wrap(queue_images_.raw(), with_rows(k, image_), DType::F32, device_);
+}
+Tensor SelectiveBackprop::labels(int64_t k) const {
+  BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
+  return Tensor::wrap(queue_labels_.raw(), {k}, DType::I32, device_);
+}
+Tensor SelectiveBackprop::indices(int64_t k) const {
+  BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
+  return Tensor::wrap(queue_indices_.raw(), {k}, DType::I32, device_);
+}
+
+void SelectiveBackprop::pop(int64_t k) {
+  BTS_CHECK(k >= 0 && k <= queued_, "selective backprop: pop " << k << " of " << queued_);
+  const int64_t rest = queued_ - k;
+  if (rest > 0) {
+    // The rest (< b after a full batch trained) never overlaps its destination when k >= rest.
+    BTS_CHECK(rest <= k, "selective backprop: overlapping queue move (" << rest << " after " << k << ")");
+    auto move = [&](const Tensor& q, int64_t row, DType dt) {
+      const size_t es = dtype_size(dt);
+      char* base = static_cast<char*>(q.raw());
+      copy_bytes(base, device_, base + k * row * es, device_, static_cast<size_t>(rest * row) * es);
+    };
+    move(queue_images_, row_, DType::F32);
+    move(queue_labels_, 1, DType::I32);
+    move(queue_indices_, 1, DType::I32);
+  }
+  queued_ = rest;
+}
+
+std::vector<double> SelectiveBackprop::history() const {
+  std::vector<double> h = history_.to_double_vector();
+  h.resize(static_cast<size_t>(history_length()));
+  return h;
+}
+
+void SelectiveBackprop::save(TensorMap& m) const {
+  m.emplace("sb.history", history_.view());
+  m.emplace("sb.queue_images", queue_images_.view());
+  m.emplace("sb.queue_labels", queue_labels_.view());
+  m.emplace("sb.queue_indices", queue_indices_.view());
+  m.emplace("sb.state", Tensor::from_vector<int64_t>({appended_, queued_}, {2}));
+}
+
+void SelectiveBackprop::load(const TensorMap& m) {
+  history_.copy_from(m.at("sb.history"));
+  queue_images_.copy_from(m.at("sb.queue_images"));
+  queue_labels_.copy_from(m.at("sb.queue_labels"));
+  queue_indices_.copy_from(m.at("sb.queue_indices"));
+  const Tensor& st = m.at("sb.state");
+  appended_ = st.data<int64_t>()[0];
+  queued_ = st.data<int64_t>()[1];
+}
+
+}  // namespace bts

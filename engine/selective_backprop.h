@@ -1,0 +1,60 @@
+// Selective backprop (Jiang et al. 2019; METHODS.md): every presented batch is first scored by an eval-mode
+// forward without gradients; each sample is then kept for backprop with probability
+// P = (fraction of the last R losses strictly below its loss)^beta, and kept samples wait in a queue (their
+// augmented images exactly as scored) until a full batch of them can train. This class owns the loss history
+// and the queue; the trainer runs the forwards and the training steps. Everything stays on the trainer's device
+// except one integer per scoring batch (how many were kept).
+#pragma once
+#include <cstdint>
+
+#include "engine/tensor.h"
+#include "engine/tensor_file.h"
+
+namespace bts {
+
+struct SelectiveBackpropOptions {
+  double beta = 3;              // the official default; the trainer passes 1/B - 1 unless configured
+  int64_t history = 1024;       // R
+  int64_t prime_epochs = 0;     // epochs [0, prime_epochs) keep every scored sample
+  uint64_t seed = 0;
+};
+
+class SelectiveBackprop {
+ public:
+  // batch: the scoring and training batch size b; image: {C, H, W} of the (augmented, normalised) batches.
+  SelectiveBackprop(const SelectiveBackpropOptions& options, int64_t batch, const Shape& image, Device device);
+
+  // Appends the b losses of scoring step `step` to the history, decides, and queues the kept samples' images,
+  // labels and data-set indices (in slot order). Returns how many were kept.
+  int64_t select(int64_t epoch, uint64_t step, const Tensor& loss, const Tensor& images, const Tensor& labels,
+                 const Tensor& indices);
+  int64_t queued() const { return queued_; }
+  // Views of the first k queued samples: images [k, C, H, W], labels [k], indices [k].
+  Tensor images(int64_t k) const;
+  Tensor labels(int64_t k) const;
+  Tensor indices(int64_t k) const;
+  // Drops the first k queued (they trained, or the budget ran out) and moves the rest to the front.
+  void pop(int64_t k);
+
+  const SelectiveBackpropOptions& options() const { return opt_; }
+  int64_t history_length() const { return appended_ < opt_.history ? appended_ : opt_.history; }
+  // Host copy of the current history (tests).
+  std::vector<double> history() const;
+
+  void save(TensorMap& m) const;
+  void load(const TensorMap& m);
+
+ private:
+  SelectiveBackpropOptions opt_;
+  int64_t batch_;
+  int64_t row_;  // floats per image
+  Shape image_;
+  Device device_;
+  Tensor history_;                          // F32 [R] ring
+  int64_t appended_ = 0;                    // losses ever appended
+  Tensor queue_images_, queue_labels_, queue_indices_;  // capacity 2b (at most b-1 wait + b new)
+  int64_t queued_ = 0;
+  Tensor slots_, count_;                    // I32 [b] selected slots, I32 [1] their count (device)
+};
+
+}  // namespace bts

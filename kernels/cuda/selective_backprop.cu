@@ -1,0 +1,65 @@
+#include "kernels/common/selective_backprop.h"
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/selective_backprop.h"
+
+namespace bts::kernels::cuda {
+
+namespace {
+
+__global__ void append_kernel(float* history, int64_t R, int64_t appended, const float* loss, int64_t b) {
+  BTS_GRID_STRIDE(j, b) history[(appended + j) % R] = loss[j];  // b <= R: no two slots share a position
+}
+
+// One block: every thread decides its slots, then thread 0 compacts them in slot order (b is a batch, ~128,
+// so a serial pass is cheaper than a scan's extra launches).
+__global__ void select_kernel(const float* loss, int64_t b, const float* history, int64_t len, double beta,
+                              bool prime, uint64_t seed, uint64_t step, int32_t* slots, int32_t* count) {
+  extern __shared__ int32_t flags[];  // b decisions
+  for (int64_t j = threadIdx.x; j < b; j += blockDim.x)
+    flags[j] = sb_selected(history, len, loss[j], beta, prime, seed, step, static_cast<uint32_t>(j));
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int32_t c = 0;
+    for (int64_t j = 0; j < b; ++j)
+      if (flags[j]) slots[c++] = static_cast<int32_t>(j);
+    *count = c;
+  }
+}
+
+template <typename T>
+__global__ void gather_kernel(const T* src, int64_t row_elems, const int32_t* slots, int64_t count, T* dst) {
+  BTS_GRID_STRIDE(e, count * row_elems) {
+    const int64_t t = e / row_elems, k = e - t * row_elems;
+    dst[e] = src[static_cast<int64_t>(slots[t]) * row_elems + k];
+  }
+}
+
+}  // namespace
+
+void sb_append_history(cudaStream_t s, float* history, int64_t R, int64_t appended, const float* loss, int64_t b) {
+  append_kernel<<<grid_for(b), kThreads, 0, s>>>(history, R, appended, loss, b);
+  BTS_CUDA_LAUNCH_CHECK("sb_append_history");
+}
+
+void sb_select(cudaStream_t s, const float* loss, int64_t b, const float* history, int64_t len, double beta,
+               bool prime, uint64_t seed, uint64_t step, int32_t* slots, int32_t* count) {
+  const size_t shared = static_cast<size_t>(b) * sizeof(int32_t);  // the flags; b is a batch (<= 12k fits)
+  select_kernel<<<1, kThreads, shared, s>>>(loss, b, history, len, beta, prime, seed, step, slots, count);
+  BTS_CUDA_LAUNCH_CHECK("sb_select");
+}
+
+void gather_rows(cudaStream_t s, const float* src, int64_t row_elems, const int32_t* slots, int64_t count,
+                 float* dst) {
+  if (count == 0) return;
+  gather_kernel<<<grid_for(count * row_elems), kThreads, 0, s>>>(src, row_elems, slots, count, dst);
+  BTS_CUDA_LAUNCH_CHECK("gather_rows");
+}
+void gather_rows(cudaStream_t s, const int32_t* src, int64_t row_elems, const int32_t* slots, int64_t count,
+                 int32_t* dst) {
+  if (count == 0) return;
+  gather_kernel<<<grid_for(count * row_elems), kThreads, 0, s>>>(src, row_elems, slots, count, dst);
+  BTS_CUDA_LAUNCH_CHECK("gather_rows");
+}
+
+}  // namespace bts::kernels::cuda

@@ -1,0 +1,180 @@
+// Selective backprop (METHODS.md): the percentile rule, the kept fraction on a known loss stream, the loss
+// history ring, the queue, and through the trainer the exact backward budget, priming and a bitwise resume.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/config.h"
+#include "engine/rng.h"
+#include "engine/selective_backprop.h"
+#include "engine/tensor_file.h"
+#include "engine/trainer.h"
+#include "kernels/common/selective_backprop.h"
+#include "kernels/cpu/selective_backprop.h"
+#include "tests/common/helpers.h"
+
+using namespace bts;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool have_fashion_mnist() {
+  return fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") ||
+         fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte");
+}
+
+// Feeds `batches` batches of b i.i.d. uniform losses; returns the kept fraction.
+double kept_fraction(double beta, int64_t batches, int64_t b, uint64_t seed) {
+  SelectiveBackprop sb(SelectiveBackpropOptions{beta, 1024, 0, seed}, b, Shape{1, 1, 1}, Device::CPU);
+  Rng rng(seed);
+  Tensor loss = Tensor::empty({b}, DType::F32), images = Tensor::zeros({b, 1, 1, 1}, DType::F32);
+  Tensor labels = Tensor::zeros({b}, DType::I32), idx = Tensor::zeros({b}, DType::I32);
+  int64_t kept = 0;
+  for (int64_t s = 0; s < batches; ++s) {
+    for (int64_t j = 0; j < b; ++j) loss.data<float>()[j] = static_cast<float>(rng.uniform());
+    kept += sb.select(1, static_cast<uint64_t>(s), loss, images, labels, idx);
+    sb.pop(sb.queued());
+  }
+  return static_cast<double>(kept) / static_cast<double>(batches * b);
+}
+
+json sb_config(const std::string& run_dir) {
+  return {{"dataset", "fashion-mnist"}, {"method", "sb"}, {"budget", 0.5}, {"epochs", 3},
+          {"batch_size", 32}, {"model", {{"width", 0.0625}}}, {"train_subset", 512}, {"test_subset", 200},
+          {"device", "cpu"}, {"checkpoint_every", 1}, {"run_dir", run_dir}, {"seed", 9}};
+}
+
+}  // namespace
+
+TEST_SUITE("selective_backprop") {
+
+TEST_CASE("percentile: the fraction of the history strictly below the loss; P = percentile^beta") {
+  const float h[] = {1, 2, 3, 4, 4};
+  CHECK(kernels::sb_percentile(h, 5, 3.0f) == doctest::Approx(0.4));
+  CHECK(kernels::sb_percentile(h, 5, 4.0f) == doctest::Approx(0.6));  // ties are not below
+  CHECK(kernels::sb_percentile(h, 5, 0.5f) == 0.0);
+  CHECK(kernels::sb_percentile(h, 5, 9.0f) == 1.0);
+  CHECK(kernels::sb_select_probability(0.5, 3) == doctest::Approx(0.125));
+  CHECK(kernels::sb_select_probability(0.0, 0) == 1.0);  // beta 0 keeps everything
+  CHECK(kernels::sb_select_probability(1.0, 7) == 1.0);  // the largest loss is always kept
+}
+
+TEST_CASE("kept fraction on a stream of i.i.d. losses is 1/(beta+1)") {
+  // The percentile of an i.i.d. loss is ~uniform, so E[P] = E[U^beta] = 1/(beta+1). 300 batches of 128:
+  // the binomial standard error is below 0.003; allow 0.012.
+  for (double beta : {0.0, 1.0, 7.0 / 3.0, 4.0}) {
+    const double f = kept_fraction(beta, 300, 128, 17);
+    INFO("beta " << beta << ": kept " << f);
+    CHECK(std::abs(f - 1.0 / (beta + 1.0)) < 0.012);
+  }
+}
+
+TEST_CASE("the loss history is a ring of the last R losses, appended before the decisions") {
+  std::vector<float> h(4, -1.0f);
+  const float a[] = {1, 2, 3}, b[] = {4, 5, 6};
+  kernels::cpu::sb_append_history(h.data(), 4, 0, a, 3);
+  kernels::cpu::sb_append_history(h.data(), 4, 3, b, 3);
+  CHECK(h == std::vector<float>{5, 6, 3, 4});  // 1 and 2 were overwritten
+
+  // The batch's own losses count in its percentiles: one batch of losses {0, 1} with beta 1, history empty
+  // before: P(0) = 0 (nothing below), P(1) = 1/2.
+  SelectiveBackprop sb(SelectiveBackpropOptions{1.0, 8, 0, 3}, 2, Shape{1}, Device::CPU);
+  Tensor loss = Tensor::from_vector<float>({0.0f, 1.0f}, {2});
+  Tensor images = Tensor::from_vector<float>({10.0f, 11.0f}, {2, 1});
+  Tensor labels = Tensor::from_vector<int32_t>({3, 4}, {2}), idx = Tensor::from_vector<int32_t>({7, 8}, {2});
+  int64_t kept_second = 0;
+  for (uint64_t s = 0; s < 400; ++s) {
+    const int64_t before = sb.queued();
+    sb.select(1, s, loss, images, labels, idx);
+    for (int64_t q = before; q < sb.queued(); ++q) {
+      // Only slot 1 can ever be kept (slot 0's loss is the minimum), and the queue holds its own row.
+      CHECK(sb.indices(sb.queued()).data<int32_t>()[q] == 8);
+      CHECK(sb.images(sb.queued()).data<float>()[q] == 11.0f);
+      CHECK(sb.labels(sb.queued()).data<int32_t>()[q] == 4);
+      ++kept_second;
+    }
+    sb.pop(sb.queued());
+  }
+  CHECK(sb.history_length() == 8);
+  // After the first batch the history is half 0s, half 1s: P(1) = 1/2 throughout.
+  CHECK(std::abs(kept_second / 400.0 - 0.5) < 0.08);
+}
+
+TEST_CASE("priming keeps everything; the queue keeps scoring order and pop moves the rest to the front") {
+  const int64_t b = 4;
+  SelectiveBackprop sb(SelectiveBackpropOptions{50.0, 16, 1, 5}, b, Shape{2}, Device::CPU);
+  Tensor loss = Tensor::from_vector<float>({0.1f, 0.2f, 0.3f, 0.4f}, {b});
+  Tensor images = Tensor::from_vector<float>({0, 1, 2, 3, 4, 5, 6, 7}, {b, 2});
+  Tensor labels = Tensor::from_vector<int32_t>({0, 1, 2, 3}, {b});
+  Tensor idx = Tensor::from_vector<int32_t>({40, 41, 42, 43}, {b});
+  CHECK(sb.select(/*epoch=*/0, 0, loss, images, labels, idx) == 4);  // primed epoch
+  sb.pop(3);
+  REQUIRE(sb.queued() == 1);
+  CHECK(sb.indices(1).data<int32_t>()[0] == 43);
+  CHECK(sb.images(1).data<float>()[0] == 6.0f);
+  CHECK(sb.images(1).data<float>()[1] == 7.0f);
+  // After priming, beta 50 keeps almost nothing of a batch whose losses are all below the history's top.
+  int64_t kept = 0;
+  for (uint64_t s = 1; s < 50; ++s) {
+    kept += sb.select(1, s, loss, images, labels, idx);
+    sb.pop(sb.queued());
+  }
+  CHECK(kept <= 1);  // every P is at most (3/4)^50 ~ 6e-7: the history holds copies of the same four losses
+  CHECK_THROWS_WITH_AS(SelectiveBackprop(SelectiveBackpropOptions{1, 2, 0, 0}, 4, Shape{1}, Device::CPU),
+                       doctest::Contains("at least one batch"), Error);
+}
+
+TEST_CASE("through the trainer: the backward budget met exactly, scoring counted, bitwise resume") {
+  if (!have_fashion_mnist()) {
+    MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
+    return;
+  }
+  TrainOptions quiet;
+  quiet.quiet = true;
+  // beta 0 keeps every scored sample, so the budget of B*T*N = 0.5*3*512 = 768 is spent during epoch 2.
+  const std::string a = "bts_test_sb_a", b = "bts_test_sb_b";
+  fs::remove_all(a);
+  fs::remove_all(b);
+  json ca = sb_config(a);
+  ca["sb"] = {{"beta", 0}};
+  const json ra = train(config_from_json(ca), quiet);
+  CHECK(ra["budget_spent"]["samples_backward"] == 768);
+  CHECK(ra["budget_spent"]["samples_forward"] == 768);
+  CHECK(ra["budget_spent"]["iterations"] == 24);
+  CHECK(ra["budget_spent"]["samples_scored"] == 16 * 32 + 8 * 32);  // epoch 1 + half of epoch 2
+  CHECK(ra["selective_backprop"]["stopped_when_budget_spent"] == true);
+  CHECK(ra["history"].size() == 2);
+
+  // The default beta = 1/B - 1 = 1 keeps about half; 3 epochs of 16 scoring batches; backward within the budget.
+  json cb = sb_config(b);
+  const json rb = train(config_from_json(cb), quiet);
+  CHECK(rb["budget_spent"]["samples_scored"] == 3 * 16 * 32);
+  const double kept = rb["selective_backprop"]["kept_fraction"].get<double>();
+  CHECK(kept > 0.35);
+  CHECK(kept < 0.65);
+  CHECK(rb["budget_spent"]["samples_backward"].get<int64_t>() <= 768);
+  TensorMap counts = read_tensor_file((fs::path(b) / "sample_counts.bin").string());
+  double total = 0;
+  for (double v : counts.at("counts").to_double_vector()) total += v;
+  CHECK(total == rb["budget_spent"]["samples_backward"].get<double>());  // counts are the backprop'd samples
+
+  // Interrupted mid-epoch with samples waiting in the queue, then resumed: identical to the uninterrupted run.
+  const std::string c = "bts_test_sb_c";
+  fs::remove_all(c);
+  json cc = sb_config(c);
+  TrainOptions stop = quiet;
+  stop.stop_after_steps = 11;
+  CHECK(train(config_from_json(cc), stop)["status"] == "interrupted");
+  const json rc = train(config_from_json(cc), TrainOptions{true, true, 0});
+  CHECK(rc["budget_spent"] == rb["budget_spent"]);
+  CHECK(rc["final_test_accuracy"].get<double>() == rb["final_test_accuracy"].get<double>());
+  TensorMap kb = read_tensor_file((fs::path(b) / "checkpoint.bin").string());
+  TensorMap kc = read_tensor_file((fs::path(c) / "checkpoint.bin").string());
+  CHECK(kb.at("params").to_double_vector() == kc.at("params").to_double_vector());
+  CHECK(kb.at("sb.history").to_double_vector() == kc.at("sb.history").to_double_vector());
+  for (const auto& d : {a, b, c}) fs::remove_all(d);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,79 @@
+// Selective backprop and forgetting-event GPU twins: the same history, decisions, queue contents and
+// forgetting counts as the CPU on the same inputs and draws.
+#include "engine/selective_backprop.h"
+#include "kernels/cpu/forgetting.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/forgetting.h"
+#include "kernels/cpu/sampling.h"
+#include "tests/common/helpers.h"
+
+using namespace bts;
+
+TEST_SUITE("selective_backprop_gpu") {
+
+TEST_CASE("SelectiveBackprop on the GPU keeps the same samples in the same order as on the CPU") {
+  const int64_t b = 128;
+  const Shape image{3, 5, 7};
+  for (double beta : {0.0, 1.0, 7.0 / 3.0}) {
+    SelectiveBackprop cpu(SelectiveBackpropOptions{beta, 1024, 1, 77}, b, image, Device::CPU);
+    SelectiveBackprop gpu(SelectiveBackpropOptions{beta, 1024, 1, 77}, b, image, Device::CUDA);
+    Rng rng(5);
+    int64_t total = 0;
+    for (int64_t step = 0; step < 40; ++step) {  // 40 x 128 > R: the ring wraps
+      Tensor loss = bts::test::random_tensor({b}, DType::F32, rng);
+      Tensor images = bts::test::random_tensor({b, 3, 5, 7}, DType::F32, rng);
+      std::vector<int32_t> lab(b), idx(b);
+      for (int64_t j = 0; j < b; ++j) {
+        lab[j] = static_cast<int32_t>(rng.below(10));
+        idx[j] = static_cast<int32_t>(step * b + j);
+      }
+      Tensor labels = Tensor::from_vector<int32_t>(lab, {b}), indices = Tensor::from_vector<int32_t>(idx, {b});
+      const int64_t epoch = step < 3 ? 0 : 1;  // the first 3 batches are primed
+      const int64_t kc = cpu.select(epoch, step, loss, images, labels, indices);
+      const int64_t kg = gpu.select(epoch, step, loss.to(Device::CUDA), images.to(Device::CUDA),
+                                    labels.to(Device::CUDA), indices.to(Device::CUDA));
+      REQUIRE(kc == kg);
+      total += kc;
+      CHECK(gpu.images(gpu.queued()).to_double_vector() == cpu.images(cpu.queued()).to_double_vector());
+      CHECK(gpu.labels(gpu.queued()).to_double_vector() == cpu.labels(cpu.queued()).to_double_vector());
+      CHECK(gpu.indices(gpu.queued()).to_double_vector() == cpu.indices(cpu.queued()).to_double_vector());
+      const int64_t k = cpu.queued() >= b ? b : 0;
+      cpu.pop(k);
+      gpu.pop(k);
+      CHECK(gpu.queued() == cpu.queued());
+    }
+    CHECK(gpu.history() == cpu.history());
+    CHECK(total > 0);
+  }
+}
+
+TEST_CASE("forgetting counts on the GPU equal the CPU twin") {
+  const int64_t n = 1000, b = 100, K = 10;
+  Rng rng(8);
+  std::vector<int32_t> last(n, 0), ever(n, 0), forgets(n, 0);
+  Tensor last_d = Tensor::zeros({n}, DType::I32, Device::CUDA), ever_d = Tensor::zeros({n}, DType::I32, Device::CUDA);
+  Tensor forgets_d = Tensor::zeros({n}, DType::I32, Device::CUDA);
+  std::vector<int32_t> order(n);
+  for (int64_t step = 0; step < 50; ++step) {
+    kernels::cpu::random_order(3, static_cast<uint64_t>(step), n, order.data());
+    std::vector<int32_t> idx(order.begin(), order.begin() + b), lab(b);
+    for (auto& l : lab) l = static_cast<int32_t>(rng.below(K));
+    Tensor logits = bts::test::random_tensor({b, K}, DType::F32, rng);
+    kernels::cpu::update_forgetting(logits.data<float>(), lab.data(), idx.data(), b, K, last.data(), ever.data(),
+                                    forgets.data());
+    Tensor logits_d = logits.to(Device::CUDA);
+    Tensor lab_d = Tensor::from_vector<int32_t>(lab, {b}).to(Device::CUDA);
+    Tensor idx_d = Tensor::from_vector<int32_t>(idx, {b}).to(Device::CUDA);
+    kernels::cuda::update_forgetting(kernels::cuda::current_context().stream(), logits_d.data<float>(),
+                                     lab_d.data<int32_t>(), idx_d.data<int32_t>(), b, K, last_d.data<int32_t>(),
+                                     ever_d.data<int32_t>(), forgets_d.data<int32_t>());
+  }
+  CHECK(forgets_d.to_double_vector() == std::vector<double>(forgets.begin(), forgets.end()));
+  CHECK(ever_d.to_double_vector() == std::vector<double>(ever.begin(), ever.end()));
+  CHECK(last_d.to_double_vector() == std::vector<double>(last.begin(), last.end()));
+  int64_t events = 0;
+  for (int32_t f : forgets) events += f;
+  CHECK(events > 0);
+}
+
+}  // TEST_SUITE
