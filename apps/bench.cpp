@@ -2,7 +2,10 @@
 // after warm-up, median of many steps) or on the CPU at reduced width. Prints a table and writes JSON.
 // Phases: sampling and augmentation are slots for the data/strategy work (reported as 0 until they exist),
 // forward (model + loss), backward, optimizer.
+// Then each sampling strategy's own work per training iteration (its statistics updates, its per-epoch draw
+// amortised over the epoch's iterations, selective backprop's selection and queue), beside the step it rides on.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -17,6 +20,8 @@
 #include "engine/ops.h"
 #include "engine/phase_timer.h"
 #include "engine/rng.h"
+#include "engine/sampler.h"
+#include "engine/selective_backprop.h"
 #include "engine/sgd.h"
 #include "models/resnet18.h"
 #ifdef BTS_WITH_CUDA
@@ -103,6 +108,68 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   return j;
 }
 
+// Median wall time (CUDA events on the GPU) of `work` over `iters` runs after `warmup`.
+template <typename F>
+double time_ms(Device dev, int warmup, int iters, F work) {
+  PhaseTimer timer(dev);
+  std::vector<double> ms;
+  for (int it = 0; it < warmup + iters; ++it) {
+    timer.start("x");
+    work(it);
+    timer.stop("x");
+    const double t = timer.collect()["x"];
+    if (it >= warmup) ms.push_back(t);
+  }
+  return median(ms);
+}
+
+// Each strategy's bookkeeping per training iteration, on a data set of n samples with batches of b at B = 0.3.
+nlohmann::json strategy_costs(Device dev, int64_t n, int64_t b, int warmup, int iters, double step_ms) {
+  Rng rng(11);
+  const SamplerContext ctx{n, b, 200, 0.3, 5, dev, ImportanceOptions{}};
+  Tensor order = Tensor::empty({n}, DType::I32, dev);
+  Tensor loss_h = Tensor::empty({b}, DType::F32), prob_h = Tensor::empty({b, 1}, DType::F32);
+  for (int64_t j = 0; j < b; ++j) {
+    prob_h.data<float>()[j] = static_cast<float>(rng.uniform());
+    loss_h.data<float>()[j] = -std::log(prob_h.data<float>()[j]);
+  }
+  Tensor loss = loss_h.to(dev), prob = prob_h.to(dev), weights = Tensor::zeros({b}, DType::F32, dev);
+  nlohmann::json rows = nlohmann::json::array();
+  auto add = [&](const std::string& name, const std::string& what, double per_iter_ms) {
+    rows.push_back({{"strategy", name},
+                    {"work", what},
+                    {"ms_per_iteration", per_iter_ms},
+                    {"fraction_of_step", step_ms > 0 ? per_iter_ms / step_ms : 0.0}});
+  };
+  for (const char* method : {"unif-sgd", "p-sgd", "c-sgd", "osgd"}) {
+    auto sampler = make_sampler(method, ctx);
+    const int64_t ipe = sampler->iterations_per_epoch();
+    int64_t e = 0;
+    const double draw = time_ms(dev, 1, std::max(3, iters / 10), [&](int) { sampler->begin_epoch(e++, order); });
+    add(method, "per-epoch draw / " + std::to_string(ipe) + " iterations", draw / static_cast<double>(ipe));
+    if (std::string(method) == "unif-sgd") continue;
+    int64_t batch_no = 0;
+    const double hook = time_ms(dev, warmup, iters, [&](int) {
+      // Consecutive slices of the epoch's order: distinct indices, as in training.
+      Tensor idx = Tensor::wrap(order.data<int32_t>() + (batch_no++ % ipe) * b, {b}, DType::I32, dev);
+      BatchView v{idx, loss, prob, weights};
+      sampler->after_forward(v);
+    });
+    add(method, "per-batch statistics / top-q", hook);
+  }
+  {
+    SelectiveBackprop sb(SelectiveBackpropOptions{7.0 / 3.0, 1024, 0, 5}, b, Shape{3, 32, 32}, dev);
+    Tensor images = Tensor::zeros({b, 3, 32, 32}, DType::F32, dev), labels = Tensor::zeros({b}, DType::I32, dev);
+    Tensor idx = Tensor::wrap(order.raw(), {b}, DType::I32, dev);
+    const double sel = time_ms(dev, warmup, iters, [&](int it) {
+      sb.select(1, static_cast<uint64_t>(it), loss, images, labels, idx);
+      if (sb.queued() >= b) sb.pop(b);
+    });
+    add("sb", "per scoring batch: history, selection, queue copy (excl. the scoring forward)", sel);
+  }
+  return rows;
+}
+
 void print_row(const nlohmann::json& j) {
   std::printf("%-5s w%-5.3g %4lld cls %3lldpx b%-4lld | step %8.2f ms  %9.0f img/s  %6.2f TFLOP/s | fwd %7.2f  bwd %7.2f  "
               "opt %6.3f ms | peak step mem %.1f MiB + %.1f MiB params/grads/momentum\n",
@@ -136,6 +203,9 @@ int main(int argc, char** argv) {
   app.add_option("--iters", iters, "timed steps, median reported (default 50 GPU, 5 CPU)");
   app.add_flag("--no-tf32", no_tf32, "fp32 math without TF32 tensor cores");
   app.add_option("--json", json_path, "write the results here as JSON");
+  int64_t train_size = 50000;
+  app.add_option("--train-size", train_size, "data set size N for the strategies' bookkeeping costs")
+      ->capture_default_str()->check(CLI::Range(int64_t{256}, int64_t{10000000}));
   CLI11_PARSE(app, argc, argv);
   try {
     DeviceStatus st = probe_devices();
@@ -164,9 +234,21 @@ int main(int argc, char** argv) {
         print_row(j);
         all.push_back(j);
       }
+    // The strategies' own work, against the first configuration's step (batch b, CIFAR-sized by default).
+    const double step_ms = all.empty() ? 0.0 : all[0]["step_ms_median"].get<double>();
+    nlohmann::json strategies = strategy_costs(dev, train_size, batch, warmup, iters, step_ms);
+    std::printf("strategy bookkeeping per training iteration (N = %lld, b = %lld, B = 0.3; step %.3f ms):\n",
+                (long long)train_size, (long long)batch, step_ms);
+    for (const auto& r : strategies)
+      std::printf("  %-9s %-80s %9.4f ms  %6.3f%% of a step\n", r["strategy"].get<std::string>().c_str(),
+                  r["work"].get<std::string>().c_str(), r["ms_per_iteration"].get<double>(),
+                  100.0 * r["fraction_of_step"].get<double>());
     if (!json_path.empty()) {
       const std::string tmp = json_path + ".tmp";
-      std::ofstream(tmp) << nlohmann::json{{"device", device_summary(st)}, {"results", all}}.dump(2) << "\n";
+      std::ofstream(tmp) << nlohmann::json{{"device", device_summary(st)}, {"results", all},
+                                           {"strategy_costs", strategies}}
+                                .dump(2)
+                         << "\n";
       if (std::rename(tmp.c_str(), json_path.c_str()) != 0) throw bts::Error("cannot write " + json_path);
       std::printf("wrote %s\n", json_path.c_str());
     }

@@ -437,10 +437,12 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     Var logits = model.forward(tape, tape.input(bimages));
     CrossEntropyResult ce = cross_entropy(tape, logits, tg);
     accumulate_stats(logits.value(), *ce.loss_per_sample, tg.labels, 1, stats);
+    timer.stop("forward");
+    timer.start("strategy");  // the sampler's own per-batch work (importance statistics, OSGD's top-q)
     if (forgetting) forgetting->update(logits.value(), blabels, bidx);
     BatchView view{bidx, *ce.loss_per_sample, *ce.prob_per_target, w};
     sampler->after_forward(view);
-    timer.stop("forward");
+    timer.stop("strategy");
     timer.start("backward");
     tape.backward(ce.total);
     timer.stop("backward");
