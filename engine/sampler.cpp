@@ -103,14 +103,18 @@ class ImportanceSampler : public Sampler {
 
   void after_forward(BatchView& v) override {
     const int64_t b = v.indices.numel(), M = v.prob_per_target.dim(1);
+    BTS_CHECK(M == 1 || (v.source_slot && v.label_weights),
+              name_ << ": " << M << " targets per sample need their source slots and label weights");
+    const float* lw = M > 1 ? v.label_weights->data<float>() : nullptr;
+    const int32_t* src = M > 1 ? v.source_slot->data<int32_t>() : nullptr;
     if (v.indices.device() == Device::CPU) {
-      kernels::cpu::update_importance_stats(v.indices.data<int32_t>(), v.prob_per_target.data<float>(), b, M,
-                                            sum_p_.data<double>(), visits_.data<int32_t>(), last_p_.data<float>());
+      kernels::cpu::update_importance_stats(v.indices.data<int32_t>(), v.prob_per_target.data<float>(), lw, src, b,
+                                            M, sum_p_.data<double>(), visits_.data<int32_t>(), last_p_.data<float>());
       return;
     }
 #ifdef BTS_WITH_CUDA
     kernels::cuda::update_importance_stats(kernels::cuda::current_context().stream(), v.indices.data<int32_t>(),
-                                           v.prob_per_target.data<float>(), b, M, sum_p_.data<double>(),
+                                           v.prob_per_target.data<float>(), lw, src, b, M, sum_p_.data<double>(),
                                            visits_.data<int32_t>(), last_p_.data<float>());
 #endif
   }

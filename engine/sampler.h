@@ -38,6 +38,9 @@ struct BatchView {
   const Tensor& loss_per_sample;  // [b]
   const Tensor& prob_per_target;  // [b, M]
   Tensor& sample_weights;         // [b]: the backward's per-sample weights (1/b each unless changed)
+  // Under mixup/RICAP (M > 1): each target's label weight and source batch slot, [b, M]; nullptr when M = 1.
+  const Tensor* label_weights = nullptr;
+  const Tensor* source_slot = nullptr;
 };
 
 class Sampler {

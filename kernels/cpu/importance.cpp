@@ -5,12 +5,15 @@
 
 namespace bts::kernels::cpu {
 
-void update_importance_stats(const int32_t* idx, const float* prob, int64_t b, int64_t M, double* sum_p,
-                             int32_t* visits, float* last_p) {
+void update_importance_stats(const int32_t* idx, const float* prob, const float* label_weights,
+                             const int32_t* source_slot, int64_t b, int64_t M, double* sum_p, int32_t* visits,
+                             float* last_p) {
   for (int64_t j = 0; j < b; ++j) {
+    const double p = credited_probability(prob, label_weights, source_slot, b, M, j);
+    if (p < 0) continue;
     const int32_t i = idx[j];
-    sum_p[i] += prob[j * M];
-    last_p[i] = prob[j * M];
+    sum_p[i] += p;
+    last_p[i] = static_cast<float>(p);
     visits[i] += 1;
   }
 }

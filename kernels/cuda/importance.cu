@@ -14,13 +14,17 @@ namespace bts::kernels::cuda {
 
 namespace {
 
-__global__ void update_kernel(const int32_t* idx, const float* prob, int64_t b, int64_t M, double* sum_p,
-                              int32_t* visits, float* last_p) {
-  // The samplers never repeat a sample inside a batch, so plain writes are race-free.
+__global__ void update_kernel(const int32_t* idx, const float* prob, const float* label_weights,
+                              const int32_t* source_slot, int64_t b, int64_t M, double* sum_p, int32_t* visits,
+                              float* last_p) {
+  // One thread per slot gathers its own credit (no atomics: fixed order, the CPU's bits). The samplers never
+  // repeat a sample inside a batch, so plain writes are race-free.
   BTS_GRID_STRIDE(j, b) {
+    const double p = credited_probability(prob, label_weights, source_slot, b, M, j);
+    if (p < 0) continue;
     const int32_t i = idx[j];
-    sum_p[i] += prob[j * M];
-    last_p[i] = prob[j * M];
+    sum_p[i] += p;
+    last_p[i] = static_cast<float>(p);
     visits[i] += 1;
   }
 }
@@ -63,9 +67,10 @@ struct IsSeen {
 
 }  // namespace
 
-void update_importance_stats(cudaStream_t s, const int32_t* idx, const float* prob, int64_t b, int64_t M,
-                             double* sum_p, int32_t* visits, float* last_p) {
-  update_kernel<<<grid_for(b), kThreads, 0, s>>>(idx, prob, b, M, sum_p, visits, last_p);
+void update_importance_stats(cudaStream_t s, const int32_t* idx, const float* prob, const float* label_weights,
+                             const int32_t* source_slot, int64_t b, int64_t M, double* sum_p, int32_t* visits,
+                             float* last_p) {
+  update_kernel<<<grid_for(b), kThreads, 0, s>>>(idx, prob, label_weights, source_slot, b, M, sum_p, visits, last_p);
   BTS_CUDA_LAUNCH_CHECK("update_importance_stats");
 }
 

@@ -9,8 +9,9 @@
 
 namespace bts::kernels::cuda {
 
-void update_importance_stats(cudaStream_t s, const int32_t* idx, const float* prob, int64_t b, int64_t M,
-                             double* sum_p, int32_t* visits, float* last_p);
+void update_importance_stats(cudaStream_t s, const int32_t* idx, const float* prob, const float* label_weights,
+                             const int32_t* source_slot, int64_t b, int64_t M, double* sum_p, int32_t* visits,
+                             float* last_p);
 // Returns the number of seen samples (one small device->host read per epoch).
 int64_t importance_weights(cudaStream_t s, int64_t n, const double* sum_p, const int32_t* visits, const float* last_p,
                            ImportanceKind kind, bool averaging, bool use_eps, double* w);

@@ -25,10 +25,10 @@ TEST_CASE("running statistics, importance formulas, never-seen at maximum, eps =
   CHECK(w == std::vector<double>(n, 1.0));
   const int32_t idx1[] = {0, 1};
   const float p1[] = {0.2f, 0.9f};
-  kernels::cpu::update_importance_stats(idx1, p1, 2, 1, sum_p.data(), visits.data(), last_p.data());
+  kernels::cpu::update_importance_stats(idx1, p1, nullptr, nullptr, 2, 1, sum_p.data(), visits.data(), last_p.data());
   const int32_t idx2[] = {0};
   const float p2[] = {0.6f};
-  kernels::cpu::update_importance_stats(idx2, p2, 1, 1, sum_p.data(), visits.data(), last_p.data());
+  kernels::cpu::update_importance_stats(idx2, p2, nullptr, nullptr, 1, 1, sum_p.data(), visits.data(), last_p.data());
   // Sample 0: mean p = 0.4 (last 0.6); sample 1: 0.9; samples 2, 3 never seen.
   CHECK(kernels::cpu::importance_weights(n, sum_p.data(), visits.data(), last_p.data(), ImportanceKind::Loss, true,
                                          false, w.data()) == 2);
@@ -88,7 +88,7 @@ TEST_CASE("never-seen samples are drawn first when seen ones have no importance 
     seen_idx.push_back(i);
     ones.push_back(1.0f);
   }
-  kernels::cpu::update_importance_stats(seen_idx.data(), ones.data(), static_cast<int64_t>(seen_idx.size()), 1,
+  kernels::cpu::update_importance_stats(seen_idx.data(), ones.data(), nullptr, nullptr, static_cast<int64_t>(seen_idx.size()), 1,
                                         sum_p.data(), visits.data(), last_p.data());
   // All seen at importance 0: max over seen is 0, so everyone is 0 -> give one seen sample a little importance.
   sum_p[0] = 0.5;
@@ -182,6 +182,33 @@ TEST_CASE("OSGD: q at each accuracy threshold, and only the top-q samples receiv
   auto s2 = make_sampler("osgd", SamplerContext{1000, 100, 20, 0.3, 1, Device::CPU});
   s2->load(m);
   CHECK(s2->backward_count(100) == 25);
+}
+
+TEST_CASE("credit under mixing: each source sample gets the label-weighted mean of its own label's probability") {
+  // Batch of 2 (data-set indices 10 and 11), mixup with lambda 0.7 and the partner permutation swapping them:
+  // image 0 = 0.7 x(10) + 0.3 x(11): targets (own label p = 0.9 w 0.7, partner's label p = 0.5 w 0.3);
+  // image 1 = 0.7 x(11) + 0.3 x(10): targets (p = 0.2 w 0.7, p = 0.4 w 0.3).
+  // Sample 10 appears as column 0 of row 0 and column 1 of row 1: 0.7 * 0.9 + 0.3 * 0.4 = 0.75.
+  // Sample 11: 0.7 * 0.2 + 0.3 * 0.5 = 0.29. (The batch's original labels alone would give 0.9 and 0.2.)
+  const int64_t n = 12;
+  std::vector<double> sum_p(n, 0);
+  std::vector<int32_t> visits(n, 0);
+  std::vector<float> last_p(n, 0);
+  const int32_t idx[] = {10, 11}, src[] = {0, 1, 1, 0};
+  const float prob[] = {0.9f, 0.5f, 0.2f, 0.4f}, lw[] = {0.7f, 0.3f, 0.7f, 0.3f};
+  kernels::cpu::update_importance_stats(idx, prob, lw, src, 2, 2, sum_p.data(), visits.data(), last_p.data());
+  CHECK(sum_p[10] == doctest::Approx(0.75).epsilon(1e-6));
+  CHECK(sum_p[11] == doctest::Approx(0.29).epsilon(1e-6));
+  CHECK(last_p[10] == doctest::Approx(0.75f));
+  CHECK(visits[10] == 1);  // one visit: its weights sum to 1
+  CHECK(visits[11] == 1);
+  // RICAP-shaped: 4 columns; a source with a zero-area tile still gets the weighted mean of the others.
+  std::fill(sum_p.begin(), sum_p.end(), 0.0);
+  const int32_t idx1[] = {3};
+  const int32_t src1[] = {0, 0, 0, 0};
+  const float prob1[] = {0.1f, 0.2f, 0.3f, 0.4f}, lw1[] = {0.5f, 0.0f, 0.25f, 0.25f};
+  kernels::cpu::update_importance_stats(idx1, prob1, lw1, src1, 1, 4, sum_p.data(), visits.data(), last_p.data());
+  CHECK(sum_p[3] == doctest::Approx(0.5 * 0.1 + 0.25 * 0.3 + 0.25 * 0.4).epsilon(1e-6));
 }
 
 }  // TEST_SUITE

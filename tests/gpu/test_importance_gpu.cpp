@@ -23,12 +23,26 @@ TEST_CASE("update, weights (every variant) and draws on the GPU equal the CPU tw
   kernels::cpu::random_order(1, 0, n, order_host.data());  // distinct indices per batch, as the samplers give
   for (int64_t step = 0; step < 100; ++step) {
     std::vector<int32_t> idx(order_host.begin() + step * b, order_host.begin() + (step + 1) * b);
-    std::vector<float> prob(b * M);
+    std::vector<float> prob(b * M), lw(b * M);
     for (auto& p : prob) p = static_cast<float>(rng.uniform());
-    kernels::cpu::update_importance_stats(idx.data(), prob.data(), b, M, sum_p.data(), visits.data(), last_p.data());
+    // Mixup-shaped targets: column 0 the slot itself with weight lambda, column 1 a permuted partner.
+    std::vector<int32_t> perm(b), src(b * M);
+    kernels::cpu::random_order(9, static_cast<uint64_t>(step), b, perm.data());
+    const float lambda = static_cast<float>(rng.uniform());
+    for (int64_t j = 0; j < b; ++j) {
+      src[j * M] = static_cast<int32_t>(j);
+      src[j * M + 1] = perm[j];
+      lw[j * M] = lambda;
+      lw[j * M + 1] = 1.0f - lambda;
+    }
+    kernels::cpu::update_importance_stats(idx.data(), prob.data(), lw.data(), src.data(), b, M, sum_p.data(),
+                                          visits.data(), last_p.data());
     Tensor idx_d = Tensor::from_vector<int32_t>(idx, {b}).to(Device::CUDA);
     Tensor prob_d = Tensor::from_vector<float>(prob, {b, M}).to(Device::CUDA);
-    kernels::cuda::update_importance_stats(s, idx_d.data<int32_t>(), prob_d.data<float>(), b, M, sum_d.data<double>(),
+    Tensor lw_d = Tensor::from_vector<float>(lw, {b, M}).to(Device::CUDA);
+    Tensor src_d = Tensor::from_vector<int32_t>(src, {b, M}).to(Device::CUDA);
+    kernels::cuda::update_importance_stats(s, idx_d.data<int32_t>(), prob_d.data<float>(), lw_d.data<float>(),
+                                           src_d.data<int32_t>(), b, M, sum_d.data<double>(),
                                            visits_d.data<int32_t>(), last_d.data<float>());
   }
   CHECK(sum_d.to_double_vector() == std::vector<double>(sum_p.begin(), sum_p.end()));

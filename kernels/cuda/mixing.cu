@@ -1,0 +1,143 @@
+#include <cuda_runtime.h>
+
+#include "engine/check.h"
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/mixing.h"
+
+namespace bts::kernels::cuda {
+
+namespace {
+
+// The target matrices of mixup and RICAP, b x M. Columns [0, self_cols) name the slot itself (mixup's own image);
+// column self_cols + k names perm_k(i). weight[col] is the same for every row (the per-batch lambda or tile area).
+struct TargetSpec {
+  uint64_t seed = 0, step = 0;
+  int M = 0, self_cols = 0;
+  float weight[4] = {};
+};
+
+// Grid: x = chunks of kThreads slots, y = permutation k. Every block first writes all b keys of its permutation to
+// shared memory (b Philox calls, cheaper than a second launch), then each thread ranks its own slot: O(b) compares.
+__global__ void mix_targets_kernel(const int32_t* __restrict__ labels, int64_t b, TargetSpec spec,
+                                   int32_t* __restrict__ labels_out, float* __restrict__ label_weights,
+                                   int32_t* __restrict__ source_slot) {
+  extern __shared__ uint64_t keys[];
+  const int k = blockIdx.y;
+  for (int64_t j = threadIdx.x; j < b; j += blockDim.x) keys[j] = mix_permutation_key(spec.seed, spec.step, k, j);
+  __syncthreads();
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= b) return;
+  const int32_t p = permutation_rank(keys, b, i);
+  const int64_t col = spec.self_cols + k, at = i * spec.M + col;
+  labels_out[at] = labels[p];
+  label_weights[at] = spec.weight[col];
+  source_slot[at] = p;
+  if (k == 0)
+    for (int s = 0; s < spec.self_cols; ++s) {
+      labels_out[i * spec.M + s] = labels[i];
+      label_weights[i * spec.M + s] = spec.weight[s];
+      source_slot[i * spec.M + s] = static_cast<int32_t>(i);
+    }
+}
+
+void launch_targets(cudaStream_t stream, const int32_t* labels, int64_t b, const TargetSpec& spec, int perms,
+                    int32_t* labels_out, float* label_weights, int32_t* source_slot) {
+  const dim3 grid(static_cast<unsigned>((b + kThreads - 1) / kThreads), static_cast<unsigned>(perms));
+  const size_t shared = static_cast<size_t>(b) * sizeof(uint64_t);
+  mix_targets_kernel<<<grid, kThreads, shared, stream>>>(labels, b, spec, labels_out, label_weights, source_slot);
+  BTS_CUDA_LAUNCH_CHECK("mix_targets_kernel");
+}
+
+// One thread per output value; the partner slot comes from the targets just written (column 1).
+__global__ void mixup_pixels_kernel(const float* __restrict__ images, int64_t b, int64_t per_sample, MixupArgs args,
+                                    const int32_t* __restrict__ source_slot, float* __restrict__ out) {
+  BTS_GRID_STRIDE(e, b * per_sample) {
+    const int64_t i = e / per_sample, r = e - i * per_sample;
+    const int64_t partner = source_slot[i * kMixupTargets + 1];
+    out[e] = mixup_pixel(args, images[e], images[partner * per_sample + r]);
+  }
+}
+
+// One thread per output value: its tile decides the source slot (column k of the targets) and the source pixel.
+__global__ void ricap_pixels_kernel(const float* __restrict__ images, int64_t b, int c, int h, int w, RicapArgs args,
+                                    const int32_t* __restrict__ source_slot, float* __restrict__ out) {
+  const int64_t plane = static_cast<int64_t>(h) * w, per_sample = c * plane;
+  BTS_GRID_STRIDE(e, b * per_sample) {
+    const int64_t i = e / per_sample, r = e - i * per_sample;
+    const int ch = static_cast<int>(r / plane);
+    const int pix = static_cast<int>(r - ch * plane), y = pix / w, x = pix - y * w;
+    const RicapSource s = ricap_source(args, y, x);
+    const int64_t src = source_slot[i * kRicapTargets + s.k];
+    out[e] = images[src * per_sample + ch * plane + static_cast<int64_t>(s.sy) * w + s.sx];
+  }
+}
+
+// Grid: x = batch slot, y = chunks of the clipped hole's c * rows * cols values; only the hole is touched.
+__global__ void cutout_kernel(float* __restrict__ images, int c, int h, int w, CutoutArgs args) {
+  const int64_t slot = blockIdx.x;
+  const CutoutBox box = cutout_box(args, slot, h, w);
+  const int rows = box.y1 - box.y0, cols = box.x1 - box.x0;
+  if (rows <= 0 || cols <= 0) return;
+  const int n = c * rows * cols;
+  float* img = images + slot * c * static_cast<int64_t>(h) * w;
+  for (int e = blockIdx.y * blockDim.x + threadIdx.x; e < n; e += gridDim.y * blockDim.x) {
+    const int ch = e / (rows * cols), r = e - ch * rows * cols, dy = r / cols, dx = r - dy * cols;
+    img[(static_cast<int64_t>(ch) * h + box.y0 + dy) * w + box.x0 + dx] = 0.0f;
+  }
+}
+
+}  // namespace
+
+void mixup_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
+                 const MixupArgs& args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
+  check_mix_batch("mixup_batch (cuda)", b, c, h, w);
+  BTS_CHECK(b == 0 || out != images, "mixup_batch (cuda): out must not alias images (partners are read while writing)");
+  if (b == 0) return;
+  TargetSpec spec;
+  spec.seed = args.seed;
+  spec.step = args.step;
+  spec.M = kMixupTargets;
+  spec.self_cols = 1;
+  spec.weight[0] = args.lambda;
+  spec.weight[1] = args.one_minus_lambda;
+  launch_targets(stream, labels, b, spec, 1, labels_out, label_weights, source_slot);
+  const int64_t per_sample = static_cast<int64_t>(c) * h * w;
+  mixup_pixels_kernel<<<grid_for(b * per_sample), kThreads, 0, stream>>>(images, b, per_sample, args, source_slot,
+                                                                         out);
+  BTS_CUDA_LAUNCH_CHECK("mixup_pixels_kernel");
+}
+
+void ricap_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
+                 const RicapArgs& args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
+  check_mix_batch("ricap_batch (cuda)", b, c, h, w);
+  BTS_CHECK(b == 0 || out != images, "ricap_batch (cuda): out must not alias images (tiles are read while writing)");
+  check_ricap_args(args, h, w);
+  if (b == 0) return;
+  TargetSpec spec;
+  spec.seed = args.seed;
+  spec.step = args.step;
+  spec.M = kRicapTargets;
+  spec.self_cols = 0;
+  for (int k = 0; k < 4; ++k) spec.weight[k] = args.weight[k];
+  launch_targets(stream, labels, b, spec, 4, labels_out, label_weights, source_slot);
+  const int64_t n = b * c * static_cast<int64_t>(h) * w;
+  ricap_pixels_kernel<<<grid_for(n), kThreads, 0, stream>>>(images, b, c, h, w, args, source_slot, out);
+  BTS_CUDA_LAUNCH_CHECK("ricap_pixels_kernel");
+}
+
+void cutout_batch(cudaStream_t stream, float* images, int64_t b, int c, int h, int w, const CutoutArgs& args) {
+  BTS_CHECK(b >= 0 && b < (int64_t(1) << 31), "cutout_batch (cuda): batch of " << b << " samples");
+  BTS_CHECK(c >= 1 && h >= 1 && w >= 1 && static_cast<int64_t>(c) * h * w < (int64_t(1) << 31),
+            "cutout_batch (cuda): bad image shape " << c << "x" << h << "x" << w);
+  BTS_CHECK(args.size >= 0, "cutout_batch (cuda): hole side " << args.size << ", expected >= 0");
+  if (b == 0 || args.size == 0) return;
+  const int64_t side = args.size < (h > w ? h : w) ? args.size : (h > w ? h : w);  // the clipped hole is no larger
+  const int64_t n = c * side * side;
+  const int64_t chunks = (n + kThreads - 1) / kThreads;
+  const dim3 grid(static_cast<unsigned>(b), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
+  cutout_kernel<<<grid, kThreads, 0, stream>>>(images, c, h, w, args);
+  BTS_CUDA_LAUNCH_CHECK("cutout_kernel");
+}
+
+}  // namespace bts::kernels::cuda

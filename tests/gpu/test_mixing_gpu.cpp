@@ -1,0 +1,193 @@
+// The mixing kernels (kernels/cuda/mixing.cu) against their CPU twins (kernels/cpu/mixing.cpp): mixup, RICAP and
+// cutout must give bit-identical images, target labels, weights and source slots for the same arguments, on random
+// batches of several shapes (odd sizes, one sample, the largest batch the permutation kernel takes), with every
+// output NaN/-7-poisoned first so an unwritten element fails; RICAP also at its degenerate boundaries.
+#include <cuda_runtime_api.h>
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/rng.h"
+#include "engine/tensor.h"
+#include "kernels/common/mixing.h"
+#include "kernels/cpu/mixing.h"
+#include "kernels/cuda/mixing.h"
+
+using namespace bts;
+using namespace bts::kernels;
+
+namespace {
+
+struct Shape4 {
+  int64_t b;
+  int c, h, w;
+  int64_t numel() const { return b * c * static_cast<int64_t>(h) * w; }
+};
+
+Tensor random_images(const Shape4& s, uint64_t seed) {
+  Rng rng(seed, 5);
+  Tensor t = Tensor::empty({s.b, s.c, s.h, s.w}, DType::F32);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(2.0 * rng.normal());
+  return t;
+}
+
+Tensor random_labels(int64_t b, uint64_t seed) {
+  Rng rng(seed, 6);
+  std::vector<int32_t> v(static_cast<size_t>(b));
+  for (auto& x : v) x = static_cast<int32_t>(rng.below(100));
+  return Tensor::from_vector(v, {b});
+}
+
+int64_t mismatches(const Tensor& gpu, const Tensor& cpu) {
+  Tensor g = gpu.to(Device::CPU);
+  REQUIRE(g.bytes() == cpu.bytes());
+  const size_t elem = dtype_size(cpu.dtype());
+  int64_t bad = 0;
+  for (int64_t i = 0; i < cpu.numel(); ++i)
+    bad += std::memcmp(static_cast<const char*>(g.raw()) + i * elem, static_cast<const char*>(cpu.raw()) + i * elem,
+                       elem) != 0;
+  return bad;
+}
+
+// The outputs of one mixing op on one device, poisoned.
+struct Outputs {
+  Tensor images, labels, weights, slots;
+  Outputs(const Shape4& s, int M, Device d)
+      : images(Tensor::empty({s.b, s.c, s.h, s.w}, DType::F32, d)),
+        labels(Tensor::empty({s.b, M}, DType::I32, d)),
+        weights(Tensor::empty({s.b, M}, DType::F32, d)),
+        slots(Tensor::empty({s.b, M}, DType::I32, d)) {
+    images.fill(NAN);
+    labels.fill(-7);
+    weights.fill(NAN);
+    slots.fill(-7);
+  }
+};
+
+void check_same(const Outputs& gpu, const Outputs& cpu) {
+  CHECK(mismatches(gpu.images, cpu.images) == 0);
+  CHECK(mismatches(gpu.labels, cpu.labels) == 0);
+  CHECK(mismatches(gpu.weights, cpu.weights) == 0);
+  CHECK(mismatches(gpu.slots, cpu.slots) == 0);
+}
+
+void compare_mixup(const Shape4& s, uint64_t seed, uint64_t step, cudaStream_t stream) {
+  const Tensor in = random_images(s, seed + step), labels = random_labels(s.b, seed + step);
+  const Tensor din = in.to(Device::CUDA), dlabels = labels.to(Device::CUDA);
+  const MixupArgs a = make_mixup_args(0.3, seed, step);
+  Outputs cpu(s, kMixupTargets, Device::CPU), gpu(s, kMixupTargets, Device::CUDA);
+  cpu::mixup_batch(in.data<float>(), labels.data<int32_t>(), s.b, s.c, s.h, s.w, a, cpu.images.data<float>(),
+                   cpu.labels.data<int32_t>(), cpu.weights.data<float>(), cpu.slots.data<int32_t>());
+  cuda::mixup_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, a,
+                    gpu.images.data<float>(), gpu.labels.data<int32_t>(), gpu.weights.data<float>(),
+                    gpu.slots.data<int32_t>());
+  REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
+  check_same(gpu, cpu);
+}
+
+void compare_ricap(const Shape4& s, const RicapArgs& a, cudaStream_t stream) {
+  const Tensor in = random_images(s, a.seed + a.step), labels = random_labels(s.b, a.seed + a.step);
+  const Tensor din = in.to(Device::CUDA), dlabels = labels.to(Device::CUDA);
+  Outputs cpu(s, kRicapTargets, Device::CPU), gpu(s, kRicapTargets, Device::CUDA);
+  cpu::ricap_batch(in.data<float>(), labels.data<int32_t>(), s.b, s.c, s.h, s.w, a, cpu.images.data<float>(),
+                   cpu.labels.data<int32_t>(), cpu.weights.data<float>(), cpu.slots.data<int32_t>());
+  cuda::ricap_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, a,
+                    gpu.images.data<float>(), gpu.labels.data<int32_t>(), gpu.weights.data<float>(),
+                    gpu.slots.data<int32_t>());
+  REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
+  check_same(gpu, cpu);
+}
+
+void compare_cutout(const Shape4& s, int size, uint64_t seed, uint64_t step, cudaStream_t stream) {
+  Tensor cpu_images = random_images(s, seed + step);
+  Tensor gpu_images = cpu_images.to(Device::CUDA);
+  const CutoutArgs a = make_cutout_args(size, seed, step);
+  cpu::cutout_batch(cpu_images.data<float>(), s.b, s.c, s.h, s.w, a);
+  cuda::cutout_batch(stream, gpu_images.data<float>(), s.b, s.c, s.h, s.w, a);
+  REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
+  CHECK(mismatches(gpu_images, cpu_images) == 0);
+}
+
+const Shape4 kShapes[] = {
+    {128, 3, 32, 32},          // CIFAR-like
+    {100, 1, 28, 28},          // Fashion-MNIST-like
+    {16, 3, 84, 84},           // mini-ImageNet-like
+    {33, 2, 9, 7},             // odd everything
+    {1, 3, 5, 3},              // one sample
+    {kMixMaxBatch, 1, 3, 2},   // the largest batch: 32 KiB of keys in shared memory, 16 x 4 blocks
+};
+
+}  // namespace
+
+TEST_SUITE("mixing") {
+
+TEST_CASE("GPU mixup == CPU twin, bit for bit") {
+  for (const Shape4& s : kShapes)
+    for (uint64_t step = 0; step < 3; ++step) {
+      CAPTURE(s.b);
+      CAPTURE(s.h);
+      CAPTURE(step);
+      compare_mixup(s, 31, step, nullptr);
+    }
+}
+
+TEST_CASE("GPU RICAP == CPU twin, bit for bit, including the degenerate boundaries") {
+  for (const Shape4& s : kShapes) {
+    for (uint64_t step = 0; step < 3; ++step) {
+      CAPTURE(s.b);
+      CAPTURE(s.h);
+      CAPTURE(step);
+      compare_ricap(s, make_ricap_args(0.3, s.h, s.w, 32, step), nullptr);
+    }
+    // w = 0 (only the right-hand tiles) and w = W, h = H (the top-left tile is the whole image).
+    RicapArgs a = make_ricap_args(0.3, s.h, s.w, 33, 0);
+    a.w = 0;
+    for (int k = 0; k < 4; ++k) {
+      const int tw = ricap_tile_width(a.w, s.w, k), th = ricap_tile_height(a.h, s.h, k);
+      a.ox[k] = s.w - tw;
+      a.oy[k] = s.h - th;
+      a.weight[k] = static_cast<float>(double(tw) * th / (double(s.w) * s.h));
+    }
+    compare_ricap(s, a, nullptr);
+    a.w = s.w;
+    a.h = s.h;
+    for (int k = 0; k < 4; ++k) {
+      const int tw = ricap_tile_width(a.w, s.w, k), th = ricap_tile_height(a.h, s.h, k);
+      a.ox[k] = 0;
+      a.oy[k] = 0;
+      a.weight[k] = static_cast<float>(double(tw) * th / (double(s.w) * s.h));
+    }
+    compare_ricap(s, a, nullptr);
+  }
+}
+
+TEST_CASE("GPU cutout == CPU twin: default sizes, odd sizes, larger than the image, size 0") {
+  for (const Shape4& s : kShapes)
+    for (int size : {16, 8, 5, 1, 100, 0}) {
+      CAPTURE(s.b);
+      CAPTURE(s.h);
+      CAPTURE(size);
+      compare_cutout(s, size, 34, static_cast<uint64_t>(size), nullptr);
+    }
+}
+
+TEST_CASE("GPU mixing on a non-default stream, and an empty batch launches nothing") {
+  cudaStream_t st = nullptr;
+  REQUIRE(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking) == cudaSuccess);
+  const Shape4 s{64, 3, 32, 32};
+  compare_mixup(s, 41, 7, st);
+  compare_ricap(s, make_ricap_args(0.3, 32, 32, 41, 7), st);
+  compare_cutout(s, 16, 41, 7, st);
+  cuda::mixup_batch(st, nullptr, nullptr, 0, 3, 32, 32, make_mixup_args(0.3, 0, 0), nullptr, nullptr, nullptr,
+                    nullptr);
+  cuda::cutout_batch(st, nullptr, 0, 3, 32, 32, make_cutout_args(16, 0, 0));
+  REQUIRE(cudaStreamSynchronize(st) == cudaSuccess);
+  cudaStreamDestroy(st);
+  CHECK_THROWS_AS(cuda::mixup_batch(nullptr, nullptr, nullptr, kMixMaxBatch + 1, 3, 32, 32,
+                                    make_mixup_args(0.3, 0, 0), nullptr, nullptr, nullptr, nullptr),
+                  bts::Error);
+}
+
+}  // TEST_SUITE
