@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "data/device_dataset.h"
+#include "engine/batch_mixing.h"
 #include "engine/device.h"
 #include "engine/forgetting.h"
 #include "engine/lr_schedule.h"
@@ -19,6 +20,7 @@
 #include "engine/selective_backprop.h"
 #include "engine/sgd.h"
 #include "engine/tensor_file.h"
+#include "kernels/common/mixing.h"
 #include "kernels/cpu/sampling.h"
 #include "models/resnet18.h"
 #ifdef BTS_WITH_CUDA
@@ -217,8 +219,12 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                                                         << "' already holds a checkpoint: resume it (--resume) or "
                                                            "choose another --run-dir");
 
-  BTS_CHECK(cfg.randaugment_n == 0 && cfg.mixup_alpha == 0 && cfg.ricap_beta == 0 && cfg.cutout == 0,
-            "RandAugment, mixup, RICAP and cutout are not implemented yet");
+  BTS_CHECK(cfg.randaugment_n == 0, "RandAugment is not implemented yet");
+  const bool mixing = cfg.mixup_alpha > 0 || cfg.ricap_beta > 0;
+  BTS_CHECK(!(mixing && cfg.method == "sb"), "selective backprop with mixup/RICAP is not supported: SB scores "
+                                             "single samples (the paper does not combine them)");
+  BTS_CHECK(!(mixing && (cfg.record_forgetting || cfg.method == "core-set")),
+            "forgetting events (record_forgetting, core-set) need one label per image: turn mixup/RICAP off");
   BTS_CHECK(cfg.sb_staleness == 0, "sb.staleness is not implemented yet");
   const bool is_sb = cfg.method == "sb";
   const Device dev = pick_device(cfg.device);
@@ -308,6 +314,9 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
         SelectiveBackpropOptions{beta, cfg.sb_history, cfg.sb_prime_epochs, cfg.seed}, b,
         Shape{train_ds.channels(), train_ds.height(), train_ds.width()}, dev);
   }
+  const int cutout = cfg.cutout < 0 ? kernels::default_cutout_size(cfg.dataset) : cfg.cutout;
+  BatchMixer mixer(MixingOptions{cfg.mixup_alpha, cfg.ricap_beta, cutout, cfg.seed}, b, train_ds.channels(),
+                   train_ds.height(), train_ds.width(), dev);
   std::unique_ptr<ForgettingTracker> forgetting;
   if (cfg.record_forgetting) forgetting = std::make_unique<ForgettingTracker>(N, dev);
 
@@ -369,6 +378,7 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
       std::to_string(ipe) + (is_sb ? " scoring batches" : " iterations") + " of " + std::to_string(b) + ", " +
       lr_schedule_name(schedule) + " LR, " + model.describe() + ", " + device_summary(probe_devices()) +
       (dev == Device::CPU ? " [running on the CPU]" : ""));
+  if (mixer.active()) log("batch augmentation: " + mixer.describe());
   if (sb)
     log("selective backprop: beta " + json(sb->options().beta).dump() + ", history " +
         std::to_string(cfg.sb_history) + ", backward budget " + std::to_string(sb_budget) + " samples (" +
@@ -417,7 +427,10 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
 
   // One training step on k images: train-mode forward, loss, statistics, the sampler's hook (importance
   // statistics, OSGD's top-q), backward, SGD step, presentation counts.
-  auto train_batch = [&](const Tensor& bimages, const Tensor& blabels, const Tensor& bidx, int64_t k, double lr) {
+  // Without mixing blabels is [k] and each target has weight 1; with mixup/RICAP the mixer's [k, M] targets.
+  auto train_batch = [&](const Tensor& bimages, const Tensor& blabels, const Tensor& bidx, int64_t k, double lr,
+                         const BatchMixer* mix) {
+    const int64_t M = mix ? mix->targets() : 1;
     Tensor* weights = &sample_weights;
     if (k != b) {
       if (partial_k != k) {
@@ -431,16 +444,21 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     tape.clear();
     model.zero_grad();
     Targets tg;
-    tg.labels = Tensor::wrap(blabels.raw(), {k, 1}, DType::I32, dev);
-    tg.label_weights = Tensor::wrap(label_weights.raw(), {k, 1}, DType::F32, dev);
+    tg.labels = Tensor::wrap(blabels.raw(), {k, M}, DType::I32, dev);
+    tg.label_weights = Tensor::wrap(mix ? mix->label_weights().raw() : label_weights.raw(), {k, M}, DType::F32, dev);
     tg.sample_weights = w.view();
     Var logits = model.forward(tape, tape.input(bimages));
     CrossEntropyResult ce = cross_entropy(tape, logits, tg);
-    accumulate_stats(logits.value(), *ce.loss_per_sample, tg.labels, 1, stats);
+    // Under mixing the training accuracy counts the first target's label (mixup: the image's own).
+    accumulate_stats(logits.value(), *ce.loss_per_sample, tg.labels, M, stats);
     timer.stop("forward");
     timer.start("strategy");  // the sampler's own per-batch work (importance statistics, OSGD's top-q)
     if (forgetting) forgetting->update(logits.value(), blabels, bidx);
     BatchView view{bidx, *ce.loss_per_sample, *ce.prob_per_target, w};
+    if (mix) {
+      view.label_weights = &mix->label_weights();
+      view.source_slot = &mix->source_slot();
+    }
     sampler->after_forward(view);
     timer.stop("strategy");
     timer.start("backward");
@@ -468,7 +486,7 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
         budget_spent = true;
       }
     }
-    if (k > 0) train_batch(sb->images(k), sb->labels(k), sb->indices(k), k, current_lr());
+    if (k > 0) train_batch(sb->images(k), sb->labels(k), sb->indices(k), k, current_lr(), nullptr);
     sb->pop(budget_spent ? sb->queued() : k);
   };
 
@@ -487,9 +505,14 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
       timer.start("augmentation");
       train_ds.make_batch(idx, BatchOptions{cfg.seed, static_cast<uint64_t>(step), cfg.crop_flip}, images, labels,
                           stream_of(dev));
+      if (mixer.active()) mixer.apply(static_cast<uint64_t>(step), images, labels);
       timer.stop("augmentation");
       if (!is_sb) {
-        train_batch(images, labels, idx, b, learning_rate(schedule, cfg.lr_initial, cfg.lr_final, step, total_iters));
+        const double lr = learning_rate(schedule, cfg.lr_initial, cfg.lr_final, step, total_iters);
+        if (mixer.targets() > 1)
+          train_batch(mixer.images(), mixer.labels(), idx, b, lr, &mixer);
+        else
+          train_batch(images, labels, idx, b, lr, nullptr);
       } else {
         // Scoring forward: eval mode, no gradients, on the very tensors a later backward will use.
         timer.start("scoring");

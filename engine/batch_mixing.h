@@ -1,0 +1,45 @@
+// The batch-level augmentations of the paper's Tables 3-5, applied to a built (normalised) training batch:
+// cutout (one zeroed square per image, in place), then mixup or RICAP (images combined within the batch, soft
+// targets). Produces what the loss and the importance statistics take: per-target labels, label weights and the
+// source slot of each target ([b, M]; M = 1 without mixing). Draws depend only on (seed, step), so runs are
+// reproducible and resumable, and the CPU and GPU give the same bits (kernels/common/mixing.h).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace bts {
+
+struct MixingOptions {
+  double mixup_alpha = 0;  // 0: off
+  double ricap_beta = 0;   // 0: off
+  int cutout = 0;          // hole side in pixels; 0: off
+  uint64_t seed = 0;
+};
+
+class BatchMixer {
+ public:
+  BatchMixer(const MixingOptions& options, int64_t batch, int channels, int height, int width, Device device);
+  bool active() const { return opt_.mixup_alpha > 0 || opt_.ricap_beta > 0 || opt_.cutout > 0; }
+  int targets() const { return targets_; }  // M: 2 mixup, 4 RICAP, else 1
+
+  // Cutout on `images` in place; then, with mixup/RICAP, the mixed batch into images() and the targets.
+  void apply(uint64_t step, Tensor& images, const Tensor& labels);
+  // After apply with M > 1: the mixed images [b, C, H, W] and the target matrices [b, M].
+  const Tensor& images() const { return mixed_; }
+  const Tensor& labels() const { return labels_; }
+  const Tensor& label_weights() const { return label_weights_; }
+  const Tensor& source_slot() const { return source_slot_; }
+  std::string describe() const;
+
+ private:
+  MixingOptions opt_;
+  int64_t b_;
+  int c_, h_, w_;
+  Device device_;
+  int targets_ = 1;
+  Tensor mixed_, labels_, label_weights_, source_slot_;
+};
+
+}  // namespace bts
