@@ -1,6 +1,7 @@
 #include "engine/selective_backprop.h"
 
 #include "engine/check.h"
+#include "kernels/common/selective_backprop.h"
 #include "kernels/cpu/selective_backprop.h"
 #ifdef BTS_WITH_CUDA
 #include "kernels/cuda/context.h"
@@ -30,6 +31,75 @@ SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, in
   queue_indices_ = Tensor::empty({2 * batch_}, DType::I32, device);
   slots_ = Tensor::empty({batch_}, DType::I32, device);
   count_ = Tensor::zeros({1}, DType::I32, device);
+  if (opt_.staleness > 0) {
+    BTS_CHECK(opt_.train_size > 0, "selective backprop with staleness needs the data set size");
+    cached_loss_ = Tensor::zeros({opt_.train_size}, DType::F32, device);
+    scored_epoch_ = Tensor::empty({opt_.train_size}, DType::I32);
+    scored_epoch_.fill(kernels::kNeverScored);
+    scored_epoch_ = scored_epoch_.to(device);
+    batch_loss_ = Tensor::empty({batch_}, DType::F32, device);
+    need_ = Tensor::empty({batch_}, DType::I32, device);
+    scoring_images_ = Tensor::empty(with_rows(batch_, image_), DType::F32, device);
+    scoring_labels_ = Tensor::empty({batch_}, DType::I32, device);
+  }
+}
+
+int64_t SelectiveBackprop::prepare_scoring(int64_t epoch, const Tensor& indices, const Tensor& images,
+                                           const Tensor& labels) {
+  BTS_CHECK(opt_.staleness > 0, "selective backprop: prepare_scoring is the staleness variant's");
+  const int64_t b = indices.numel();
+  BTS_CHECK(b == batch_ && images.numel() == b * row_ && labels.numel() == b,
+            "selective backprop: a scoring batch of " << b << " (expected " << batch_ << ")");
+  if (device_ == Device::CPU) {
+    need_count_ = kernels::cpu::sb_split_stale(indices.data<int32_t>(), b, cached_loss_.data<float>(),
+                                               scored_epoch_.data<int32_t>(), epoch, opt_.staleness,
+                                               batch_loss_.data<float>(), need_.data<int32_t>());
+    kernels::cpu::gather_rows(images.data<float>(), row_, need_.data<int32_t>(), need_count_,
+                              scoring_images_.data<float>());
+    kernels::cpu::gather_rows(labels.data<int32_t>(), 1, need_.data<int32_t>(), need_count_,
+                              scoring_labels_.data<int32_t>());
+    return need_count_;
+  }
+#ifdef BTS_WITH_CUDA
+  cudaStream_t s = kernels::cuda::current_context().stream();
+  kernels::cuda::sb_split_stale(s, indices.data<int32_t>(), b, cached_loss_.data<float>(),
+                                scored_epoch_.data<int32_t>(), epoch, opt_.staleness, batch_loss_.data<float>(),
+                                need_.data<int32_t>(), count_.data<int32_t>());
+  need_count_ = count_.to(Device::CPU).data<int32_t>()[0];  // the scoring forward's batch size
+  kernels::cuda::gather_rows(s, images.data<float>(), row_, need_.data<int32_t>(), need_count_,
+                             scoring_images_.data<float>());
+  kernels::cuda::gather_rows(s, labels.data<int32_t>(), 1, need_.data<int32_t>(), need_count_,
+                             scoring_labels_.data<int32_t>());
+  return need_count_;
+#else
+  BTS_FAIL("selective backprop on CUDA in a build without CUDA");
+#endif
+}
+
+Tensor SelectiveBackprop::scoring_images(int64_t count) const {
+  BTS_CHECK(count == need_count_, "selective backprop: " << count << " scoring rows, " << need_count_ << " prepared");
+  return Tensor::wrap(scoring_images_.raw(), with_rows(count, image_), DType::F32, device_);
+}
+Tensor SelectiveBackprop::scoring_labels(int64_t count) const {
+  BTS_CHECK(count == need_count_, "selective backprop: " << count << " scoring rows, " << need_count_ << " prepared");
+  return Tensor::wrap(scoring_labels_.raw(), {count}, DType::I32, device_);
+}
+
+void SelectiveBackprop::finish_scoring(int64_t epoch, const Tensor& indices, const Tensor& scored) {
+  BTS_CHECK(scored.numel() == need_count_, "selective backprop: " << scored.numel() << " scores for "
+                                                                  << need_count_ << " prepared slots");
+  if (device_ == Device::CPU) {
+    kernels::cpu::sb_scatter_scores(indices.data<int32_t>(), need_.data<int32_t>(), need_count_, scored.data<float>(),
+                                    epoch, batch_loss_.data<float>(), cached_loss_.data<float>(),
+                                    scored_epoch_.data<int32_t>());
+    return;
+  }
+#ifdef BTS_WITH_CUDA
+  kernels::cuda::sb_scatter_scores(kernels::cuda::current_context().stream(), indices.data<int32_t>(),
+                                   need_.data<int32_t>(), need_count_, scored.data<float>(), epoch,
+                                   batch_loss_.data<float>(), cached_loss_.data<float>(),
+                                   scored_epoch_.data<int32_t>());
+#endif
 }
 
 int64_t SelectiveBackprop::select(int64_t epoch, uint64_t step, const Tensor& loss, const Tensor& images,
@@ -117,6 +187,10 @@ void SelectiveBackprop::save(TensorMap& m) const {
   m.emplace("sb.queue_labels", queue_labels_.view());
   m.emplace("sb.queue_indices", queue_indices_.view());
   m.emplace("sb.state", Tensor::from_vector<int64_t>({appended_, queued_}, {2}));
+  if (opt_.staleness > 0) {
+    m.emplace("sb.cached_loss", cached_loss_.view());
+    m.emplace("sb.scored_epoch", scored_epoch_.view());
+  }
 }
 
 void SelectiveBackprop::load(const TensorMap& m) {
@@ -127,6 +201,10 @@ void SelectiveBackprop::load(const TensorMap& m) {
   const Tensor& st = m.at("sb.state");
   appended_ = st.data<int64_t>()[0];
   queued_ = st.data<int64_t>()[1];
+  if (opt_.staleness > 0) {
+    cached_loss_.copy_from(m.at("sb.cached_loss"));
+    scored_epoch_.copy_from(m.at("sb.scored_epoch"));
+  }
 }
 
 }  // namespace bts

@@ -17,6 +17,8 @@ struct SelectiveBackpropOptions {
   int64_t history = 1024;       // R
   int64_t prime_epochs = 0;     // epochs [0, prime_epochs) keep every scored sample
   uint64_t seed = 0;
+  int64_t staleness = 0;        // > 0: reuse a sample's loss scored at most this many epochs ago
+  int64_t train_size = 0;       // N (needed for the loss cache when staleness > 0)
 };
 
 class SelectiveBackprop {
@@ -29,6 +31,15 @@ class SelectiveBackprop {
   int64_t select(int64_t epoch, uint64_t step, const Tensor& loss, const Tensor& images, const Tensor& labels,
                  const Tensor& indices);
   int64_t queued() const { return queued_; }
+
+  // Staleness variant (options.staleness > 0), before select: slots whose sample's cached loss is fresh take it
+  // into batch_loss(); the others (returned count) are gathered into scoring_images/labels(count) for a scoring
+  // forward, whose losses finish_scoring puts back (and caches). Then select(..., batch_loss(), ...).
+  int64_t prepare_scoring(int64_t epoch, const Tensor& indices, const Tensor& images, const Tensor& labels);
+  Tensor scoring_images(int64_t count) const;
+  Tensor scoring_labels(int64_t count) const;
+  void finish_scoring(int64_t epoch, const Tensor& indices, const Tensor& scored);
+  const Tensor& batch_loss() const { return batch_loss_; }
   // Views of the first k queued samples: images [k, C, H, W], labels [k], indices [k].
   Tensor images(int64_t k) const;
   Tensor labels(int64_t k) const;
@@ -55,6 +66,9 @@ class SelectiveBackprop {
   Tensor queue_images_, queue_labels_, queue_indices_;  // capacity 2b (at most b-1 wait + b new)
   int64_t queued_ = 0;
   Tensor slots_, count_;                    // I32 [b] selected slots, I32 [1] their count (device)
+  // Staleness: per-sample cached loss and the epoch it was scored; this batch's losses and slots to score.
+  Tensor cached_loss_, scored_epoch_, batch_loss_, need_, scoring_images_, scoring_labels_;
+  int64_t need_count_ = 0;
 };
 
 }  // namespace bts

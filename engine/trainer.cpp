@@ -225,7 +225,6 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                                              "single samples (the paper does not combine them)");
   BTS_CHECK(!(mixing && (cfg.record_forgetting || cfg.method == "core-set")),
             "forgetting events (record_forgetting, core-set) need one label per image: turn mixup/RICAP off");
-  BTS_CHECK(cfg.sb_staleness == 0, "sb.staleness is not implemented yet");
   const bool is_sb = cfg.method == "sb";
   const Device dev = pick_device(cfg.device);
 #ifdef BTS_WITH_CUDA
@@ -311,7 +310,7 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   if (is_sb) {
     const double beta = cfg.sb_beta >= 0 ? cfg.sb_beta : 1.0 / cfg.budget - 1.0;
     sb = std::make_unique<SelectiveBackprop>(
-        SelectiveBackpropOptions{beta, cfg.sb_history, cfg.sb_prime_epochs, cfg.seed}, b,
+        SelectiveBackpropOptions{beta, cfg.sb_history, cfg.sb_prime_epochs, cfg.seed, cfg.sb_staleness, N}, b,
         Shape{train_ds.channels(), train_ds.height(), train_ds.width()}, dev);
   }
   const int cutout = cfg.cutout < 0 ? kernels::default_cutout_size(cfg.dataset) : cfg.cutout;
@@ -515,20 +514,29 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
           train_batch(images, labels, idx, b, lr, nullptr);
       } else {
         // Scoring forward: eval mode, no gradients, on the very tensors a later backward will use.
+        // With staleness, only the slots whose cached loss is too old are scored (a smaller forward).
         timer.start("scoring");
         {
+          const bool stale = cfg.sb_staleness > 0;
+          const int64_t n_score = stale ? sb->prepare_scoring(epoch, idx, images, labels) : b;
           tape.clear();
           NoGradGuard no_grad(tape);
-          model.set_training(false);
-          Targets tg;
-          tg.labels = labels.reshaped({b, 1});
-          tg.label_weights = label_weights.view();
-          tg.sample_weights = sample_weights.view();
-          Var logits = model.forward(tape, tape.input(images));
-          CrossEntropyResult ce = cross_entropy(tape, logits, tg);
-          model.set_training(true);
-          counters.samples_scored += b;
-          sb->select(epoch, static_cast<uint64_t>(step), *ce.loss_per_sample, images, labels, idx);
+          Tensor scored;
+          if (n_score > 0) {
+            model.set_training(false);
+            Targets tg;
+            tg.labels = stale ? sb->scoring_labels(n_score).reshaped({n_score, 1}) : labels.reshaped({b, 1});
+            tg.label_weights = Tensor::wrap(label_weights.raw(), {n_score, 1}, DType::F32, dev);
+            tg.sample_weights = Tensor::wrap(sample_weights.raw(), {n_score}, DType::F32, dev);
+            Var logits = model.forward(tape, tape.input(stale ? sb->scoring_images(n_score) : images.view()));
+            CrossEntropyResult ce = cross_entropy(tape, logits, tg);
+            model.set_training(true);
+            scored = ce.loss_per_sample->view();
+            counters.samples_scored += n_score;
+          }
+          if (!scored.defined()) scored = Tensor::empty({0}, DType::F32, dev);  // every loss was fresh
+          if (stale) sb->finish_scoring(epoch, idx, scored);
+          sb->select(epoch, static_cast<uint64_t>(step), stale ? sb->batch_loss() : scored, images, labels, idx);
         }
         timer.stop("scoring");
         while (sb->queued() >= b && !budget_spent) sb_train_queued(b);

@@ -32,6 +32,13 @@ BTS_HD double sb_uniform(uint64_t seed, uint64_t step, uint32_t slot) {
   return 1.0 - uniform_open0(r.v[0], r.v[1]);
 }
 
+// Staleness variant: a sample's cached loss is reused while it is at most `staleness` epochs old. Never-scored
+// samples carry kNeverScored.
+constexpr int32_t kNeverScored = -1000000000;
+BTS_HD bool sb_loss_is_fresh(int32_t scored_epoch, int64_t epoch, int64_t staleness) {
+  return scored_epoch != kNeverScored && epoch - scored_epoch <= staleness;
+}
+
 // The decision for one sample; `prime` selects everything (the primed first epochs).
 BTS_HD bool sb_selected(const float* history, int64_t len, float loss, double beta, bool prime, uint64_t seed,
                         uint64_t step, uint32_t slot) {

@@ -19,6 +19,29 @@ int64_t sb_select(const float* loss, int64_t b, const float* history, int64_t le
   return count;
 }
 
+int64_t sb_split_stale(const int32_t* idx, int64_t b, const float* cached_loss, const int32_t* scored_epoch,
+                       int64_t epoch, int64_t staleness, float* loss, int32_t* need) {
+  int64_t count = 0;
+  for (int64_t j = 0; j < b; ++j) {
+    const int32_t i = idx[j];
+    if (sb_loss_is_fresh(scored_epoch[i], epoch, staleness))
+      loss[j] = cached_loss[i];
+    else
+      need[count++] = static_cast<int32_t>(j);
+  }
+  return count;
+}
+
+void sb_scatter_scores(const int32_t* idx, const int32_t* need, int64_t count, const float* scored, int64_t epoch,
+                       float* loss, float* cached_loss, int32_t* scored_epoch) {
+  for (int64_t t = 0; t < count; ++t) {
+    const int32_t j = need[t], i = idx[j];
+    loss[j] = scored[t];
+    cached_loss[i] = scored[t];
+    scored_epoch[i] = static_cast<int32_t>(epoch);
+  }
+}
+
 template <typename T>
 static void gather(const T* src, int64_t row_elems, const int32_t* slots, int64_t count, T* dst) {
   for (int64_t t = 0; t < count; ++t)

@@ -27,6 +27,36 @@ __global__ void select_kernel(const float* loss, int64_t b, const float* history
   }
 }
 
+// One block, like select_kernel: per-slot freshness in parallel, compaction by thread 0 in slot order.
+__global__ void split_stale_kernel(const int32_t* idx, int64_t b, const float* cached_loss,
+                                   const int32_t* scored_epoch, int64_t epoch, int64_t staleness, float* loss,
+                                   int32_t* need, int32_t* count) {
+  extern __shared__ int32_t stale[];
+  for (int64_t j = threadIdx.x; j < b; j += blockDim.x) {
+    const int32_t i = idx[j];
+    const bool fresh = sb_loss_is_fresh(scored_epoch[i], epoch, staleness);
+    stale[j] = !fresh;
+    if (fresh) loss[j] = cached_loss[i];
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int32_t c = 0;
+    for (int64_t j = 0; j < b; ++j)
+      if (stale[j]) need[c++] = static_cast<int32_t>(j);
+    *count = c;
+  }
+}
+
+__global__ void scatter_scores_kernel(const int32_t* idx, const int32_t* need, int64_t count, const float* scored,
+                                      int64_t epoch, float* loss, float* cached_loss, int32_t* scored_epoch) {
+  BTS_GRID_STRIDE(t, count) {  // distinct slots, distinct samples
+    const int32_t j = need[t], i = idx[j];
+    loss[j] = scored[t];
+    cached_loss[i] = scored[t];
+    scored_epoch[i] = static_cast<int32_t>(epoch);
+  }
+}
+
 template <typename T>
 __global__ void gather_kernel(const T* src, int64_t row_elems, const int32_t* slots, int64_t count, T* dst) {
   BTS_GRID_STRIDE(e, count * row_elems) {
@@ -47,6 +77,23 @@ void sb_select(cudaStream_t s, const float* loss, int64_t b, const float* histor
   const size_t shared = static_cast<size_t>(b) * sizeof(int32_t);  // the flags; b is a batch (<= 12k fits)
   select_kernel<<<1, kThreads, shared, s>>>(loss, b, history, len, beta, prime, seed, step, slots, count);
   BTS_CUDA_LAUNCH_CHECK("sb_select");
+}
+
+void sb_split_stale(cudaStream_t s, const int32_t* idx, int64_t b, const float* cached_loss,
+                    const int32_t* scored_epoch, int64_t epoch, int64_t staleness, float* loss, int32_t* need,
+                    int32_t* count) {
+  const size_t shared = static_cast<size_t>(b) * sizeof(int32_t);
+  split_stale_kernel<<<1, kThreads, shared, s>>>(idx, b, cached_loss, scored_epoch, epoch, staleness, loss, need,
+                                                 count);
+  BTS_CUDA_LAUNCH_CHECK("sb_split_stale");
+}
+
+void sb_scatter_scores(cudaStream_t s, const int32_t* idx, const int32_t* need, int64_t count, const float* scored,
+                       int64_t epoch, float* loss, float* cached_loss, int32_t* scored_epoch) {
+  if (count == 0) return;
+  scatter_scores_kernel<<<grid_for(count), kThreads, 0, s>>>(idx, need, count, scored, epoch, loss, cached_loss,
+                                                             scored_epoch);
+  BTS_CUDA_LAUNCH_CHECK("sb_scatter_scores");
 }
 
 void gather_rows(cudaStream_t s, const float* src, int64_t row_elems, const int32_t* slots, int64_t count,

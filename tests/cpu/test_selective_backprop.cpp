@@ -177,4 +177,41 @@ TEST_CASE("through the trainer: the backward budget met exactly, scoring counted
   for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
+TEST_CASE("staleness: cached losses reused for S epochs, only stale slots scored") {
+  // Samples 0..3; sample 1 scored in epoch 4, sample 2 in epoch 2, sample 3 never; staleness 2 at epoch 5.
+  const float cached[] = {9, 1.5f, 2.5f, 0};
+  int32_t scored_epoch[] = {kernels::kNeverScored, 4, 2, kernels::kNeverScored};
+  const int32_t idx[] = {3, 1, 2, 0};
+  float loss[4] = {-1, -1, -1, -1};
+  int32_t need[4] = {-1, -1, -1, -1};
+  const int64_t count = kernels::cpu::sb_split_stale(idx, 4, cached, scored_epoch, 5, 2, loss, need);
+  REQUIRE(count == 3);  // slot 1 (sample 1, one epoch old) is fresh; sample 2 is 3 epochs old
+  CHECK(need[0] == 0);
+  CHECK(need[1] == 2);
+  CHECK(need[2] == 3);
+  CHECK(loss[1] == 1.5f);
+  std::vector<float> cache(cached, cached + 4);
+  const float scored[] = {7, 8, 6};
+  kernels::cpu::sb_scatter_scores(idx, need, 3, scored, 5, loss, cache.data(), scored_epoch);
+  CHECK(std::vector<float>(loss, loss + 4) == std::vector<float>{7, 1.5f, 8, 6});
+  CHECK(cache == std::vector<float>{6, 1.5f, 8, 7});
+  CHECK(scored_epoch[3] == 5);
+  CHECK(scored_epoch[0] == 5);
+
+  if (!have_fashion_mnist()) return;
+  // Through the trainer: staleness 1 over 3 epochs scores every sample in epoch 1, none in epoch 2 (all one epoch
+  // old), all again in epoch 3.
+  const std::string d = "bts_test_sb_stale";
+  fs::remove_all(d);
+  json c = sb_config(d);
+  c["sb"] = {{"staleness", 1}};
+  TrainOptions quiet;
+  quiet.quiet = true;
+  const json r = train(config_from_json(c), quiet);
+  CHECK(r["budget_spent"]["samples_scored"] == 2 * 16 * 32);
+  CHECK(r["history"][1]["counters"]["samples_scored"] == 16 * 32);  // nothing scored in epoch 2
+  CHECK(r["budget_spent"]["samples_backward"].get<int64_t>() > 0);
+  fs::remove_all(d);
+}
+
 }  // TEST_SUITE

@@ -5,6 +5,9 @@
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/forgetting.h"
 #include "kernels/cpu/sampling.h"
+#include "kernels/common/selective_backprop.h"
+#include "kernels/cpu/selective_backprop.h"
+#include "kernels/cuda/selective_backprop.h"
 #include "tests/common/helpers.h"
 
 using namespace bts;
@@ -74,6 +77,47 @@ TEST_CASE("forgetting counts on the GPU equal the CPU twin") {
   int64_t events = 0;
   for (int32_t f : forgets) events += f;
   CHECK(events > 0);
+}
+
+TEST_CASE("staleness split and scatter on the GPU equal the CPU twins") {
+  const int64_t n = 5000, b = 128;
+  Rng rng(12);
+  std::vector<float> cached(n);
+  std::vector<int32_t> epochs(n);
+  for (int64_t i = 0; i < n; ++i) {
+    cached[i] = static_cast<float>(rng.uniform());
+    epochs[i] = rng.below(4) == 0 ? kernels::kNeverScored : static_cast<int32_t>(rng.below(10));
+  }
+  std::vector<int32_t> order(n);
+  kernels::cpu::random_order(4, 0, n, order.data());
+  std::vector<int32_t> idx(order.begin(), order.begin() + b);
+  std::vector<float> loss(b, -1.0f);
+  std::vector<int32_t> need(b, -1);
+  const int64_t count = kernels::cpu::sb_split_stale(idx.data(), b, cached.data(), epochs.data(), 9, 3, loss.data(),
+                                                     need.data());
+  Tensor idx_d = Tensor::from_vector<int32_t>(idx, {b}).to(Device::CUDA);
+  Tensor cached_d = Tensor::from_vector<float>(cached, {n}).to(Device::CUDA);
+  Tensor epochs_d = Tensor::from_vector<int32_t>(epochs, {n}).to(Device::CUDA);
+  Tensor loss_d = Tensor::from_vector<float>(std::vector<float>(b, -1.0f), {b}).to(Device::CUDA);
+  Tensor need_d = Tensor::zeros({b}, DType::I32, Device::CUDA), count_d = Tensor::zeros({1}, DType::I32, Device::CUDA);
+  cudaStream_t s = kernels::cuda::current_context().stream();
+  kernels::cuda::sb_split_stale(s, idx_d.data<int32_t>(), b, cached_d.data<float>(), epochs_d.data<int32_t>(), 9, 3,
+                                loss_d.data<float>(), need_d.data<int32_t>(), count_d.data<int32_t>());
+  REQUIRE(count_d.to_double_vector()[0] == count);
+  REQUIRE(count > 0);
+  REQUIRE(count < b);
+  std::vector<double> need_gpu = need_d.to_double_vector();
+  for (int64_t t = 0; t < count; ++t) CHECK(need_gpu[t] == need[t]);
+  std::vector<float> scored(count);
+  for (auto& v : scored) v = static_cast<float>(rng.uniform());
+  kernels::cpu::sb_scatter_scores(idx.data(), need.data(), count, scored.data(), 9, loss.data(), cached.data(),
+                                  epochs.data());
+  Tensor scored_d = Tensor::from_vector<float>(scored, {count}).to(Device::CUDA);
+  kernels::cuda::sb_scatter_scores(s, idx_d.data<int32_t>(), need_d.data<int32_t>(), count, scored_d.data<float>(), 9,
+                                   loss_d.data<float>(), cached_d.data<float>(), epochs_d.data<int32_t>());
+  CHECK(loss_d.to_double_vector() == std::vector<double>(loss.begin(), loss.end()));
+  CHECK(cached_d.to_double_vector() == std::vector<double>(cached.begin(), cached.end()));
+  CHECK(epochs_d.to_double_vector() == std::vector<double>(epochs.begin(), epochs.end()));
 }
 
 }  // TEST_SUITE
