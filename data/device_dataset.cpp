@@ -5,10 +5,12 @@
 #include "engine/check.h"
 #include "kernels/common/augment.h"
 #include "kernels/cpu/augment_batch.h"
+#include "kernels/cpu/randaugment.h"
 
 #ifdef BTS_WITH_CUDA
 #include "engine/cuda_check.h"
 #include "kernels/cuda/augment_batch.h"
+#include "kernels/cuda/randaugment.h"
 #endif
 
 namespace bts {
@@ -77,10 +79,25 @@ void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, T
     a.shift[i] = shift_[i];
   }
   const int c = channels(), h = height(), w = width();
+  // RandAugment only for training batches; draws keyed on (seed, step, slot) like the crop/flip.
+  const bool ra = opt.augment && opt.randaugment_n > 0;
+  kernels::RandAugmentArgs ra_args;
+  ra_args.seed = opt.seed;
+  ra_args.step = opt.step;
+  ra_args.n = opt.randaugment_n;
+  ra_args.m = opt.randaugment_m;
+  const size_t batch_bytes = static_cast<size_t>(b) * c * h * w;
   if (device_ == Device::CPU) {
     Tensor host_idx = indices.device() == Device::CPU ? indices.view() : indices.to(Device::CPU);
+    const uint8_t* gathered = nullptr;
+    if (ra) {
+      uint8_t* buf = randaugment_scratch(batch_bytes);
+      kernels::cpu::randaugment_batch(images_.data<uint8_t>(), size(), host_idx.data<int32_t>(), b, c, h, w, ra_args,
+                                      buf);
+      gathered = buf;
+    }
     kernels::cpu::augment_batch(images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w,
-                                host_idx.data<int32_t>(), b, a, images.data<float>(), labels.data<int32_t>());
+                                host_idx.data<int32_t>(), b, a, images.data<float>(), labels.data<int32_t>(), gathered);
     return;
   }
 #ifdef BTS_WITH_CUDA
@@ -91,14 +108,29 @@ void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, T
     BTS_CUDA_CHECK(cudaMemcpyAsync(dev_idx.raw(), indices.raw(), indices.bytes(), cudaMemcpyHostToDevice, s));
   }
   const int32_t* idx = dev_idx.defined() ? dev_idx.data<int32_t>() : indices.data<int32_t>();
+  const uint8_t* gathered = nullptr;
+  if (ra) {
+    const size_t extra = kernels::cuda::randaugment_scratch_bytes(b, c, h, w, ra_args.n);
+    uint8_t* buf = randaugment_scratch(batch_bytes + extra);
+    kernels::cuda::randaugment_batch(s, images_.data<uint8_t>(), size(), idx, b, c, h, w, ra_args, buf,
+                                     buf + batch_bytes, extra);
+    gathered = buf;
+  }
   kernels::cuda::augment_batch(s, images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w, idx, b, a,
-                               images.data<float>(), labels.data<int32_t>());
+                               images.data<float>(), labels.data<int32_t>(), gathered);
   // The temporary index copy is freed on return; make sure the kernel has read it first.
   if (dev_idx.defined()) BTS_CUDA_CHECK(cudaStreamSynchronize(s));
 #else
   (void)stream;
   BTS_FAIL("make_batch '" << name_ << "': the data set is on CUDA but this build has no CUDA backend");
 #endif
+}
+
+uint8_t* DeviceDataset::randaugment_scratch(size_t bytes) const {
+  // Growing frees the old buffer; on the GPU cudaFree waits for the kernels still using it.
+  if (!ra_scratch_.defined() || ra_scratch_.bytes() < bytes)
+    ra_scratch_ = Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, device_);
+  return ra_scratch_.data<uint8_t>();
 }
 
 Batch DeviceDataset::batch(const Tensor& indices, const BatchOptions& opt, StreamHandle stream) const {

@@ -1,6 +1,8 @@
 // The device-resident data set: the whole split uploaded once as uint8, and batches built where it lives from an
 // index tensor by one fused gather + random crop (zero padding) + horizontal flip + normalise step
 // (kernels/cuda/augment_batch.cu on the GPU, its twin kernels/cpu/augment_batch.cpp on the CPU).
+// Optionally RandAugment (kernels/common/randaugment.h) first rewrites the batch's uint8 images into a scratch copy
+// that the crop/flip/normalise step then reads.
 // The random draw of batch slot s depends only on (seed, step, s) (kernels/common/augment.h), so a run is
 // reproducible and the CPU and GPU give the same bits for the same arguments.
 #pragma once
@@ -17,7 +19,9 @@ namespace bts {
 struct BatchOptions {
   uint64_t seed = 0;     // per run
   uint64_t step = 0;     // per batch: the iteration counter
-  bool augment = true;   // false for test batches: no crop, no flip, normalisation only
+  bool augment = true;   // false for test batches: no crop, no flip, no RandAugment, normalisation only
+  int randaugment_n = 0; // RandAugment ops per image before crop/flip (0: off; the paper's N = 2), only if augment
+  int randaugment_m = 4; // RandAugment magnitude 0..30 (the paper's M = 4)
 };
 
 struct Batch {
@@ -52,7 +56,9 @@ class DeviceDataset {
   // Writes batch `indices` (I32 [B], any device; host indices are copied over, which synchronises: keep them on
   // the device inside an epoch) into `images` (F32 [B, C, H, W]) and `labels` (I32 [B]), both on device().
   // On the GPU the work is queued on `stream` (nullptr: the default stream) and out-of-range indices give NaN
-  // images and label -1; on the CPU they throw.
+  // images and label -1; on the CPU they throw. With RandAugment on, the augmented uint8 batch lives in one
+  // scratch buffer per data set, grown to the largest batch seen and then reused (no allocation per step): queue
+  // such batches of one DeviceDataset on one stream at a time (make_batch is not safe to call concurrently).
   void make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images, Tensor& labels,
                   StreamHandle stream = nullptr) const;
   // The same into freshly allocated tensors.
@@ -67,6 +73,9 @@ class DeviceDataset {
   int pad_ = 4;
   bool flip_ = true;
   std::vector<float> scale_, shift_;
+  // RandAugment's output batch (and, on the GPU, its scratch), reused across steps; grows only.
+  uint8_t* randaugment_scratch(size_t bytes) const;
+  mutable Tensor ra_scratch_;
 };
 
 // I32 [count] holding begin, begin+1, ...: sequential (test-set) batches.

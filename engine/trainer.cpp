@@ -219,7 +219,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                                                         << "' already holds a checkpoint: resume it (--resume) or "
                                                            "choose another --run-dir");
 
-  BTS_CHECK(cfg.randaugment_n == 0, "RandAugment is not implemented yet");
+  BTS_CHECK(cfg.randaugment_n == 0 || cfg.crop_flip,
+            "RandAugment runs before the standard crop/flip (as in the paper): it needs augment.crop_flip");
   const bool mixing = cfg.mixup_alpha > 0 || cfg.ricap_beta > 0;
   BTS_CHECK(!(mixing && cfg.method == "sb"), "selective backprop with mixup/RICAP is not supported: SB scores "
                                              "single samples (the paper does not combine them)");
@@ -377,6 +378,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
       std::to_string(ipe) + (is_sb ? " scoring batches" : " iterations") + " of " + std::to_string(b) + ", " +
       lr_schedule_name(schedule) + " LR, " + model.describe() + ", " + device_summary(probe_devices()) +
       (dev == Device::CPU ? " [running on the CPU]" : ""));
+  if (cfg.randaugment_n > 0)
+    log("RandAugment: N = " + std::to_string(cfg.randaugment_n) + ", M = " + std::to_string(cfg.randaugment_m));
   if (mixer.active()) log("batch augmentation: " + mixer.describe());
   if (sb)
     log("selective backprop: beta " + json(sb->options().beta).dump() + ", history " +
@@ -502,8 +505,10 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
       const int64_t step = epoch * ipe + it;
       Tensor idx = Tensor::wrap(order.data<int32_t>() + it * b, {b}, DType::I32, dev);
       timer.start("augmentation");
-      train_ds.make_batch(idx, BatchOptions{cfg.seed, static_cast<uint64_t>(step), cfg.crop_flip}, images, labels,
-                          stream_of(dev));
+      train_ds.make_batch(idx,
+                          BatchOptions{cfg.seed, static_cast<uint64_t>(step), cfg.crop_flip, cfg.randaugment_n,
+                                       cfg.randaugment_m},
+                          images, labels, stream_of(dev));
       if (mixer.active()) mixer.apply(static_cast<uint64_t>(step), images, labels);
       timer.stop("augmentation");
       if (!is_sb) {

@@ -5,7 +5,7 @@
 namespace bts::kernels::cpu {
 
 void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w, const int32_t* idx,
-                   int64_t b, const AugmentArgs& args, float* out, int32_t* out_labels) {
+                   int64_t b, const AugmentArgs& args, float* out, int32_t* out_labels, const uint8_t* gathered) {
   BTS_CHECK(c >= 1 && c <= kAugmentMaxChannels, "augment_batch: " << c << " channels, expected 1.."
                                                                    << kAugmentMaxChannels);
   BTS_CHECK(h > 0 && w > 0 && b >= 0, "augment_batch: bad shape h=" << h << " w=" << w << " batch=" << b);
@@ -18,7 +18,7 @@ void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int 
 #pragma omp parallel for schedule(static)
   for (int64_t s = 0; s < b; ++s) {
     const CropFlip d = slot_crop_flip(args, static_cast<uint32_t>(s));
-    const uint8_t* src = images + idx[s] * per_sample;
+    const uint8_t* src = gathered ? gathered + s * per_sample : images + idx[s] * per_sample;
     float* dst = out + s * per_sample;
     for (int ch = 0; ch < c; ++ch) {
       const uint8_t* p = src + ch * plane;

@@ -14,14 +14,16 @@ constexpr int kAugmentThreads = 256;
 // (ten Philox rounds, cheaper than a shared-memory broadcast and a barrier).
 __global__ void augment_batch_kernel(const uint8_t* __restrict__ images, const int32_t* __restrict__ labels,
                                      int64_t n, int c, int h, int w, const int32_t* __restrict__ idx,
-                                     AugmentArgs args, float* __restrict__ out, int32_t* __restrict__ out_labels) {
+                                     AugmentArgs args, float* __restrict__ out, int32_t* __restrict__ out_labels,
+                                     const uint8_t* __restrict__ gathered) {
   const int64_t slot = blockIdx.x;
   const int plane = h * w;
   const int per_sample = c * plane;
   const int32_t i = idx[slot];
   const bool valid = i >= 0 && i < n;
   const CropFlip d = slot_crop_flip(args, static_cast<uint32_t>(slot));
-  const uint8_t* src = images + static_cast<int64_t>(valid ? i : 0) * per_sample;
+  const uint8_t* src =
+      gathered ? gathered + slot * per_sample : images + static_cast<int64_t>(valid ? i : 0) * per_sample;
   float* dst = out + slot * per_sample;
   for (int e = blockIdx.y * blockDim.x + threadIdx.x; e < per_sample; e += gridDim.y * blockDim.x) {
     const int ch = e / plane, r = e - ch * plane, y = r / w, x = r - y * w;
@@ -35,7 +37,8 @@ __global__ void augment_batch_kernel(const uint8_t* __restrict__ images, const i
 }  // namespace
 
 void augment_batch(cudaStream_t stream, const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
-                   const int32_t* idx, int64_t b, const AugmentArgs& args, float* out, int32_t* out_labels) {
+                   const int32_t* idx, int64_t b, const AugmentArgs& args, float* out, int32_t* out_labels,
+                   const uint8_t* gathered) {
   BTS_CHECK(c >= 1 && c <= kAugmentMaxChannels, "augment_batch (cuda): " << c << " channels, expected 1.."
                                                                           << kAugmentMaxChannels);
   BTS_CHECK(h > 0 && w > 0 && static_cast<int64_t>(c) * h * w < (int64_t(1) << 31),
@@ -45,7 +48,8 @@ void augment_batch(cudaStream_t stream, const uint8_t* images, const int32_t* la
   const int per_sample = c * h * w;
   const int chunks = (per_sample + kAugmentThreads - 1) / kAugmentThreads;
   const dim3 grid(static_cast<unsigned>(b), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
-  augment_batch_kernel<<<grid, kAugmentThreads, 0, stream>>>(images, labels, n, c, h, w, idx, args, out, out_labels);
+  augment_batch_kernel<<<grid, kAugmentThreads, 0, stream>>>(images, labels, n, c, h, w, idx, args, out, out_labels,
+                                                              gathered);
   BTS_CUDA_CHECK(cudaGetLastError());
 }
 

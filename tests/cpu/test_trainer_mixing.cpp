@@ -1,4 +1,4 @@
-// mixup, RICAP and cutout through the trainer on real Fashion-MNIST at toy size: the budget is unchanged by
+// RandAugment, mixup, RICAP and cutout through the trainer on real Fashion-MNIST at toy size: the budget is unchanged by
 // mixing, every source sample is credited exactly once per presentation (importance visits == presentation
 // counts), the soft targets train (loss finite), and runs are reproducible (same seed: same bits).
 #include <filesystem>
@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 TEST_SUITE("trainer_mixing") {
 
-TEST_CASE("p-SGD with mixup / RICAP / cutout: budget, credit per source sample, reproducibility") {
+TEST_CASE("p-SGD with mixup / RICAP / cutout / RandAugment: budget, credit per source sample, reproducibility") {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") &&
       !fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte")) {
     MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
@@ -22,12 +22,13 @@ TEST_CASE("p-SGD with mixup / RICAP / cutout: budget, credit per source sample, 
   }
   TrainOptions quiet;
   quiet.quiet = true;
-  for (const char* aug : {"mixup_alpha", "ricap_beta", "cutout"}) {
+  for (const char* aug : {"mixup_alpha", "ricap_beta", "cutout", "randaugment_n"}) {
     INFO(aug);
     json c = {{"dataset", "fashion-mnist"}, {"method", "p-sgd"}, {"budget", 0.5}, {"epochs", 2},
               {"batch_size", 32}, {"model", {{"width", 0.0625}}}, {"train_subset", 256}, {"test_subset", 100},
               {"device", "cpu"}, {"seed", 3}};
-    c["augment"] = {{aug, std::string(aug) == "cutout" ? json(-1) : json(0.3)}};
+    const std::string name = aug;
+    c["augment"] = {{aug, name == "cutout" ? json(-1) : name == "randaugment_n" ? json(2) : json(0.3)}};
     const std::string a = std::string("bts_test_mix_") + aug, b = a + "_again";
     fs::remove_all(a);
     fs::remove_all(b);

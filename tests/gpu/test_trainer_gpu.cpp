@@ -95,7 +95,8 @@ TEST_CASE("every strategy and batch augmentation runs on the GPU: budgets as pla
       {"sb", {{"sb", {{"beta", 0}}}}},
       {"p-sgd", {{"augment", {{"mixup_alpha", 0.3}}}}},
       {"p-sgd", {{"augment", {{"ricap_beta", 0.3}}}}},
-      {"unif-sgd", {{"augment", {{"cutout", -1}}}}}};
+      {"unif-sgd", {{"augment", {{"cutout", -1}}}}},
+      {"unif-sgd", {{"augment", {{"randaugment_n", 2}, {"randaugment_m", 4}}}}}};
   for (const auto& [method, extra] : cases) {
     nlohmann::json results[2];
     for (int d = 0; d < 2; ++d) {
