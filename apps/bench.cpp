@@ -2,7 +2,8 @@
 // after warm-up, median of many steps) or on the CPU at reduced width. Prints a table and writes JSON.
 // Phases: sampling and augmentation are slots for the data/strategy work (reported as 0 until they exist),
 // forward (model + loss), backward, optimizer.
-// Then each sampling strategy's own work per training iteration (its statistics updates, its per-epoch draw
+// Then each augmentation's cost per batch (batch assembly with crop/flip, RandAugment, cutout, mixup, RICAP) on
+// CIFAR-shaped random uint8 data, and each sampling strategy's own work per training iteration (its statistics updates, its per-epoch draw
 // amortised over the epoch's iterations, selective backprop's selection and queue), beside the step it rides on.
 #include <algorithm>
 #include <cmath>
@@ -16,6 +17,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "data/device_dataset.h"
+#include "engine/batch_mixing.h"
 #include "engine/device.h"
 #include "engine/ops.h"
 #include "engine/phase_timer.h"
@@ -170,6 +173,46 @@ nlohmann::json strategy_costs(Device dev, int64_t n, int64_t b, int warmup, int 
   return rows;
 }
 
+// Building one training batch of b CIFAR-shaped (3x32x32) images from a device-resident data set of n random
+// images: the standard crop/flip/normalise, then with RandAugment (N=2, M=4) before it, and the batch-level
+// augmentations after it (cutout 16, mixup 0.3, RICAP 0.3; their own time, excluding the batch build).
+nlohmann::json augmentation_costs(Device dev, int64_t n, int64_t b, int warmup, int iters, double step_ms) {
+  Dataset ds;
+  ds.name = "cifar10";
+  ds.split = "train";
+  ds.images = Tensor::empty({n, 3, 32, 32}, DType::U8);
+  ds.labels = Tensor::empty({n}, DType::I32);
+  Rng rng(13);
+  for (int64_t i = 0; i < ds.images.numel(); ++i) ds.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
+  for (int64_t i = 0; i < n; ++i) ds.labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
+  ds.classes = 10;
+  ds.mean = {0.4914f, 0.4822f, 0.4465f};
+  ds.std = {0.2023f, 0.1994f, 0.2010f};
+  DeviceDataset data(std::move(ds), dev, 4);
+  Tensor idx = index_range(0, b, dev);
+  Tensor images = Tensor::empty({b, 3, 32, 32}, DType::F32, dev), labels = Tensor::empty({b}, DType::I32, dev);
+  StreamHandle stream = nullptr;
+#ifdef BTS_WITH_CUDA
+  if (dev == Device::CUDA) stream = kernels::cuda::current_context().stream();
+#endif
+  nlohmann::json rows = nlohmann::json::array();
+  auto add = [&](const std::string& what, double ms) {
+    rows.push_back({{"augmentation", what}, {"ms_per_batch", ms}, {"fraction_of_step", step_ms > 0 ? ms / step_ms : 0.0}});
+  };
+  add("crop+flip+normalise (batch build)", time_ms(dev, warmup, iters, [&](int it) {
+        data.make_batch(idx, BatchOptions{1, static_cast<uint64_t>(it), true}, images, labels, stream);
+      }));
+  add("RandAugment N=2 M=4 + batch build", time_ms(dev, warmup, iters, [&](int it) {
+        data.make_batch(idx, BatchOptions{1, static_cast<uint64_t>(it), true, 2, 4}, images, labels, stream);
+      }));
+  for (const auto& [name, mo] : std::vector<std::pair<std::string, MixingOptions>>{
+           {"cutout 16", {0, 0, 16, 1}}, {"mixup 0.3", {0.3, 0, 0, 1}}, {"RICAP 0.3", {0, 0.3, 0, 1}}}) {
+    BatchMixer mixer(mo, b, 3, 32, 32, dev);
+    add(name, time_ms(dev, warmup, iters, [&](int it) { mixer.apply(static_cast<uint64_t>(it), images, labels); }));
+  }
+  return rows;
+}
+
 void print_row(const nlohmann::json& j) {
   std::printf("%-5s w%-5.3g %4lld cls %3lldpx b%-4lld | step %8.2f ms  %9.0f img/s  %6.2f TFLOP/s | fwd %7.2f  bwd %7.2f  "
               "opt %6.3f ms | peak step mem %.1f MiB + %.1f MiB params/grads/momentum\n",
@@ -243,10 +286,17 @@ int main(int argc, char** argv) {
       std::printf("  %-9s %-80s %9.4f ms  %6.3f%% of a step\n", r["strategy"].get<std::string>().c_str(),
                   r["work"].get<std::string>().c_str(), r["ms_per_iteration"].get<double>(),
                   100.0 * r["fraction_of_step"].get<double>());
+    nlohmann::json augmentations = augmentation_costs(dev, std::min<int64_t>(train_size, 10000), batch, warmup,
+                                                      iters, step_ms);
+    std::printf("augmentation per batch (b = %lld, 3x32x32):\n", (long long)batch);
+    for (const auto& r : augmentations)
+      std::printf("  %-40s %9.4f ms  %6.3f%% of a step\n", r["augmentation"].get<std::string>().c_str(),
+                  r["ms_per_batch"].get<double>(), 100.0 * r["fraction_of_step"].get<double>());
     if (!json_path.empty()) {
       const std::string tmp = json_path + ".tmp";
       std::ofstream(tmp) << nlohmann::json{{"device", device_summary(st)}, {"results", all},
-                                           {"strategy_costs", strategies}}
+                                           {"strategy_costs", strategies},
+                                           {"augmentation_costs", augmentations}}
                                 .dump(2)
                          << "\n";
       if (std::rename(tmp.c_str(), json_path.c_str()) != 0) throw bts::Error("cannot write " + json_path);
