@@ -141,6 +141,8 @@ TrainConfig config_from_json(const json& j) {
     cs.read("selection_run", c.coreset_selection_run, any, "a run folder");
     cs.finish();
   }
+  BTS_CHECK(c.method != "sb" || c.sb_history >= c.batch_size,
+            "config: sb.history (" << c.sb_history << ") must hold at least one batch (" << c.batch_size << ")");
   BTS_CHECK(c.mixup_alpha == 0 || c.ricap_beta == 0,
             "config: augment.mixup_alpha and augment.ricap_beta are both set; the paper uses one at a time");
   BTS_CHECK(c.method != "sgd" || c.budget == 1.0,

@@ -56,7 +56,8 @@ void ForgettingTracker::write(const std::string& path) const {
   write_tensor_file(path, m);
 }
 
-std::vector<int32_t> most_forgotten(const std::string& path, int64_t k, uint64_t seed) {
+std::vector<int32_t> most_forgotten(const std::string& path, int64_t k, uint64_t seed,
+                                    const std::vector<int32_t>& presented) {
   const TensorMap m = read_tensor_file(path);
   BTS_CHECK(m.count("forgets") && m.count("ever_correct"), path << " is not a forgetting file");
   const Tensor& f = m.at("forgets");
@@ -70,8 +71,11 @@ std::vector<int32_t> most_forgotten(const std::string& path, int64_t k, uint64_t
     int32_t index;
   };
   std::vector<Item> items(static_cast<size_t>(n));
+  BTS_CHECK(presented.empty() || static_cast<int64_t>(presented.size()) == n,
+            path << ": " << n << " samples but " << presented.size() << " presentation counts");
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t score = e.data<int32_t>()[i] ? f.data<int32_t>()[i] : std::numeric_limits<int64_t>::max();
+    int64_t score = e.data<int32_t>()[i] ? f.data<int32_t>()[i] : std::numeric_limits<int64_t>::max();
+    if (!presented.empty() && presented[static_cast<size_t>(i)] == 0) score = -1;
     items[static_cast<size_t>(i)] = {score, kernels::permutation_key(seed, /*epoch=*/0xC0DEull, static_cast<uint64_t>(i)),
                                      static_cast<int32_t>(i)};
   }

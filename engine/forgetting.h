@@ -25,7 +25,9 @@ class ForgettingTracker {
 };
 
 // The k most forgotten samples of a forgetting.bin: never-learned samples first, then by forgetting count
-// descending; ties in a random order fixed by `seed`. Sorted by index.
-std::vector<int32_t> most_forgotten(const std::string& forgetting_file, int64_t k, uint64_t seed);
+// descending; ties in a random order fixed by `seed`. Sorted by index. `presented` (the selection run's
+// presentation counts; empty: unknown) ranks samples that were never shown last, not as never learned.
+std::vector<int32_t> most_forgotten(const std::string& forgetting_file, int64_t k, uint64_t seed,
+                                    const std::vector<int32_t>& presented = {});
 
 }  // namespace bts

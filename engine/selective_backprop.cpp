@@ -25,10 +25,13 @@ SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, in
   BTS_CHECK(opt_.history >= batch_, "selective backprop: the loss history (" << opt_.history
                                                                              << ") must hold at least one batch ("
                                                                              << batch_ << ")");
+  // The GPU selection keeps one flag per slot in shared memory (48 KiB without opting in to more).
+  BTS_CHECK(batch_ <= 8192, "selective backprop handles batches up to 8192, got " << batch_);
   history_ = Tensor::zeros({opt_.history}, DType::F32, device);
-  queue_images_ = Tensor::empty(with_rows(2 * batch_, image_), DType::F32, device);
-  queue_labels_ = Tensor::empty({2 * batch_}, DType::I32, device);
-  queue_indices_ = Tensor::empty({2 * batch_}, DType::I32, device);
+  // Zeroed so that checkpoints (which hold the whole queue) are the same bytes for the same run.
+  queue_images_ = Tensor::zeros(with_rows(2 * batch_, image_), DType::F32, device);
+  queue_labels_ = Tensor::zeros({2 * batch_}, DType::I32, device);
+  queue_indices_ = Tensor::zeros({2 * batch_}, DType::I32, device);
   slots_ = Tensor::empty({batch_}, DType::I32, device);
   count_ = Tensor::zeros({1}, DType::I32, device);
   if (opt_.staleness > 0) {

@@ -133,14 +133,15 @@ void accumulate_stats(const Tensor& logits, const Tensor& loss, const Tensor& la
 #endif
 }
 
-void add_counts(const Tensor& idx, Tensor& counts) {
+// Presentation counts of the samples that went backward (weight > 0: all but OSGD's dropped losses).
+void add_counts(const Tensor& idx, const Tensor& weights, Tensor& counts) {
   if (idx.device() == Device::CPU) {
-    kernels::cpu::add_counts(idx.data<int32_t>(), idx.numel(), counts.data<int32_t>());
+    kernels::cpu::add_counts(idx.data<int32_t>(), idx.numel(), counts.data<int32_t>(), weights.data<float>());
     return;
   }
 #ifdef BTS_WITH_CUDA
   kernels::cuda::add_counts(kernels::cuda::current_context().stream(), idx.data<int32_t>(), idx.numel(),
-                            counts.data<int32_t>());
+                            counts.data<int32_t>(), weights.data<float>());
 #endif
 }
 
@@ -267,12 +268,21 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
       so.resume = fs::exists(sel_dir / "checkpoint.bin");
       so.stop_after_steps = 0;
       sel_result = train(sel, so);
+      if (sel_result.value("status", "") == "interrupted") {
+        log("core-set: the selection run was interrupted; run the same command again to continue it");
+        return sel_result;
+      }
       BTS_CHECK(sel_result.value("status", "") == "completed",
                 "core-set: the selection run in " << sel.run_dir << " did not complete; resume this run to go on");
     }
     const int64_t n_sel = sel_result.at("budget_asked").at("train_size");
     const int64_t k = static_cast<int64_t>(std::floor(static_cast<double>(n_sel) * cfg.budget + 1e-9));
-    coreset = most_forgotten((sel_dir / "forgetting.bin").string(), k, cfg.seed);
+    std::vector<int32_t> presented;  // samples the selection run never showed cannot count as never learned
+    if (fs::exists(sel_dir / "sample_counts.bin")) {
+      const Tensor c = read_tensor_file((sel_dir / "sample_counts.bin").string()).at("counts").to(Device::CPU);
+      presented.assign(c.data<int32_t>(), c.data<int32_t>() + c.numel());
+    }
+    coreset = most_forgotten((sel_dir / "forgetting.bin").string(), k, cfg.seed, presented);
     coreset_info = {{"selection_run", sel.run_dir},
                     {"selection_wall_clock_seconds", sel_result.at("wall_clock_seconds")},
                     {"selection_budget_spent", sel_result.at("budget_spent")},
@@ -338,6 +348,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   int64_t start_epoch = 0, start_iter = 0, epoch_trained = 0;
   double best_acc = -1, last_acc = -1, elapsed_before = 0;
   bool budget_spent = false;
+  double last_lr = cfg.lr_initial;  // the LR of the last training step (metrics, progress)
+  int64_t sb_presented = 0;         // SB: samples presented for selection (scored or cached)
   json history = json::array();
   std::map<std::string, double> phase_ms;
 
@@ -351,6 +363,7 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     sgd.momentum_buffer().copy_from(ck.at("momentum"));
     counts.copy_from(ck.at("counts"));
     stats.copy_from(ck.at("stats"));
+    if (ck.count("order")) order.copy_from(ck.at("order"));
     sampler->load(ck);
     if (sb) sb->load(ck);
     if (forgetting) forgetting->load(ck);
@@ -359,6 +372,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     start_iter = st.at("iteration_in_epoch");
     epoch_trained = st.value("epoch_trained", start_iter * b);
     budget_spent = st.value("budget_spent", false);
+    last_lr = st.value("last_lr", cfg.lr_initial);
+    sb_presented = st.value("sb_presented", int64_t{0});
     counters.from_json(st.at("counters"));
     best_acc = st.at("best_test_accuracy");
     last_acc = st.at("last_test_accuracy");
@@ -391,6 +406,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                {"iteration_in_epoch", iter},
                {"epoch_trained", epoch_trained},
                {"budget_spent", budget_spent},
+               {"last_lr", last_lr},
+               {"sb_presented", sb_presented},
                {"counters", counters.to_json()},
                {"best_test_accuracy", best_acc},
                {"last_test_accuracy", last_acc},
@@ -403,6 +420,9 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     ck.emplace("momentum", sgd.momentum_buffer().view());
     ck.emplace("counts", counts.view());
     ck.emplace("stats", stats.view());
+    // Mid-epoch: the epoch's order, drawn from the sampler's state at the epoch's start (p-/c-SGD's statistics
+    // have moved on since), so the resumed epoch continues the same draw.
+    if (iter > 0) ck.emplace("order", order.view());
     ck.emplace("config_json", text_tensor(cfg_json.dump()));
     ck.emplace("state_json", text_tensor(st.dump()));
     sampler->save(ck);
@@ -468,16 +488,22 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     timer.stop("backward");
     timer.start("optimizer");
     sgd.step(lr);
-    add_counts(bidx, counts);
+    last_lr = lr;
+    add_counts(bidx, w, counts);
     timer.stop("optimizer");
     ++counters.iterations;
     counters.samples_forward += k;
     counters.samples_backward += sampler->backward_count(k);
     epoch_trained += k;
   };
+  // SB's schedule position is the backward budget spent (its epoch-end flushes add partial steps, so counting
+  // steps would run past the schedule's end); elsewhere it is the iteration.
   auto current_lr = [&] {
-    return learning_rate(schedule, cfg.lr_initial, cfg.lr_final, std::min(counters.iterations, total_iters - 1),
-                         total_iters);
+    const int64_t it = is_sb ? static_cast<int64_t>(static_cast<double>(counters.samples_backward) *
+                                                    static_cast<double>(total_iters) /
+                                                    static_cast<double>(std::max<int64_t>(1, sb_budget)))
+                             : counters.iterations;
+    return learning_rate(schedule, cfg.lr_initial, cfg.lr_final, std::min(it, total_iters - 1), total_iters);
   };
   // SB: trains k queued samples, or fewer when the budget runs out first (then the run ends).
   auto sb_train_queued = [&](int64_t k) {
@@ -493,10 +519,12 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   };
 
   for (int64_t epoch = start_epoch; epoch < epochs && !budget_spent; ++epoch) {
-    timer.start("sampling");
-    sampler->begin_epoch(epoch, order);
-    timer.stop("sampling");
     const int64_t first = epoch == start_epoch ? start_iter : 0;
+    if (first == 0) {  // a resumed mid-epoch run has this epoch's order from the checkpoint
+      timer.start("sampling");
+      sampler->begin_epoch(epoch, order);
+      timer.stop("sampling");
+    }
     if (first == 0) {
       stats.zero();
       epoch_trained = 0;
@@ -542,6 +570,7 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
           if (!scored.defined()) scored = Tensor::empty({0}, DType::F32, dev);  // every loss was fresh
           if (stale) sb->finish_scoring(epoch, idx, scored);
           sb->select(epoch, static_cast<uint64_t>(step), stale ? sb->batch_loss() : scored, images, labels, idx);
+          sb_presented += b;
         }
         timer.stop("scoring");
         while (sb->queued() >= b && !budget_spent) sb_train_queued(b);
@@ -562,7 +591,7 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
         std::snprintf(line, sizeof line,
                       "epoch %lld/%lld  iter %lld/%lld  loss %.4f  acc %.2f%%  lr %.2e  %.0f img/s  elapsed %s  ETA %s",
                       (long long)epoch + 1, (long long)epochs, (long long)counters.iterations, (long long)total_iters,
-                      s[0] / seen, 100.0 * s[1] / seen, current_lr(), rate, fmt_time(now).c_str(),
+                      s[0] / seen, 100.0 * s[1] / seen, last_lr, rate, fmt_time(now).c_str(),
                       fmt_time(eta).c_str());
         log(line);
         next_progress = now + cfg.progress_seconds;
@@ -593,7 +622,7 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
               {"train_loss", s[0] / seen},
               {"train_accuracy", s[1] / seen},
               {"trained_samples", epoch_trained},
-              {"lr", current_lr()},
+              {"lr", last_lr},
               {"counters", counters.to_json()}};
     if ((epoch + 1) % cfg.eval_every == 0 || last_epoch) {
       timer.start("evaluation");
@@ -642,15 +671,16 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                             {"budget_samples", cfg.budget * full}};
   result["budget_spent"] = counters.to_json();
   result["budget_spent"]["backward_fraction_of_full"] = static_cast<double>(counters.samples_backward) / full;
-  result["budget_spent"]["epochs"] = epochs;
+  result["budget_spent"]["epochs"] = static_cast<int64_t>(history.size());  // fewer than planned if SB's budget ran out
   result["budget_spent"]["iterations_per_epoch"] = ipe;
   if (sb) {
     result["selective_backprop"] = {{"beta", sb->options().beta},
                                     {"history", cfg.sb_history},
                                     {"backward_budget_samples", sb_budget},
                                     {"stopped_when_budget_spent", budget_spent},
+                                    {"samples_presented_for_selection", sb_presented},
                                     {"kept_fraction", static_cast<double>(counters.samples_backward) /
-                                                          std::max<double>(1, counters.samples_scored)}};
+                                                          std::max<double>(1, static_cast<double>(sb_presented))}};
   }
   if (!coreset_info.is_null()) result["core_set"] = coreset_info;
   result["final_test_accuracy"] = last_acc;

@@ -18,8 +18,9 @@ void random_order(uint64_t seed, uint64_t epoch, int64_t n, int32_t* order) {
   });
 }
 
-void add_counts(const int32_t* idx, int64_t b, int32_t* counts) {
-  for (int64_t j = 0; j < b; ++j) ++counts[idx[j]];
+void add_counts(const int32_t* idx, int64_t b, int32_t* counts, const float* weights) {
+  for (int64_t j = 0; j < b; ++j)
+    if (weights == nullptr || weights[j] > 0) ++counts[idx[j]];
 }
 
 void accumulate_batch_stats(const float* logits, const float* loss, const int32_t* labels, int64_t N, int64_t K,

@@ -15,8 +15,8 @@ __global__ void keys_kernel(uint64_t seed, uint64_t epoch, int64_t n, uint64_t* 
     order[i] = static_cast<int32_t>(i);
   }
 }
-__global__ void add_counts_kernel(const int32_t* idx, int64_t b, int32_t* counts) {
-  BTS_GRID_STRIDE(j, b) atomicAdd(counts + idx[j], 1);
+__global__ void add_counts_kernel(const int32_t* idx, int64_t b, int32_t* counts, const float* weights) {
+  BTS_GRID_STRIDE(j, b) if (weights == nullptr || weights[j] > 0) atomicAdd(counts + idx[j], 1);
 }
 // One block; a fixed reduction order keeps the sums deterministic.
 __global__ void batch_stats_kernel(const float* logits, const float* loss, const int32_t* labels, int64_t N,
@@ -55,8 +55,8 @@ void random_order(cudaStream_t s, uint64_t seed, uint64_t epoch, int64_t n, uint
   BTS_CUDA_LAUNCH_CHECK("random_order sort");
 }
 
-void add_counts(cudaStream_t s, const int32_t* idx, int64_t b, int32_t* counts) {
-  add_counts_kernel<<<grid_for(b), kThreads, 0, s>>>(idx, b, counts);
+void add_counts(cudaStream_t s, const int32_t* idx, int64_t b, int32_t* counts, const float* weights) {
+  add_counts_kernel<<<grid_for(b), kThreads, 0, s>>>(idx, b, counts, weights);
   BTS_CUDA_LAUNCH_CHECK("add_counts");
 }
 

@@ -58,6 +58,9 @@ TEST_CASE("most forgotten: never-learned first, then by forgetting count; ties b
   CHECK(saw4);
   CHECK(saw5);
   CHECK_THROWS_AS(most_forgotten(path, 7, 0), Error);
+  // Sample 3 was never presented (count 0): not "never learned", it ranks last.
+  CHECK(most_forgotten(path, 1, 0, {1, 1, 1, 0, 1, 1}) == std::vector<int32_t>{1});
+  CHECK(most_forgotten(path, 5, 0, {1, 1, 1, 0, 1, 1}) == std::vector<int32_t>{0, 1, 2, 4, 5});
   fs::remove(path);
 }
 

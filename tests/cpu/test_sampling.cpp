@@ -94,6 +94,9 @@ TEST_CASE("presentation counts and batch statistics (CPU twins of the GPU kernel
   const int32_t idx[] = {1, 3, 3, 0};
   kernels::cpu::add_counts(idx, 4, counts.data());
   CHECK(counts == std::vector<int32_t>{1, 1, 0, 2, 0});
+  const float weights[] = {0.5f, 0.0f, 0.5f, 0.0f};  // OSGD: only the top-q (weight > 0) went backward
+  kernels::cpu::add_counts(idx, 4, counts.data(), weights);
+  CHECK(counts == std::vector<int32_t>{1, 2, 0, 3, 0});
   const float logits[] = {0.1f, 2.0f, -1.0f, /**/ 3.0f, 0.0f, 3.0f, /**/ 0.0f, 0.0f, 1.0f};
   const float loss[] = {0.5f, 1.0f, 2.0f};
   const int32_t labels[] = {1, 0, 2};  // correct, correct (tie goes to the lowest class), correct

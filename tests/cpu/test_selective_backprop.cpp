@@ -146,6 +146,9 @@ TEST_CASE("through the trainer: the backward budget met exactly, scoring counted
   CHECK(ra["budget_spent"]["samples_scored"] == 16 * 32 + 8 * 32);  // epoch 1 + half of epoch 2
   CHECK(ra["selective_backprop"]["stopped_when_budget_spent"] == true);
   CHECK(ra["history"].size() == 2);
+  CHECK(ra["budget_spent"]["epochs"] == 2);
+  // The schedule runs over the budget: the last step used the linear schedule's final LR.
+  CHECK(ra["history"][1]["lr"].get<double>() == doctest::Approx(1e-6));
 
   // The default beta = 1/B - 1 = 1 keeps about half; 3 epochs of 16 scoring batches; backward within the budget.
   json cb = sb_config(b);

@@ -123,4 +123,32 @@ TEST_CASE("a toy budgeted run: counters, files, and bitwise resume after an inte
   fs::remove_all(b);
 }
 
+TEST_CASE("p-SGD resumes bitwise mid-epoch: the epoch's draw is kept, not redrawn from moved statistics") {
+  if (!have_fashion_mnist()) {
+    MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
+    return;
+  }
+  const std::string a = "bts_test_psgd_a", b = "bts_test_psgd_b";
+  fs::remove_all(a);
+  fs::remove_all(b);
+  json ca = toy_config(a), cb = toy_config(b);
+  ca["method"] = cb["method"] = "p-sgd";
+  TrainOptions quiet;
+  quiet.quiet = true;
+  const json ra = train(config_from_json(ca), quiet);
+  TrainOptions stop = quiet;
+  stop.stop_after_steps = 11;  // mid-epoch 2 (8 iterations per epoch)
+  CHECK(train(config_from_json(cb), stop)["status"] == "interrupted");
+  const json rb = train(config_from_json(cb), TrainOptions{true, true, 0});
+  for (size_t e = 0; e < 3; ++e)
+    CHECK(rb["history"][e]["train_loss"].get<double>() == ra["history"][e]["train_loss"].get<double>());
+  TensorMap ka = read_tensor_file((fs::path(a) / "checkpoint.bin").string());
+  TensorMap kb = read_tensor_file((fs::path(b) / "checkpoint.bin").string());
+  CHECK(ka.at("params").to_double_vector() == kb.at("params").to_double_vector());
+  CHECK(ka.at("sampler.sum_p").to_double_vector() == kb.at("sampler.sum_p").to_double_vector());
+  CHECK(ka.at("counts").to_double_vector() == kb.at("counts").to_double_vector());
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
 }  // TEST_SUITE

@@ -50,6 +50,12 @@ TEST_CASE("presentation counts and batch statistics on the GPU equal the CPU twi
   kernels::cuda::add_counts(s, idx_d.data<int32_t>(), N, counts_d.data<int32_t>());
   kernels::cuda::accumulate_batch_stats(s, logits_d.data<float>(), loss_d.data<float>(), labels_d.data<int32_t>(), N,
                                         K, 1, stats_d.data<double>());
+  // Masked by backward weights (OSGD's top-q): a second pass counting only weight > 0.
+  std::vector<float> wts(N);
+  for (auto& w : wts) w = rng.below(2) ? 0.25f : 0.0f;
+  kernels::cpu::add_counts(idx.data(), N, counts_cpu.data(), wts.data());
+  Tensor wts_d = Tensor::from_vector<float>(wts, {N}).to(Device::CUDA);
+  kernels::cuda::add_counts(s, idx_d.data<int32_t>(), N, counts_d.data<int32_t>(), wts_d.data<float>());
   std::vector<double> counts_gpu = counts_d.to_double_vector();
   for (int64_t i = 0; i < n; ++i) CHECK(counts_gpu[static_cast<size_t>(i)] == counts_cpu[static_cast<size_t>(i)]);
   std::vector<double> st = stats_d.to_double_vector();
