@@ -3,6 +3,7 @@
 #pragma once
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -14,6 +15,12 @@
 #include "engine/tensor.h"
 
 namespace bts::test {
+
+// The end-to-end tests train on real Fashion-MNIST (Debian's dataset-fashion-mnist); they skip without it.
+inline bool have_fashion_mnist() {
+  return std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") ||
+         std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte");
+}
 
 inline Tensor random_tensor(const Shape& shape, DType dtype, Rng& rng, double scale = 1.0) {
   Tensor t = Tensor::empty(shape, dtype);

@@ -65,8 +65,7 @@ TEST_CASE("most forgotten: never-learned first, then by forgetting count; ties b
 }
 
 TEST_CASE("core-set through the trainer: selection run, its cost reported, the subset trained, reuse") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") &&
-      !fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte")) {
+  if (!bts::test::have_fashion_mnist()) {
     MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
     return;
   }

@@ -20,10 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_fashion_mnist() {
-  return fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") ||
-         fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte");
-}
+using bts::test::have_fashion_mnist;
 
 // Feeds `batches` batches of b i.i.d. uniform losses; returns the kept fraction.
 double kept_fraction(double beta, int64_t batches, int64_t b, uint64_t seed) {

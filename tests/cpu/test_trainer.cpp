@@ -13,10 +13,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-bool have_fashion_mnist() {
-  return fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") ||
-         fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte");
-}
+using bts::test::have_fashion_mnist;
 
 json toy_config(const std::string& run_dir) {
   return {{"dataset", "fashion-mnist"}, {"method", "unif-sgd"}, {"budget", 0.5}, {"epochs", 3},

@@ -15,8 +15,7 @@ namespace fs = std::filesystem;
 TEST_SUITE("trainer_mixing") {
 
 TEST_CASE("p-SGD with mixup / RICAP / cutout / RandAugment: budget, credit per source sample, reproducibility") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") &&
-      !fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte")) {
+  if (!bts::test::have_fashion_mnist()) {
     MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
     return;
   }
