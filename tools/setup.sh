@@ -3,7 +3,7 @@
 # nvcc and the CUDA libraries come from the CUDA toolkit under /usr/local/cuda, not from apt.
 set -euo pipefail
 packages=(cmake ninja-build g++ nlohmann-json3-dev doctest-dev libcli11-dev zlib1g-dev libopenblas-dev
-          libmatio-dev libstb-dev dataset-fashion-mnist)
+          libmatio-dev libstb-dev dataset-fashion-mnist gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
