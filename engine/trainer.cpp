@@ -223,8 +223,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   BTS_CHECK(cfg.randaugment_n == 0 || cfg.crop_flip,
             "RandAugment runs before the standard crop/flip (as in the paper): it needs augment.crop_flip");
   const bool mixing = cfg.mixup_alpha > 0 || cfg.ricap_beta > 0;
-  BTS_CHECK(!(mixing && cfg.method == "sb"), "selective backprop with mixup/RICAP is not supported: SB scores "
-                                             "single samples (the paper does not combine them)");
+  BTS_CHECK(!(mixing && cfg.method == "sb"), "selective backprop with mixup/RICAP is not implemented yet (the "
+                                             "paper's Tables 3-6 use it; its queue would have to carry soft targets)");
   BTS_CHECK(!(mixing && (cfg.record_forgetting || cfg.method == "core-set")),
             "forgetting events (record_forgetting, core-set) need one label per image: turn mixup/RICAP off");
   const bool is_sb = cfg.method == "sb";
