@@ -1,3 +1,4 @@
+#include "engine/experiments/figures.h"
 #include "engine/experiments/app.h"
 
 #include <algorithm>
@@ -68,18 +69,6 @@ std::string describe_base(const Scale& s, const Experiment& e) {
   os << "; ResNet-18 width " << b.at("model").value("width", 1.0) << ", T = " << b.value("epochs", 200)
      << " epochs, batch " << b.value("batch_size", 128) << ", " << s.seeds << " seed(s)";
   return os.str();
-}
-
-std::string write_text(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream f(tmp);
-    BTS_CHECK(f, "cannot write '" << tmp.string() << "'");
-    f << text;
-  }
-  fs::rename(tmp, p);
-  return p.string();
 }
 
 std::string self_path() {
@@ -155,9 +144,9 @@ std::string aggregate_experiment(const Experiment& e, const Scale& scale, const 
     for (const auto& l : figure_lines) md << "- " << l << "\n";
     md << "\n";
   }
-  write_text(root / (e.name + ".md"), md.str());
-  write_text(root / (e.name + ".csv"), to_csv(tables));
-  write_text(root / (e.name + "-runs.csv"), runs_csv(runs));
+  write_text_file(root / (e.name + ".md"), md.str());
+  write_text_file(root / (e.name + ".csv"), to_csv(tables));
+  write_text_file(root / (e.name + "-runs.csv"), runs_csv(runs));
   return md.str();
 }
 
@@ -179,7 +168,7 @@ int print_slurm(const Experiment& e, const AppOptions& o, const Scale& scale, si
   so.partition = o.slurm_partition;
   so.jobs_per_task = o.jobs;
   fs::create_directories(so.log_dir);  // Slurm needs it to exist (relative to where sbatch is run)
-  write_text(fs::absolute(o.print_slurm), slurm_script(cmd, so));
+  write_text_file(fs::absolute(o.print_slurm), slurm_script(cmd, so));
   std::printf("%s: wrote %s (%d array tasks over %zu points); submit it with sbatch from this folder\n",
               e.name.c_str(), o.print_slurm.c_str(), so.tasks, points);
   return 0;

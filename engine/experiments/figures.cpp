@@ -33,16 +33,6 @@ std::string num(double v) {
   return os.str();
 }
 
-void write_file(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream f(tmp);
-    BTS_CHECK(f, "cannot write '" << tmp.string() << "'");
-    f << text;
-  }
-  fs::rename(tmp, p);
-}
 
 void render(FigureFiles& files) {
   const std::string gnuplot = find_in_path("gnuplot");
@@ -148,8 +138,8 @@ FigureFiles write_curves(const fs::path& stem, const CurvePlot& plot) {
   csv << "series,x,y\n";
   for (const Series& s : plot.series)
     for (auto [x, y] : s.xy) csv << csv_field(s.label) << "," << num(x) << "," << num(y) << "\n";
-  write_file(f.csv, csv.str());
-  write_file(f.gp, curves_script(plot, f.svg));
+  write_text_file(f.csv, csv.str());
+  write_text_file(f.gp, curves_script(plot, f.svg));
   render(f);
   return f;
 }
@@ -164,10 +154,22 @@ FigureFiles write_bars(const fs::path& stem, const std::string& title, const std
     if (p.reference)
       csv << csv_field(p.title) << "," << csv_field(p.reference->second) << "," << num(p.reference->first) << ",NaN\n";
   }
-  write_file(f.csv, csv.str());
-  write_file(f.gp, bars_script(title, panels, f.svg));
+  write_text_file(f.csv, csv.str());
+  write_text_file(f.gp, bars_script(title, panels, f.svg));
   render(f);
   return f;
+}
+
+std::string write_text_file(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  const fs::path tmp = p.string() + ".tmp";
+  {
+    std::ofstream f(tmp);
+    BTS_CHECK(f, "cannot write '" << tmp.string() << "'");
+    f << text;
+  }
+  fs::rename(tmp, p);
+  return p.string();
 }
 
 }  // namespace bts::experiments

@@ -52,4 +52,8 @@ std::string bars_script(const std::string& title, const std::vector<BarPanel>& p
 // A CSV field, quoted when it needs to be.
 std::string csv_field(const std::string& s);
 
+// Writes `text` to p through a temporary file and a rename (creating p's folder); returns p. Shared by the
+// tables, figures and Slurm scripts.
+std::string write_text_file(const std::filesystem::path& p, const std::string& text);
+
 }  // namespace bts::experiments
