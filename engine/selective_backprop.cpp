@@ -27,10 +27,16 @@ SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, in
                                                                              << batch_ << ")");
   // The GPU selection keeps one flag per slot in shared memory (48 KiB without opting in to more).
   BTS_CHECK(batch_ <= 8192, "selective backprop handles batches up to 8192, got " << batch_);
+  BTS_CHECK(opt_.targets >= 1, "selective backprop: " << opt_.targets << " targets per image");
+  // A cached loss belongs to a data-set sample; a mixed image's loss belongs to the mix (its partners change).
+  BTS_CHECK(opt_.targets == 1 || opt_.staleness == 0,
+            "selective backprop's staleness reuses each sample's cached loss, but a mixup/RICAP image's loss "
+            "depends on its partners: turn sb.staleness or mixup/RICAP off");
   history_ = Tensor::zeros({opt_.history}, DType::F32, device);
   // Zeroed so that checkpoints (which hold the whole queue) are the same bytes for the same run.
   queue_images_ = Tensor::zeros(with_rows(2 * batch_, image_), DType::F32, device);
-  queue_labels_ = Tensor::zeros({2 * batch_}, DType::I32, device);
+  queue_labels_ = Tensor::zeros({2 * batch_ * opt_.targets}, DType::I32, device);
+  if (opt_.targets > 1) queue_label_weights_ = Tensor::zeros({2 * batch_ * opt_.targets}, DType::F32, device);
   queue_indices_ = Tensor::zeros({2 * batch_}, DType::I32, device);
   slots_ = Tensor::empty({batch_}, DType::I32, device);
   count_ = Tensor::zeros({1}, DType::I32, device);
@@ -106,10 +112,12 @@ void SelectiveBackprop::finish_scoring(int64_t epoch, const Tensor& indices, con
 }
 
 int64_t SelectiveBackprop::select(int64_t epoch, uint64_t step, const Tensor& loss, const Tensor& images,
-                                  const Tensor& labels, const Tensor& indices) {
-  const int64_t b = loss.numel();
-  BTS_CHECK(b <= batch_ && images.numel() == b * row_ && labels.numel() == b && indices.numel() == b,
+                                  const Tensor& labels, const Tensor& indices, const Tensor& label_weights) {
+  const int64_t b = loss.numel(), M = opt_.targets;
+  BTS_CHECK(b <= batch_ && images.numel() == b * row_ && labels.numel() == b * M && indices.numel() == b,
             "selective backprop: a scoring batch of " << b << " does not match its images/labels/indices");
+  BTS_CHECK(M == 1 || (label_weights.defined() && label_weights.numel() == b * M),
+            "selective backprop: " << M << " targets per image need their label weights");
   BTS_CHECK(queued_ + b <= 2 * batch_, "selective backprop: queue overflow (" << queued_ << " queued)");
   const bool prime = epoch < opt_.prime_epochs;
   const int64_t len = std::min(appended_ + b, opt_.history);
@@ -120,8 +128,11 @@ int64_t SelectiveBackprop::select(int64_t epoch, uint64_t step, const Tensor& lo
                                    step, slots_.data<int32_t>());
     kernels::cpu::gather_rows(images.data<float>(), row_, slots_.data<int32_t>(), kept,
                               queue_images_.data<float>() + queued_ * row_);
-    kernels::cpu::gather_rows(labels.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
-                              queue_labels_.data<int32_t>() + queued_);
+    kernels::cpu::gather_rows(labels.data<int32_t>(), M, slots_.data<int32_t>(), kept,
+                              queue_labels_.data<int32_t>() + queued_ * M);
+    if (M > 1)
+      kernels::cpu::gather_rows(label_weights.data<float>(), M, slots_.data<int32_t>(), kept,
+                                queue_label_weights_.data<float>() + queued_ * M);
     kernels::cpu::gather_rows(indices.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
                               queue_indices_.data<int32_t>() + queued_);
   } else {
@@ -134,8 +145,11 @@ int64_t SelectiveBackprop::select(int64_t epoch, uint64_t step, const Tensor& lo
     kept = count_.to(Device::CPU).data<int32_t>()[0];
     kernels::cuda::gather_rows(s, images.data<float>(), row_, slots_.data<int32_t>(), kept,
                                queue_images_.data<float>() + queued_ * row_);
-    kernels::cuda::gather_rows(s, labels.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
-                               queue_labels_.data<int32_t>() + queued_);
+    kernels::cuda::gather_rows(s, labels.data<int32_t>(), M, slots_.data<int32_t>(), kept,
+                               queue_labels_.data<int32_t>() + queued_ * M);
+    if (M > 1)
+      kernels::cuda::gather_rows(s, label_weights.data<float>(), M, slots_.data<int32_t>(), kept,
+                                 queue_label_weights_.data<float>() + queued_ * M);
     kernels::cuda::gather_rows(s, indices.data<int32_t>(), 1, slots_.data<int32_t>(), kept,
                                queue_indices_.data<int32_t>() + queued_);
 #else
@@ -153,7 +167,13 @@ Tensor SelectiveBackprop::images(int64_t k) const {
 }
 Tensor SelectiveBackprop::labels(int64_t k) const {
   BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
-  return Tensor::wrap(queue_labels_.raw(), {k}, DType::I32, device_);
+  const Shape shape = opt_.targets > 1 ? Shape{k, opt_.targets} : Shape{k};
+  return Tensor::wrap(queue_labels_.raw(), shape, DType::I32, device_);
+}
+Tensor SelectiveBackprop::label_weights(int64_t k) const {
+  BTS_CHECK(opt_.targets > 1, "selective backprop: label weights are queued only under mixup/RICAP");
+  BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
+  return Tensor::wrap(queue_label_weights_.raw(), {k, opt_.targets}, DType::F32, device_);
 }
 Tensor SelectiveBackprop::indices(int64_t k) const {
   BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
@@ -172,7 +192,8 @@ void SelectiveBackprop::pop(int64_t k) {
       copy_bytes(base, device_, base + k * row * es, device_, static_cast<size_t>(rest * row) * es);
     };
     move(queue_images_, row_, DType::F32);
-    move(queue_labels_, 1, DType::I32);
+    move(queue_labels_, opt_.targets, DType::I32);
+    if (opt_.targets > 1) move(queue_label_weights_, opt_.targets, DType::F32);
     move(queue_indices_, 1, DType::I32);
   }
   queued_ = rest;
@@ -189,6 +210,7 @@ void SelectiveBackprop::save(TensorMap& m) const {
   m.emplace("sb.queue_images", queue_images_.view());
   m.emplace("sb.queue_labels", queue_labels_.view());
   m.emplace("sb.queue_indices", queue_indices_.view());
+  if (opt_.targets > 1) m.emplace("sb.queue_label_weights", queue_label_weights_.view());
   m.emplace("sb.state", Tensor::from_vector<int64_t>({appended_, queued_}, {2}));
   if (opt_.staleness > 0) {
     m.emplace("sb.cached_loss", cached_loss_.view());
@@ -201,6 +223,7 @@ void SelectiveBackprop::load(const TensorMap& m) {
   queue_images_.copy_from(m.at("sb.queue_images"));
   queue_labels_.copy_from(m.at("sb.queue_labels"));
   queue_indices_.copy_from(m.at("sb.queue_indices"));
+  if (opt_.targets > 1) queue_label_weights_.copy_from(m.at("sb.queue_label_weights"));
   const Tensor& st = m.at("sb.state");
   appended_ = st.data<int64_t>()[0];
   queued_ = st.data<int64_t>()[1];

@@ -4,6 +4,9 @@
 // augmented images exactly as scored) until a full batch of them can train. This class owns the loss history
 // and the queue; the trainer runs the forwards and the training steps. Everything stays on the trainer's device
 // except one integer per scoring batch (how many were kept).
+// Under mixup/RICAP the unit of selection is the mixed image: it is scored with its soft-target loss
+// (sum_m w_m CE(y_m)) and queued with its M labels and label weights, so the step that trains it sees exactly the
+// loss that was scored. Its data-set index is that of its batch slot (mixup: the image's own sample).
 #pragma once
 #include <cstdint>
 
@@ -19,6 +22,7 @@ struct SelectiveBackpropOptions {
   uint64_t seed = 0;
   int64_t staleness = 0;        // > 0: reuse a sample's loss scored at most this many epochs ago
   int64_t train_size = 0;       // N (needed for the loss cache when staleness > 0)
+  int64_t targets = 1;          // M: label columns per queued image (2 mixup, 4 RICAP); staleness needs M = 1
 };
 
 class SelectiveBackprop {
@@ -27,9 +31,10 @@ class SelectiveBackprop {
   SelectiveBackprop(const SelectiveBackpropOptions& options, int64_t batch, const Shape& image, Device device);
 
   // Appends the b losses of scoring step `step` to the history, decides, and queues the kept samples' images,
-  // labels and data-set indices (in slot order). Returns how many were kept.
+  // labels and data-set indices (in slot order). Returns how many were kept. labels hold b x M entries; with
+  // M > 1, label_weights ([b, M] F32) are queued beside them (with M = 1 it may be an undefined Tensor).
   int64_t select(int64_t epoch, uint64_t step, const Tensor& loss, const Tensor& images, const Tensor& labels,
-                 const Tensor& indices);
+                 const Tensor& indices, const Tensor& label_weights = Tensor());
   int64_t queued() const { return queued_; }
 
   // Staleness variant (options.staleness > 0), before select: slots whose sample's cached loss is fresh take it
@@ -40,9 +45,11 @@ class SelectiveBackprop {
   Tensor scoring_labels(int64_t count) const;
   void finish_scoring(int64_t epoch, const Tensor& indices, const Tensor& scored);
   const Tensor& batch_loss() const { return batch_loss_; }
-  // Views of the first k queued samples: images [k, C, H, W], labels [k], indices [k].
+  // Views of the first k queued samples: images [k, C, H, W], labels [k] ([k, M] when M > 1), indices [k];
+  // label_weights [k, M] only when M > 1.
   Tensor images(int64_t k) const;
   Tensor labels(int64_t k) const;
+  Tensor label_weights(int64_t k) const;
   Tensor indices(int64_t k) const;
   // Drops the first k queued (they trained, or the budget ran out) and moves the rest to the front.
   void pop(int64_t k);
@@ -64,6 +71,7 @@ class SelectiveBackprop {
   Tensor history_;                          // F32 [R] ring
   int64_t appended_ = 0;                    // losses ever appended
   Tensor queue_images_, queue_labels_, queue_indices_;  // capacity 2b (at most b-1 wait + b new)
+  Tensor queue_label_weights_;                            // [2b, M] when M > 1
   int64_t queued_ = 0;
   Tensor slots_, count_;                    // I32 [b] selected slots, I32 [1] their count (device)
   // Staleness: per-sample cached loss and the epoch it was scored; this batch's losses and slots to score.

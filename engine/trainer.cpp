@@ -223,8 +223,9 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   BTS_CHECK(cfg.randaugment_n == 0 || cfg.crop_flip,
             "RandAugment runs before the standard crop/flip (as in the paper): it needs augment.crop_flip");
   const bool mixing = cfg.mixup_alpha > 0 || cfg.ricap_beta > 0;
-  BTS_CHECK(!(mixing && cfg.method == "sb"), "selective backprop with mixup/RICAP is not implemented yet (the "
-                                             "paper's Tables 3-6 use it; its queue would have to carry soft targets)");
+  BTS_CHECK(!(mixing && cfg.method == "sb" && cfg.sb_staleness > 0),
+            "selective backprop's staleness reuses each sample's cached loss, but a mixup/RICAP image's loss depends "
+            "on its partners: turn sb.staleness or mixup/RICAP off");
   BTS_CHECK(!(mixing && (cfg.record_forgetting || cfg.method == "core-set")),
             "forgetting events (record_forgetting, core-set) need one label per image: turn mixup/RICAP off");
   const bool is_sb = cfg.method == "sb";
@@ -317,16 +318,17 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   // schedule runs over the training steps that budget buys. Every other method trains every presented batch.
   const int64_t sb_budget = static_cast<int64_t>(std::floor(cfg.budget * full + 1e-9));
   const int64_t total_iters = is_sb ? std::max<int64_t>(1, (sb_budget + b - 1) / b) : epochs * ipe;
+  const int cutout = cfg.cutout < 0 ? kernels::default_cutout_size(cfg.dataset) : cfg.cutout;
+  BatchMixer mixer(MixingOptions{cfg.mixup_alpha, cfg.ricap_beta, cutout, cfg.seed}, b, train_ds.channels(),
+                   train_ds.height(), train_ds.width(), dev);
   std::unique_ptr<SelectiveBackprop> sb;
   if (is_sb) {
     const double beta = cfg.sb_beta >= 0 ? cfg.sb_beta : 1.0 / cfg.budget - 1.0;
     sb = std::make_unique<SelectiveBackprop>(
-        SelectiveBackpropOptions{beta, cfg.sb_history, cfg.sb_prime_epochs, cfg.seed, cfg.sb_staleness, N}, b,
-        Shape{train_ds.channels(), train_ds.height(), train_ds.width()}, dev);
+        SelectiveBackpropOptions{beta, cfg.sb_history, cfg.sb_prime_epochs, cfg.seed, cfg.sb_staleness, N,
+                                 mixer.targets()},
+        b, Shape{train_ds.channels(), train_ds.height(), train_ds.width()}, dev);
   }
-  const int cutout = cfg.cutout < 0 ? kernels::default_cutout_size(cfg.dataset) : cfg.cutout;
-  BatchMixer mixer(MixingOptions{cfg.mixup_alpha, cfg.ricap_beta, cutout, cfg.seed}, b, train_ds.channels(),
-                   train_ds.height(), train_ds.width(), dev);
   std::unique_ptr<ForgettingTracker> forgetting;
   if (cfg.record_forgetting) forgetting = std::make_unique<ForgettingTracker>(N, dev);
 
@@ -449,10 +451,11 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
 
   // One training step on k images: train-mode forward, loss, statistics, the sampler's hook (importance
   // statistics, OSGD's top-q), backward, SGD step, presentation counts.
-  // Without mixing blabels is [k] and each target has weight 1; with mixup/RICAP the mixer's [k, M] targets.
-  auto train_batch = [&](const Tensor& bimages, const Tensor& blabels, const Tensor& bidx, int64_t k, double lr,
-                         const BatchMixer* mix) {
-    const int64_t M = mix ? mix->targets() : 1;
+  // Without mixing blabels is [k] and each target has weight 1 (blabel_weights undefined); with mixup/RICAP
+  // blabels and blabel_weights are [k, M], and source_slot (the mixer's, for the importance credit) may be given.
+  auto train_batch = [&](const Tensor& bimages, const Tensor& blabels, const Tensor& blabel_weights,
+                         const Tensor* source_slot, const Tensor& bidx, int64_t k, double lr) {
+    const int64_t M = blabel_weights.defined() ? blabels.numel() / k : 1;
     Tensor* weights = &sample_weights;
     if (k != b) {
       if (partial_k != k) {
@@ -467,7 +470,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     model.zero_grad();
     Targets tg;
     tg.labels = Tensor::wrap(blabels.raw(), {k, M}, DType::I32, dev);
-    tg.label_weights = Tensor::wrap(mix ? mix->label_weights().raw() : label_weights.raw(), {k, M}, DType::F32, dev);
+    tg.label_weights =
+        Tensor::wrap(M > 1 ? blabel_weights.raw() : label_weights.raw(), {k, M}, DType::F32, dev);
     tg.sample_weights = w.view();
     Var logits = model.forward(tape, tape.input(bimages));
     CrossEntropyResult ce = cross_entropy(tape, logits, tg);
@@ -477,9 +481,9 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
     timer.start("strategy");  // the sampler's own per-batch work (importance statistics, OSGD's top-q)
     if (forgetting) forgetting->update(logits.value(), blabels, bidx);
     BatchView view{bidx, *ce.loss_per_sample, *ce.prob_per_target, w};
-    if (mix) {
-      view.label_weights = &mix->label_weights();
-      view.source_slot = &mix->source_slot();
+    if (M > 1) {
+      view.label_weights = &blabel_weights;
+      view.source_slot = source_slot;
     }
     sampler->after_forward(view);
     timer.stop("strategy");
@@ -514,7 +518,9 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
         budget_spent = true;
       }
     }
-    if (k > 0) train_batch(sb->images(k), sb->labels(k), sb->indices(k), k, current_lr(), nullptr);
+    if (k > 0)
+      train_batch(sb->images(k), sb->labels(k), mixer.targets() > 1 ? sb->label_weights(k) : Tensor(), nullptr,
+                  sb->indices(k), k, current_lr());
     sb->pop(budget_spent ? sb->queued() : k);
   };
 
@@ -542,15 +548,16 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
       if (!is_sb) {
         const double lr = learning_rate(schedule, cfg.lr_initial, cfg.lr_final, step, total_iters);
         if (mixer.targets() > 1)
-          train_batch(mixer.images(), mixer.labels(), idx, b, lr, &mixer);
+          train_batch(mixer.images(), mixer.labels(), mixer.label_weights(), &mixer.source_slot(), idx, b, lr);
         else
-          train_batch(images, labels, idx, b, lr, nullptr);
+          train_batch(images, labels, Tensor(), nullptr, idx, b, lr);
       } else {
-        // Scoring forward: eval mode, no gradients, on the very tensors a later backward will use.
-        // With staleness, only the slots whose cached loss is too old are scored (a smaller forward).
+        // Scoring forward: eval mode, no gradients, on the very tensors a later backward will use (under
+        // mixup/RICAP the mixed images with their soft targets). With staleness, only the slots whose cached loss
+        // is too old are scored (a smaller forward).
         timer.start("scoring");
         {
-          const bool stale = cfg.sb_staleness > 0;
+          const bool stale = cfg.sb_staleness > 0, mixed = mixer.targets() > 1;
           const int64_t n_score = stale ? sb->prepare_scoring(epoch, idx, images, labels) : b;
           tape.clear();
           NoGradGuard no_grad(tape);
@@ -558,10 +565,16 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
           if (n_score > 0) {
             model.set_training(false);
             Targets tg;
-            tg.labels = stale ? sb->scoring_labels(n_score).reshaped({n_score, 1}) : labels.reshaped({b, 1});
-            tg.label_weights = Tensor::wrap(label_weights.raw(), {n_score, 1}, DType::F32, dev);
             tg.sample_weights = Tensor::wrap(sample_weights.raw(), {n_score}, DType::F32, dev);
-            Var logits = model.forward(tape, tape.input(stale ? sb->scoring_images(n_score) : images.view()));
+            if (mixed) {
+              tg.labels = mixer.labels().view();
+              tg.label_weights = mixer.label_weights().view();
+            } else {
+              tg.labels = stale ? sb->scoring_labels(n_score).reshaped({n_score, 1}) : labels.reshaped({b, 1});
+              tg.label_weights = Tensor::wrap(label_weights.raw(), {n_score, 1}, DType::F32, dev);
+            }
+            Var logits = model.forward(
+                tape, tape.input(stale ? sb->scoring_images(n_score) : mixed ? mixer.images().view() : images.view()));
             CrossEntropyResult ce = cross_entropy(tape, logits, tg);
             model.set_training(true);
             scored = ce.loss_per_sample->view();
@@ -569,7 +582,11 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
           }
           if (!scored.defined()) scored = Tensor::empty({0}, DType::F32, dev);  // every loss was fresh
           if (stale) sb->finish_scoring(epoch, idx, scored);
-          sb->select(epoch, static_cast<uint64_t>(step), stale ? sb->batch_loss() : scored, images, labels, idx);
+          if (mixed)
+            sb->select(epoch, static_cast<uint64_t>(step), scored, mixer.images(), mixer.labels(), idx,
+                       mixer.label_weights());
+          else
+            sb->select(epoch, static_cast<uint64_t>(step), stale ? sb->batch_loss() : scored, images, labels, idx);
           sb_presented += b;
         }
         timer.stop("scoring");

@@ -123,6 +123,52 @@ TEST_CASE("priming keeps everything; the queue keeps scoring order and pop moves
                        doctest::Contains("at least one batch"), Error);
 }
 
+TEST_CASE("mixup/RICAP: the queue carries each kept image's M labels and label weights, through pop and checkpoints") {
+  const int64_t b = 4, M = 2;
+  SelectiveBackpropOptions o{1.0, 16, 0, 11};
+  o.targets = M;
+  SelectiveBackprop sb(o, b, Shape{1}, Device::CPU);
+  Tensor images = Tensor::from_vector<float>({10, 11, 12, 13}, {b, 1});
+  Tensor labels = Tensor::from_vector<int32_t>({0, 5, 1, 6, 2, 7, 3, 8}, {b, M});
+  Tensor weights = Tensor::from_vector<float>({0.9f, 0.1f, 0.8f, 0.2f, 0.7f, 0.3f, 0.6f, 0.4f}, {b, M});
+  Tensor idx = Tensor::from_vector<int32_t>({20, 21, 22, 23}, {b});
+  // Distinct losses, so which slots are kept differs from step to step; every kept row must be its slot's row.
+  Tensor loss = Tensor::from_vector<float>({0.4f, 0.1f, 0.3f, 0.2f}, {b});
+  int64_t total = 0;
+  for (uint64_t step = 0; step < 12; ++step) {
+    const int64_t kept = sb.select(1, step, loss, images, labels, idx, weights);
+    total += kept;
+    const Tensor ql = sb.labels(sb.queued()), qw = sb.label_weights(sb.queued());
+    REQUIRE(ql.shape() == Shape{sb.queued(), M});
+    for (int64_t r = 0; r < sb.queued(); ++r) {
+      const int64_t j = sb.indices(sb.queued()).data<int32_t>()[r] - 20;  // the slot this row came from
+      CHECK(sb.images(sb.queued()).data<float>()[r] == 10.0f + static_cast<float>(j));
+      for (int64_t m = 0; m < M; ++m) {
+        CHECK(ql.data<int32_t>()[r * M + m] == labels.data<int32_t>()[j * M + m]);
+        CHECK(qw.data<float>()[r * M + m] == weights.data<float>()[j * M + m]);
+      }
+    }
+    if (sb.queued() >= b) sb.pop(b);
+  }
+  CHECK(total > 0);
+  // A checkpoint restores the waiting rows' weights; a different M cannot be loaded into it silently.
+  TensorMap m;
+  sb.save(m);
+  SelectiveBackprop back(o, b, Shape{1}, Device::CPU);
+  back.load(m);
+  REQUIRE(back.queued() == sb.queued());
+  if (sb.queued() > 0)
+    CHECK(back.label_weights(sb.queued()).to_double_vector() == sb.label_weights(sb.queued()).to_double_vector());
+  SelectiveBackprop single(SelectiveBackpropOptions{1.0, 16, 0, 11}, b, Shape{1}, Device::CPU);
+  CHECK_THROWS(single.load(m));
+  CHECK_THROWS_WITH_AS(single.label_weights(0), doctest::Contains("only under mixup/RICAP"), Error);
+  // Label weights are required with M > 1, and staleness (a per-sample loss cache) refuses mixed images.
+  CHECK_THROWS_WITH_AS(sb.select(1, 99, loss, images, labels, idx), doctest::Contains("label weights"), Error);
+  o.staleness = 1;
+  o.train_size = 30;
+  CHECK_THROWS_WITH_AS(SelectiveBackprop(o, b, Shape{1}, Device::CPU), doctest::Contains("staleness"), Error);
+}
+
 TEST_CASE("through the trainer: the backward budget met exactly, scoring counted, bitwise resume") {
   if (!have_fashion_mnist()) {
     MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");

@@ -17,36 +17,49 @@ TEST_SUITE("selective_backprop_gpu") {
 TEST_CASE("SelectiveBackprop on the GPU keeps the same samples in the same order as on the CPU") {
   const int64_t b = 128;
   const Shape image{3, 5, 7};
-  for (double beta : {0.0, 1.0, 7.0 / 3.0}) {
-    SelectiveBackprop cpu(SelectiveBackpropOptions{beta, 1024, 1, 77}, b, image, Device::CPU);
-    SelectiveBackprop gpu(SelectiveBackpropOptions{beta, 1024, 1, 77}, b, image, Device::CUDA);
-    Rng rng(5);
-    int64_t total = 0;
-    for (int64_t step = 0; step < 40; ++step) {  // 40 x 128 > R: the ring wraps
-      Tensor loss = bts::test::random_tensor({b}, DType::F32, rng);
-      Tensor images = bts::test::random_tensor({b, 3, 5, 7}, DType::F32, rng);
-      std::vector<int32_t> lab(b), idx(b);
-      for (int64_t j = 0; j < b; ++j) {
-        lab[j] = static_cast<int32_t>(rng.below(10));
-        idx[j] = static_cast<int32_t>(step * b + j);
+  // M = 1: plain labels; M = 4: RICAP-shaped soft targets, whose labels and label weights ride in the queue too.
+  for (int64_t M : {int64_t{1}, int64_t{4}}) {
+    for (double beta : {0.0, 1.0, 7.0 / 3.0}) {
+      INFO("M " << M << ", beta " << beta);
+      SelectiveBackpropOptions o{beta, 1024, 1, 77};
+      o.targets = M;
+      SelectiveBackprop cpu(o, b, image, Device::CPU);
+      SelectiveBackprop gpu(o, b, image, Device::CUDA);
+      Rng rng(5);
+      int64_t total = 0;
+      for (int64_t step = 0; step < 40; ++step) {  // 40 x 128 > R: the ring wraps
+        Tensor loss = bts::test::random_tensor({b}, DType::F32, rng);
+        Tensor images = bts::test::random_tensor({b, 3, 5, 7}, DType::F32, rng);
+        Tensor weights = bts::test::random_tensor({b, M}, DType::F32, rng);
+        std::vector<int32_t> lab(b * M), idx(b);
+        for (auto& l : lab) l = static_cast<int32_t>(rng.below(10));
+        for (int64_t j = 0; j < b; ++j) idx[j] = static_cast<int32_t>(step * b + j);
+        Tensor labels = Tensor::from_vector<int32_t>(lab, {b * M}), indices = Tensor::from_vector<int32_t>(idx, {b});
+        const Tensor w_cpu = M > 1 ? weights.view() : Tensor();
+        const Tensor w_gpu = M > 1 ? weights.to(Device::CUDA) : Tensor();
+        const int64_t epoch = step < 3 ? 0 : 1;  // the first 3 batches are primed
+        const int64_t kc = cpu.select(epoch, step, loss, images, labels, indices, w_cpu);
+        const int64_t kg = gpu.select(epoch, step, loss.to(Device::CUDA), images.to(Device::CUDA),
+                                      labels.to(Device::CUDA), indices.to(Device::CUDA), w_gpu);
+        REQUIRE(kc == kg);
+        total += kc;
+        CHECK(gpu.images(gpu.queued()).to_double_vector() == cpu.images(cpu.queued()).to_double_vector());
+        CHECK(gpu.labels(gpu.queued()).to_double_vector() == cpu.labels(cpu.queued()).to_double_vector());
+        CHECK(gpu.indices(gpu.queued()).to_double_vector() == cpu.indices(cpu.queued()).to_double_vector());
+        if (M > 1)
+          CHECK(gpu.label_weights(gpu.queued()).to_double_vector() ==
+                cpu.label_weights(cpu.queued()).to_double_vector());
+        const int64_t k = cpu.queued() >= b ? b : 0;
+        cpu.pop(k);
+        gpu.pop(k);
+        CHECK(gpu.queued() == cpu.queued());
+        if (M > 1 && gpu.queued() > 0)  // what pop moved to the front
+          CHECK(gpu.label_weights(gpu.queued()).to_double_vector() ==
+                cpu.label_weights(cpu.queued()).to_double_vector());
       }
-      Tensor labels = Tensor::from_vector<int32_t>(lab, {b}), indices = Tensor::from_vector<int32_t>(idx, {b});
-      const int64_t epoch = step < 3 ? 0 : 1;  // the first 3 batches are primed
-      const int64_t kc = cpu.select(epoch, step, loss, images, labels, indices);
-      const int64_t kg = gpu.select(epoch, step, loss.to(Device::CUDA), images.to(Device::CUDA),
-                                    labels.to(Device::CUDA), indices.to(Device::CUDA));
-      REQUIRE(kc == kg);
-      total += kc;
-      CHECK(gpu.images(gpu.queued()).to_double_vector() == cpu.images(cpu.queued()).to_double_vector());
-      CHECK(gpu.labels(gpu.queued()).to_double_vector() == cpu.labels(cpu.queued()).to_double_vector());
-      CHECK(gpu.indices(gpu.queued()).to_double_vector() == cpu.indices(cpu.queued()).to_double_vector());
-      const int64_t k = cpu.queued() >= b ? b : 0;
-      cpu.pop(k);
-      gpu.pop(k);
-      CHECK(gpu.queued() == cpu.queued());
+      CHECK(gpu.history() == cpu.history());
+      CHECK(total > 0);
     }
-    CHECK(gpu.history() == cpu.history());
-    CHECK(total > 0);
   }
 }
 

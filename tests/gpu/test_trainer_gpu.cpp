@@ -99,6 +99,8 @@ TEST_CASE("every strategy and batch augmentation runs on the GPU: budgets as pla
   const std::vector<std::pair<std::string, nlohmann::json>> cases = {
       {"p-sgd", {}}, {"c-sgd", {}}, {"osgd", {}}, {"random-subset", {}},
       {"sb", {{"sb", {{"beta", 0}}}}},
+      {"sb", {{"sb", {{"beta", 0}}}, {"augment", {{"mixup_alpha", 0.3}}}}},
+      {"sb", {{"sb", {{"beta", 0}}}, {"augment", {{"ricap_beta", 0.3}}}}},
       {"p-sgd", {{"augment", {{"mixup_alpha", 0.3}}}}},
       {"p-sgd", {{"augment", {{"ricap_beta", 0.3}}}}},
       {"unif-sgd", {{"augment", {{"cutout", -1}}}}},
