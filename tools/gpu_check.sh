@@ -8,7 +8,8 @@
 #    no OpenBLAS needed). Way B, when A fails and .carry/bin exists (tools/prepare_carry.sh --binaries): the carried
 #    binaries, with LD_LIBRARY_PATH pointing at the cuDNN/cuBLAS found here.
 # 3. runs, each under its own timeout: GPU tests (exit 77 = no device = SKIP), fast CPU test suites, apps/bench (when
-#    it exists), a short training (or the CPU smoke run while the trainer does not exist).
+#    it exists), a short training (or the CPU smoke run while the trainer does not exist), and last the GPU test that
+#    trains every strategy on the GPU and the CPU (gpu_strat; the slowest, so it cannot starve the others).
 # 4. prints a summary LAST; exits non-zero when any stage failed.
 # Logs: $OUT/<stage>.log when OUT is set (the device tool brings back at most 8 files: this writes at most 8:
 # discover.log build.log gpu_tests.log cpu_tests.log bench.log bench.json train.log summary.txt), else build/gpu-logs/.
@@ -339,9 +340,11 @@ if [ "$WAY" = none ]; then
   why="nothing built, no .carry/bin"; [ "$WAY_WANTED" = A ] && why="nothing built (BTS_WAY=A: no fallback to .carry/bin)"
   for s in gpu_tests cpu_tests bench train; do record "$s" SKIP 0 "$why"; done
 else
-  # GPU tests: 0 = pass, 77 = no CUDA device (SKIP).
+  # GPU tests: 0 = pass, 77 = no CUDA device (SKIP). The one test that also trains every strategy on the CPU (slow
+  # there without OpenBLAS) runs last, as stage gpu_strategies, so that it cannot starve the bench and training.
   L="$LOGDIR/gpu_tests.log"
-  timed "$L" "$(limit 150 120)" "$B_GPU" --no-version
+  STRATEGY_TEST='every strategy*'
+  timed "$L" "$(limit 150 120)" "$B_GPU" --no-version "--test-case-exclude=$STRATEGY_TEST"
   GPU_RC=$RC
   case "$RC" in
     0) record gpu_tests PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')" ;;
@@ -404,9 +407,21 @@ else
     # project's 2-core VM, far over the budget even on 16 cores; width 0.25 took about 5 s a step there.
     targs=(--steps 20 --width 0.25 --batch 128); TRAIN_KIND="CPU smoke run (no train subcommand yet)"
   fi
-  timed "$L" "$(limit 180 15)" "$B_BTS" "${targs[@]}"
+  timed "$L" "$(limit 180 60)" "$B_BTS" "${targs[@]}"
   if [ "$RC" = 0 ]; then record train PASS "$SECS" "$TRAIN_KIND: bts ${targs[*]}"
   else record train FAIL "$SECS" "$(rcnote "$RC"); $TRAIN_KIND: bts ${targs[*]}"; show_tail "$L" 20; fi
+
+  # Every strategy and batch augmentation through the trainer, each on the GPU and the CPU (appended to
+  # gpu_tests.log: the device tool brings back at most 8 files).
+  L="$LOGDIR/gpu_tests.log"
+  if [ "$GPU_RC" = 77 ]; then
+    record gpu_strat SKIP 0 "no CUDA device"
+  else
+    echo "==================== gpu_strategies: --test-case=$STRATEGY_TEST ====================" >>"$L"
+    timed "$L" "$(limit 150 5)" "$B_GPU" --no-version "--test-case=$STRATEGY_TEST"
+    if [ "$RC" = 0 ]; then record gpu_strat PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')"
+    else record gpu_strat FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30; fi
+  fi
 fi
 
 # ---------------------------------------------------------------- 4. summary (last)
