@@ -100,8 +100,10 @@ else
 fi
 
 GPU_NAME="(unknown)"
+SMI_OK=0  # 1 when nvidia-smi answered: then GPU tests that find no device are a failure, not a skip
 if command -v nvidia-smi >/dev/null 2>&1; then
-  smi=$(timeout 30 nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader 2>&1)
+  smi=$(timeout 30 nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader 2>&1) &&
+    [ -n "$smi" ] && SMI_OK=1
   say "nvidia-smi: $smi"
   [ -n "$smi" ] && GPU_NAME=$(echo "$smi" | head -n 1)
 else
@@ -346,9 +348,20 @@ else
   STRATEGY_TEST='every strategy*'
   timed "$L" "$(limit 150 120)" "$B_GPU" --no-version "--test-case-exclude=$STRATEGY_TEST"
   GPU_RC=$RC
+  # Tests that need Fashion-MNIST skip with a MESSAGE("SKIPPED: ...") when /usr/share/datasets/fashion-mnist is
+  # missing; on the GPU machine that means the check did not do its job, so it fails.
+  data_skips() { grep -c 'SKIPPED:' "$L" 2>/dev/null || true; }
   case "$RC" in
-    0) record gpu_tests PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')" ;;
-    77) record gpu_tests SKIP "$SECS" "$(grep -m1 '^SKIP' "$L" | cut -c1-100)" ;;
+    0) if [ "$(data_skips)" != 0 ]; then
+         record gpu_tests FAIL "$SECS" "$(data_skips) test(s) SKIPPED for want of Fashion-MNIST (see discover)"
+       else
+         record gpu_tests PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')"
+       fi ;;
+    77) if [ "$SMI_OK" = 1 ]; then
+          record gpu_tests FAIL "$SECS" "nvidia-smi sees a GPU but: $(grep -m1 '^SKIP' "$L" | cut -c1-90)"
+        else
+          record gpu_tests SKIP "$SECS" "$(grep -m1 '^SKIP' "$L" | cut -c1-100)"
+        fi ;;
     *) record gpu_tests FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30 ;;
   esac
 
@@ -417,9 +430,13 @@ else
   if [ "$GPU_RC" = 77 ]; then
     record gpu_strat SKIP 0 "no CUDA device"
   else
+    before=$(data_skips)
     echo "==================== gpu_strategies: --test-case=$STRATEGY_TEST ====================" >>"$L"
     timed "$L" "$(limit 150 5)" "$B_GPU" --no-version "--test-case=$STRATEGY_TEST"
-    if [ "$RC" = 0 ]; then record gpu_strat PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')"
+    if [ "$RC" = 0 ] && [ "$(data_skips)" != "$before" ]; then
+      record gpu_strat FAIL "$SECS" "SKIPPED for want of Fashion-MNIST (see discover)"
+    elif [ "$RC" = 0 ]; then
+      record gpu_strat PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')"
     else record gpu_strat FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30; fi
   fi
 fi

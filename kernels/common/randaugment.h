@@ -88,8 +88,9 @@ BTS_HD RaDraw draw_randaugment(uint64_t seed, uint64_t step, uint32_t slot, uint
 // ---------------------------------------------------------------------------------------------------------------
 // Separately rounded float/double operations, as PIL's C code computes them (x86-64 builds have no FMA). nvcc
 // contracts a*b+c into an FMA by default (kernels/CMakeLists.txt does not pass --fmad=false), so the device side
-// spells each operation with its round-to-nearest intrinsic, which nvcc never fuses. The host side is compiled in
-// ISO C++ mode, where GCC does not contract (-ffp-contract=off), for a baseline x86-64 without FMA instructions.
+// spells each operation with its round-to-nearest intrinsic, which nvcc never fuses. The host side is compiled with
+// -ffp-contract=off (top-level CMakeLists.txt): GCC would otherwise fuse a*b+c wherever the target has FMA
+// instructions (-march=native, -mfma), and the CPU twins would stop matching PIL and the GPU.
 BTS_HD float ra_fmul(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);

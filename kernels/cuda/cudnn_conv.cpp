@@ -44,20 +44,41 @@ cudnnConvolutionDescriptor_t make_conv_desc(const ConvShape& s, bool tf32) {
   return d;
 }
 
-// From a heuristic list: the first deterministic algorithm that fits, else the first that fits.
+// FFT and Winograd algorithms compute in a transformed domain whose rounding error in fp32 is well above a direct
+// or GEMM convolution's (1e-5..1e-4 relative); with TF32 off the engine promises fp32 accuracy, so they are avoided.
+bool transform_based(cudnnConvolutionFwdAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+}
+bool transform_based(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+}
+bool transform_based(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+}
+
+// From a heuristic list: the first deterministic algorithm that fits, else the first that fits. With TF32 off,
+// transform-based algorithms only when nothing else fits.
 template <typename Perf>
 const Perf* choose(const Perf* perf, int count, bool tf32) {
   const Perf* fallback = nullptr;
+  const Perf* transform = nullptr;
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspace) continue;
     // Never fp16 down-conversion; with TF32 off only FMA math (CUDNN_DEFAULT_MATH permits TF32 on cc >= 8.0).
     if (p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
     if (!tf32 && p.mathType != CUDNN_FMA_MATH) continue;
+    if (!tf32 && transform_based(p.algo)) {
+      if (!transform) transform = &p;
+      continue;
+    }
     if (p.determinism == CUDNN_DETERMINISTIC) return &p;
     if (!fallback) fallback = &p;
   }
-  return fallback;
+  return fallback ? fallback : transform;
 }
 
 std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {

@@ -105,6 +105,9 @@ TEST_CASE("GPU batches are reproducible and differ between steps; a stream is ho
   Tensor idx = random_indices(128, 500, 8).to(Device::CUDA);
   cudaStream_t s = nullptr;
   REQUIRE(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess);
+  // Uploads went through cudaMemcpy/cudaMemset on the legacy stream, which a non-blocking stream does not wait for
+  // (and a pageable upload may still be in flight when cudaMemcpy returns): finish them first.
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
   Batch a = gpu.batch(idx, {5, 10, true}, s);
   Batch b = gpu.batch(idx, {5, 10, true}, s);
   Batch c = gpu.batch(idx, {5, 11, true}, s);

@@ -80,6 +80,9 @@ void compare_mixup(const Shape4& s, uint64_t seed, uint64_t step, cudaStream_t s
   Outputs cpu(s, kMixupTargets, Device::CPU), gpu(s, kMixupTargets, Device::CUDA);
   cpu::mixup_batch(in.data<float>(), labels.data<int32_t>(), s.b, s.c, s.h, s.w, a, cpu.images.data<float>(),
                    cpu.labels.data<int32_t>(), cpu.weights.data<float>(), cpu.slots.data<int32_t>());
+  // Uploads and fills went through cudaMemcpy/cudaMemset on the legacy stream, which a non-blocking stream does not
+  // wait for (and a pageable upload may still be in flight when cudaMemcpy returns): finish them first.
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
   cuda::mixup_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, a,
                     gpu.images.data<float>(), gpu.labels.data<int32_t>(), gpu.weights.data<float>(),
                     gpu.slots.data<int32_t>());
@@ -93,6 +96,7 @@ void compare_ricap(const Shape4& s, const RicapArgs& a, cudaStream_t stream) {
   Outputs cpu(s, kRicapTargets, Device::CPU), gpu(s, kRicapTargets, Device::CUDA);
   cpu::ricap_batch(in.data<float>(), labels.data<int32_t>(), s.b, s.c, s.h, s.w, a, cpu.images.data<float>(),
                    cpu.labels.data<int32_t>(), cpu.weights.data<float>(), cpu.slots.data<int32_t>());
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
   cuda::ricap_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, a,
                     gpu.images.data<float>(), gpu.labels.data<int32_t>(), gpu.weights.data<float>(),
                     gpu.slots.data<int32_t>());
@@ -105,6 +109,7 @@ void compare_cutout(const Shape4& s, int size, uint64_t seed, uint64_t step, cud
   Tensor gpu_images = cpu_images.to(Device::CUDA);
   const CutoutArgs a = make_cutout_args(size, seed, step);
   cpu::cutout_batch(cpu_images.data<float>(), s.b, s.c, s.h, s.w, a);
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
   cuda::cutout_batch(stream, gpu_images.data<float>(), s.b, s.c, s.h, s.w, a);
   REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
   CHECK(mismatches(gpu_images, cpu_images) == 0);

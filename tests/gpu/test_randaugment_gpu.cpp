@@ -147,6 +147,9 @@ TEST_CASE("batch builder with RandAugment on: the GPU equals the CPU twin, also 
       im.fill(NAN);
       lab.fill(-7);
       Tensor dev_idx = idx.to(Device::CUDA);
+      // Uploads and fills went through cudaMemcpy/cudaMemset on the legacy stream, which a non-blocking stream does
+      // not wait for (and a pageable upload may still be in flight when cudaMemcpy returns): finish them first.
+      REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
       gpu_ds.make_batch(dev_idx, opt, im, lab, s);
       REQUIRE(cudaStreamSynchronize(s) == cudaSuccess);
       Tensor him = im.to(Device::CPU), hlab = lab.to(Device::CPU);
