@@ -7,9 +7,9 @@
 # 2. way A: configure + build here into build/gpu (sm_90, headers from .carry/include, cuDNN/cuBLAS where found,
 #    no OpenBLAS needed). Way B, when A fails and .carry/bin exists (tools/prepare_carry.sh --binaries): the carried
 #    binaries, with LD_LIBRARY_PATH pointing at the cuDNN/cuBLAS found here.
-# 3. runs, each under its own timeout: GPU tests (exit 77 = no device = SKIP), fast CPU test suites, apps/bench (when
-#    it exists), a short training (or the CPU smoke run while the trainer does not exist), and last the GPU test that
-#    trains every strategy on the GPU and the CPU (gpu_strat; the slowest, so it cannot starve the others).
+# 3. runs, each under its own timeout, most important first: GPU tests (exit 77 = no device = SKIP), apps/bench, a
+#    short training, fast CPU test suites (CI runs them all anyway), and last the GPU test that trains every strategy
+#    on the GPU and the CPU (gpu_strat; the slowest, so it cannot starve the others).
 # 4. prints a summary LAST; exits non-zero when any stage failed.
 # Logs: $OUT/<stage>.log when OUT is set (the device tool brings back at most 8 files: this writes at most 8:
 # discover.log build.log gpu_tests.log cpu_tests.log bench.log bench.json train.log summary.txt), else build/gpu-logs/.
@@ -346,7 +346,7 @@ else
   # there without OpenBLAS) runs last, as stage gpu_strategies, so that it cannot starve the bench and training.
   L="$LOGDIR/gpu_tests.log"
   STRATEGY_TEST='every strategy*'
-  timed "$L" "$(limit 150 120)" "$B_GPU" --no-version "--test-case-exclude=$STRATEGY_TEST"
+  timed "$L" "$(limit 150 150)" "$B_GPU" --no-version "--test-case-exclude=$STRATEGY_TEST"
   GPU_RC=$RC
   # Tests that need Fashion-MNIST skip with a MESSAGE("SKIPPED: ...") when /usr/share/datasets/fashion-mnist is
   # missing; on the GPU machine that means the check did not do its job, so it fails.
@@ -364,16 +364,6 @@ else
         fi ;;
     *) record gpu_tests FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30 ;;
   esac
-
-  # CPU sanity: the fast suites only (the CPU machines run them all in CI).
-  L="$LOGDIR/cpu_tests.log"
-  if [ -x "$B_CPU" ]; then
-    timed "$L" "$(limit 90 90)" "$B_CPU" --no-version "--test-suite=${BTS_CPU_SUITES:-tensor,sgd,models,golden,fast_vs_ref,gradcheck}"
-    if [ "$RC" = 0 ]; then record cpu_tests PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')"
-    else record cpu_tests FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30; fi
-  else
-    record cpu_tests SKIP 0 "no bts_tests_cpu"
-  fi
 
   # Benchmark: apps/bench when it exists; JSON next to the logs when it takes --json.
   L="$LOGDIR/bench.log"
@@ -420,9 +410,19 @@ else
     # project's 2-core VM, far over the budget even on 16 cores; width 0.25 took about 5 s a step there.
     targs=(--steps 20 --width 0.25 --batch 128); TRAIN_KIND="CPU smoke run (no train subcommand yet)"
   fi
-  timed "$L" "$(limit 180 60)" "$B_BTS" "${targs[@]}"
+  timed "$L" "$(limit 150 20)" "$B_BTS" "${targs[@]}"
   if [ "$RC" = 0 ]; then record train PASS "$SECS" "$TRAIN_KIND: bts ${targs[*]}"
   else record train FAIL "$SECS" "$(rcnote "$RC"); $TRAIN_KIND: bts ${targs[*]}"; show_tail "$L" 20; fi
+
+  # CPU sanity: the fast suites only (the CPU machines run them all in CI), after the GPU stages that matter more.
+  L="$LOGDIR/cpu_tests.log"
+  if [ -x "$B_CPU" ]; then
+    timed "$L" "$(limit 60 10)" "$B_CPU" --no-version "--test-suite=${BTS_CPU_SUITES:-tensor,sgd,models,golden,fast_vs_ref,gradcheck}"
+    if [ "$RC" = 0 ]; then record cpu_tests PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')"
+    else record cpu_tests FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30; fi
+  else
+    record cpu_tests SKIP 0 "no bts_tests_cpu"
+  fi
 
   # Every strategy and batch augmentation through the trainer, each on the GPU and the CPU (appended to
   # gpu_tests.log: the device tool brings back at most 8 files).
