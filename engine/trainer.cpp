@@ -223,9 +223,6 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   BTS_CHECK(cfg.randaugment_n == 0 || cfg.crop_flip,
             "RandAugment runs before the standard crop/flip (as in the paper): it needs augment.crop_flip");
   const bool mixing = cfg.mixup_alpha > 0 || cfg.ricap_beta > 0;
-  BTS_CHECK(!(mixing && cfg.method == "sb" && cfg.sb_staleness > 0),
-            "selective backprop's staleness reuses each sample's cached loss, but a mixup/RICAP image's loss depends "
-            "on its partners: turn sb.staleness or mixup/RICAP off");
   BTS_CHECK(!(mixing && (cfg.record_forgetting || cfg.method == "core-set")),
             "forgetting events (record_forgetting, core-set) need one label per image: turn mixup/RICAP off");
   const bool is_sb = cfg.method == "sb";
@@ -558,23 +555,24 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
         timer.start("scoring");
         {
           const bool stale = cfg.sb_staleness > 0, mixed = mixer.targets() > 1;
+          // What is scored and queued: the batch, or under mixup/RICAP the mixed batch with its [b, M] targets.
+          const Tensor no_weights;
+          const Tensor& batch_images = mixed ? mixer.images() : images;
+          const Tensor& batch_labels = mixed ? mixer.labels() : labels;
+          const Tensor& batch_weights = mixed ? mixer.label_weights() : no_weights;
           const int64_t n_score = stale ? sb->prepare_scoring(epoch, idx, images, labels) : b;
           tape.clear();
           NoGradGuard no_grad(tape);
           Tensor scored;
           if (n_score > 0) {
             model.set_training(false);
+            const int64_t M = mixer.targets();
             Targets tg;
+            tg.labels = stale ? sb->scoring_labels(n_score).reshaped({n_score, 1}) : batch_labels.reshaped({b, M});
+            tg.label_weights = Tensor::wrap(mixed ? batch_weights.raw() : label_weights.raw(), {n_score, M},
+                                            DType::F32, dev);
             tg.sample_weights = Tensor::wrap(sample_weights.raw(), {n_score}, DType::F32, dev);
-            if (mixed) {
-              tg.labels = mixer.labels().view();
-              tg.label_weights = mixer.label_weights().view();
-            } else {
-              tg.labels = stale ? sb->scoring_labels(n_score).reshaped({n_score, 1}) : labels.reshaped({b, 1});
-              tg.label_weights = Tensor::wrap(label_weights.raw(), {n_score, 1}, DType::F32, dev);
-            }
-            Var logits = model.forward(
-                tape, tape.input(stale ? sb->scoring_images(n_score) : mixed ? mixer.images().view() : images.view()));
+            Var logits = model.forward(tape, tape.input(stale ? sb->scoring_images(n_score) : batch_images.view()));
             CrossEntropyResult ce = cross_entropy(tape, logits, tg);
             model.set_training(true);
             scored = ce.loss_per_sample->view();
@@ -582,11 +580,8 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
           }
           if (!scored.defined()) scored = Tensor::empty({0}, DType::F32, dev);  // every loss was fresh
           if (stale) sb->finish_scoring(epoch, idx, scored);
-          if (mixed)
-            sb->select(epoch, static_cast<uint64_t>(step), scored, mixer.images(), mixer.labels(), idx,
-                       mixer.label_weights());
-          else
-            sb->select(epoch, static_cast<uint64_t>(step), stale ? sb->batch_loss() : scored, images, labels, idx);
+          sb->select(epoch, static_cast<uint64_t>(step), stale ? sb->batch_loss() : scored, batch_images, batch_labels,
+                     idx, batch_weights);
           sb_presented += b;
         }
         timer.stop("scoring");
