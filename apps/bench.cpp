@@ -18,18 +18,16 @@
 #include <nlohmann/json.hpp>
 
 #include "data/device_dataset.h"
-#include "engine/batch_mixing.h"
+#include "engine/backend.h"
+#include "train/batch_mixing.h"
 #include "engine/device.h"
 #include "engine/ops.h"
 #include "engine/phase_timer.h"
 #include "engine/rng.h"
-#include "engine/sampler.h"
-#include "engine/selective_backprop.h"
+#include "train/strategies/sampler.h"
+#include "train/strategies/selective_backprop.h"
 #include "engine/sgd.h"
 #include "models/resnet18.h"
-#ifdef BTS_WITH_CUDA
-#include "kernels/cuda/context.h"
-#endif
 
 namespace {
 
@@ -105,9 +103,7 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   j["peak_step_arena_bytes"] = tape.arena().peak();
   j["persistent_bytes"] = persistent;  // parameters, gradients, momentum, BN buffers
   j["arena_growths_after_warmup"] = tape.arena().growth_count() - growths_at_warmup_end;
-#ifdef BTS_WITH_CUDA
-  if (dev == Device::CUDA) j["tf32"] = kernels::cuda::current_context().allow_tf32();
-#endif
+  if (dev == Device::CUDA) j["tf32"] = backend(dev).tf32();
   return j;
 }
 
@@ -191,19 +187,15 @@ nlohmann::json augmentation_costs(Device dev, int64_t n, int64_t b, int warmup, 
   DeviceDataset data(std::move(ds), dev, 4);
   Tensor idx = index_range(0, b, dev);
   Tensor images = Tensor::empty({b, 3, 32, 32}, DType::F32, dev), labels = Tensor::empty({b}, DType::I32, dev);
-  StreamHandle stream = nullptr;
-#ifdef BTS_WITH_CUDA
-  if (dev == Device::CUDA) stream = kernels::cuda::current_context().stream();
-#endif
   nlohmann::json rows = nlohmann::json::array();
   auto add = [&](const std::string& what, double ms) {
     rows.push_back({{"augmentation", what}, {"ms_per_batch", ms}, {"fraction_of_step", step_ms > 0 ? ms / step_ms : 0.0}});
   };
   add("crop+flip+normalise (batch build)", time_ms(dev, warmup, iters, [&](int it) {
-        data.make_batch(idx, BatchOptions{1, static_cast<uint64_t>(it), true}, images, labels, stream);
+        data.make_batch(idx, BatchOptions{1, static_cast<uint64_t>(it), true}, images, labels);
       }));
   add("RandAugment N=2 M=4 + batch build", time_ms(dev, warmup, iters, [&](int it) {
-        data.make_batch(idx, BatchOptions{1, static_cast<uint64_t>(it), true, 2, 4}, images, labels, stream);
+        data.make_batch(idx, BatchOptions{1, static_cast<uint64_t>(it), true, 2, 4}, images, labels);
       }));
   for (const auto& [name, mo] : std::vector<std::pair<std::string, MixingOptions>>{
            {"cutout 16", {0, 0, 16, 1}}, {"mixup 0.3", {0.3, 0, 0, 1}}, {"RICAP 0.3", {0, 0.3, 0, 1}}}) {
@@ -266,9 +258,7 @@ int main(int argc, char** argv) {
       if (!app.count("--sizes")) sizes = {32};
       if (!app.count("--batch")) batch = 32;
     }
-#ifdef BTS_WITH_CUDA
-    if (gpu) kernels::cuda::current_context().set_allow_tf32(!no_tf32);
-#endif
+    backend(dev).set_tf32(!no_tf32);
     std::printf("bench on %s\n", device_summary(st).c_str());
     nlohmann::json all = nlohmann::json::array();
     for (int64_t s : sizes)

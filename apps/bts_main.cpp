@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/device.h"
-#include "engine/check.h"
-#include "engine/trainer.h"
+#include "kernels/common/check.h"
+#include "train/trainer.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "data/file_io.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 

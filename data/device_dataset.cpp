@@ -2,16 +2,9 @@
 
 #include <numeric>
 
-#include "engine/check.h"
+#include "engine/backend.h"
 #include "kernels/common/augment.h"
-#include "kernels/cpu/augment_batch.h"
-#include "kernels/cpu/randaugment.h"
-
-#ifdef BTS_WITH_CUDA
-#include "engine/cuda_check.h"
-#include "kernels/cuda/augment_batch.h"
-#include "kernels/cuda/randaugment.h"
-#endif
+#include "kernels/common/check.h"
 
 namespace bts {
 
@@ -55,8 +48,8 @@ void DeviceDataset::check_and_set_constants(const Dataset& ds) {
   }
 }
 
-void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images, Tensor& labels,
-                               StreamHandle stream) const {
+void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images,
+                               Tensor& labels) const {
   BTS_CHECK(indices.defined() && indices.dtype() == DType::I32 && indices.ndim() == 1,
             "make_batch '" << name_ << "': indices must be i32 [B], found "
                            << (indices.defined() ? indices.describe() : "none"));
@@ -87,43 +80,22 @@ void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, T
   ra_args.n = opt.randaugment_n;
   ra_args.m = opt.randaugment_m;
   const size_t batch_bytes = static_cast<size_t>(b) * c * h * w;
-  if (device_ == Device::CPU) {
-    Tensor host_idx = indices.device() == Device::CPU ? indices.view() : indices.to(Device::CPU);
-    const uint8_t* gathered = nullptr;
-    if (ra) {
-      uint8_t* buf = randaugment_scratch(batch_bytes);
-      kernels::cpu::randaugment_batch(images_.data<uint8_t>(), size(), host_idx.data<int32_t>(), b, c, h, w, ra_args,
-                                      buf);
-      gathered = buf;
-    }
-    kernels::cpu::augment_batch(images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w,
-                                host_idx.data<int32_t>(), b, a, images.data<float>(), labels.data<int32_t>(), gathered);
-    return;
-  }
-#ifdef BTS_WITH_CUDA
-  const cudaStream_t s = static_cast<cudaStream_t>(stream);
-  Tensor dev_idx;
-  if (indices.device() != Device::CUDA) {
-    dev_idx = Tensor::empty({b}, DType::I32, Device::CUDA);
-    BTS_CUDA_CHECK(cudaMemcpyAsync(dev_idx.raw(), indices.raw(), indices.bytes(), cudaMemcpyHostToDevice, s));
-  }
-  const int32_t* idx = dev_idx.defined() ? dev_idx.data<int32_t>() : indices.data<int32_t>();
+  Backend& be = backend(device_);
+  // The CPU kernels check every index and throw; the GPU ones turn a bad one into NaN images and label -1.
+  Tensor moved_idx;  // indices on the wrong side are copied over (host<->device copies wait for completion)
+  if (indices.device() != device_) moved_idx = indices.to(device_);
+  const int32_t* idx = (moved_idx.defined() ? moved_idx : indices).data<int32_t>();
   const uint8_t* gathered = nullptr;
   if (ra) {
-    const size_t extra = kernels::cuda::randaugment_scratch_bytes(b, c, h, w, ra_args.n);
+    const size_t extra = be.randaugment_scratch_bytes(b, c, h, w, ra_args.n);
     uint8_t* buf = randaugment_scratch(batch_bytes + extra);
-    kernels::cuda::randaugment_batch(s, images_.data<uint8_t>(), size(), idx, b, c, h, w, ra_args, buf,
-                                     buf + batch_bytes, extra);
+    be.randaugment_batch(images_.data<uint8_t>(), size(), idx, b, c, h, w, ra_args, buf, buf + batch_bytes, extra);
     gathered = buf;
   }
-  kernels::cuda::augment_batch(s, images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w, idx, b, a,
-                               images.data<float>(), labels.data<int32_t>(), gathered);
-  // The temporary index copy is freed on return; make sure the kernel has read it first.
-  if (dev_idx.defined()) BTS_CUDA_CHECK(cudaStreamSynchronize(s));
-#else
-  (void)stream;
-  BTS_FAIL("make_batch '" << name_ << "': the data set is on CUDA but this build has no CUDA backend");
-#endif
+  be.augment_batch(images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w, idx, b, a, images.data<float>(),
+                   labels.data<int32_t>(), gathered);
+  // The temporary index copy is freed on return; make sure the kernels have read it first.
+  if (moved_idx.defined()) be.synchronize();
 }
 
 uint8_t* DeviceDataset::randaugment_scratch(size_t bytes) const {
@@ -133,12 +105,12 @@ uint8_t* DeviceDataset::randaugment_scratch(size_t bytes) const {
   return ra_scratch_.data<uint8_t>();
 }
 
-Batch DeviceDataset::batch(const Tensor& indices, const BatchOptions& opt, StreamHandle stream) const {
+Batch DeviceDataset::batch(const Tensor& indices, const BatchOptions& opt) const {
   BTS_CHECK(indices.defined(), "batch '" << name_ << "': no indices");
   const int64_t b = indices.numel();
   Batch out{Tensor::empty({b, images_.dim(1), images_.dim(2), images_.dim(3)}, DType::F32, device_),
             Tensor::empty({b}, DType::I32, device_)};
-  make_batch(indices, opt, out.images, out.labels, stream);
+  make_batch(indices, opt, out.images, out.labels);
   return out;
 }
 

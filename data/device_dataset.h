@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "engine/stream.h"
 #include "engine/tensor.h"
 
 namespace bts {
@@ -55,14 +54,13 @@ class DeviceDataset {
 
   // Writes batch `indices` (I32 [B], any device; host indices are copied over, which synchronises: keep them on
   // the device inside an epoch) into `images` (F32 [B, C, H, W]) and `labels` (I32 [B]), both on device().
-  // On the GPU the work is queued on `stream` (nullptr: the default stream) and out-of-range indices give NaN
-  // images and label -1; on the CPU they throw. With RandAugment on, the augmented uint8 batch lives in one
+  // On the GPU the work is queued on the backend's stream and out-of-range indices give NaN images and label -1;
+  // on the CPU they throw. With RandAugment on, the augmented uint8 batch lives in one
   // scratch buffer per data set, grown to the largest batch seen and then reused (no allocation per step): queue
   // such batches of one DeviceDataset on one stream at a time (make_batch is not safe to call concurrently).
-  void make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images, Tensor& labels,
-                  StreamHandle stream = nullptr) const;
+  void make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images, Tensor& labels) const;
   // The same into freshly allocated tensors.
-  Batch batch(const Tensor& indices, const BatchOptions& opt, StreamHandle stream = nullptr) const;
+  Batch batch(const Tensor& indices, const BatchOptions& opt) const;
 
  private:
   void check_and_set_constants(const Dataset& ds);

@@ -2,7 +2,7 @@
 
 #include "data/file_io.h"
 #include "data/idx.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 

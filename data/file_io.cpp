@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 

@@ -4,7 +4,7 @@
 
 #include "data/file_io.h"
 #include "data/packed_file.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 

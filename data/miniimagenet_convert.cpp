@@ -7,7 +7,7 @@
 
 #include "data/file_io.h"
 #include "data/packed_file.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 #include "engine/rng.h"
 
 #ifdef BTS_WITH_STB

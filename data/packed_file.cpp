@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "data/file_io.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 

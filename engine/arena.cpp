@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 

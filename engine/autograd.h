@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/arena.h"
+#include "engine/backend.h"  // GradTarget
 #include "engine/parameters.h"
 #include "engine/tensor.h"
 
@@ -29,20 +30,14 @@ class Var {
   Var() = default;
   explicit Var(Node* n) : node_(n) {}
   const Tensor& value() const { return node_->value; }
+  // The value for the op that produces it to write into.
+  Tensor& mutable_value() const { return node_->value; }
   Node* node() const { return node_; }
   bool requires_grad() const { return node_->requires_grad; }
   const Shape& shape() const { return node_->value.shape(); }
 
  private:
   Node* node_ = nullptr;
-};
-
-// Where a backward writes a gradient: the pointer and whether to add to what is there.
-struct GradTarget {
-  void* ptr = nullptr;
-  bool accumulate = false;
-  explicit operator bool() const { return ptr != nullptr; }
-  template <typename T> T* as() const { return static_cast<T*>(ptr); }
 };
 
 class Tape {

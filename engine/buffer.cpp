@@ -1,31 +1,16 @@
 #include "engine/buffer.h"
 
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
-#include "engine/check.h"
-#include "engine/cuda_check.h"
+#include "engine/backend.h"
+#include "kernels/common/check.h"
 
 namespace bts {
 
-namespace {
-constexpr size_t kHostAlign = 256;  // matches Arena::kAlign, so arena slices stay 256-byte aligned on the host too
-}
-
 Buffer::Buffer(Device device, size_t bytes) : bytes_(bytes), device_(device) {
   if (bytes == 0) return;
-  if (device == Device::CPU) {
-    size_t rounded = (bytes + kHostAlign - 1) / kHostAlign * kHostAlign;
-    ptr_ = std::aligned_alloc(kHostAlign, rounded);
-    BTS_CHECK(ptr_ != nullptr, "host allocation of " << bytes << " bytes failed");
-  } else {
-#ifdef BTS_WITH_CUDA
-    BTS_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
-#else
-    BTS_FAIL("a CUDA buffer was requested but this build has no CUDA backend (configure with nvcc present)");
-#endif
-  }
+  ptr_ = backend(device).allocate(bytes);
 }
 
 Buffer::~Buffer() { release(); }
@@ -45,13 +30,8 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
 
 void Buffer::release() {
   if (!ptr_) return;
-  if (device_ == Device::CPU) {
-    std::free(ptr_);
-  } else {
-#ifdef BTS_WITH_CUDA
-    cudaFree(ptr_);  // a destructor must not throw; a failed free leaves nothing to recover
-#endif
-  }
+  // A buffer exists only if its backend allocated it, so the backend is there to take it back.
+  backend(device_).release(ptr_);
   ptr_ = nullptr;
   bytes_ = 0;
 }
@@ -62,26 +42,18 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
     std::memmove(dst, src, bytes);
     return;
   }
-#ifdef BTS_WITH_CUDA
-  BTS_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
-#else
-  BTS_FAIL("copy involving a CUDA buffer in a build without CUDA");
-#endif
+  // One side (or both) is a device's memory: that device's backend moves the bytes, in its stream's order.
+  BTS_CHECK(dst_dev == src_dev || dst_dev == Device::CPU || src_dev == Device::CPU,
+            "copy between two different device kinds (" << device_name(src_dev) << " -> " << device_name(dst_dev)
+                                                       << ") is not supported");
+  backend(dst_dev != Device::CPU ? dst_dev : src_dev).copy(dst, src, bytes);
 }
 
 void zero_bytes(void* dst, Device dev, size_t bytes) { fill_bytes(dst, dev, 0, bytes); }
 
 void fill_bytes(void* dst, Device dev, int value, size_t bytes) {
   if (bytes == 0) return;
-  if (dev == Device::CPU) {
-    std::memset(dst, value, bytes);
-    return;
-  }
-#ifdef BTS_WITH_CUDA
-  BTS_CUDA_CHECK(cudaMemset(dst, value, bytes));
-#else
-  BTS_FAIL("memset of a CUDA buffer in a build without CUDA");
-#endif
+  backend(dev).fill(dst, value, bytes);
 }
 
 }  // namespace bts

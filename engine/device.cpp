@@ -1,21 +1,15 @@
 #include "engine/device.h"
 
-#ifdef BTS_WITH_CUDA
-#include "kernels/cuda/device.h"
-#endif
+#include "engine/backend.h"
 
 namespace bts {
 
 DeviceStatus probe_devices() {
   DeviceStatus s;
-#ifdef BTS_WITH_CUDA
-  s.cuda_built = true;
-  std::string why;
-  s.cuda_devices = cuda::device_count(&why);
-  s.description = s.cuda_devices > 0 ? cuda::device_description(0) : why;
-#else
-  s.description = "this build has no CUDA backend";
-#endif
+  s.cuda_built = backend_linked(Device::CUDA);
+  const BackendProbe p = probe_backend(Device::CUDA);
+  s.cuda_devices = p.devices;
+  s.description = p.description;
   return s;
 }
 

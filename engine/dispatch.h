@@ -1,6 +1,6 @@
 // Internal: run a generic lambda with the C++ type of a floating dtype.
 #pragma once
-#include "engine/check.h"
+#include "kernels/common/check.h"
 #include "engine/dtype.h"
 
 namespace bts {

@@ -1,63 +1,33 @@
 #include "engine/phase_timer.h"
 
-#include <chrono>
-
-#include "engine/check.h"
-#ifdef BTS_WITH_CUDA
-#include "engine/cuda_check.h"
-#include "kernels/cuda/context.h"
-#endif
+#include "kernels/common/check.h"
 
 namespace bts {
 
-PhaseTimer::PhaseTimer(Device device) : device_(device) {
-#ifndef BTS_WITH_CUDA
-  BTS_CHECK(device == Device::CPU, "PhaseTimer on CUDA in a build without CUDA");
-#endif
-}
+PhaseTimer::PhaseTimer(Device device) : backend_(backend(device)) {}
 
 PhaseTimer::~PhaseTimer() {
-#ifdef BTS_WITH_CUDA
-  for (void* e : event_pool_) cudaEventDestroy(static_cast<cudaEvent_t>(e));
+  for (EventHandle e : event_pool_) backend_.destroy_event(e);
   for (auto* list : {&open_, &done_})
     for (auto& iv : *list) {
-      if (iv.begin) cudaEventDestroy(static_cast<cudaEvent_t>(iv.begin));
-      if (iv.end) cudaEventDestroy(static_cast<cudaEvent_t>(iv.end));
+      if (iv.begin) backend_.destroy_event(iv.begin);
+      if (iv.end) backend_.destroy_event(iv.end);
     }
-#endif
 }
 
-double PhaseTimer::now_ms() const {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-void* PhaseTimer::take_event() {
-#ifdef BTS_WITH_CUDA
-  if (!event_pool_.empty()) {
-    void* e = event_pool_.back();
-    event_pool_.pop_back();
-    return e;
-  }
-  cudaEvent_t e;
-  BTS_CUDA_CHECK(cudaEventCreate(&e));
+EventHandle PhaseTimer::take_event() {
+  if (event_pool_.empty()) return backend_.create_event();
+  EventHandle e = event_pool_.back();
+  event_pool_.pop_back();
   return e;
-#else
-  return nullptr;
-#endif
 }
 
 void PhaseTimer::start(const std::string& phase) {
   for (const auto& iv : open_) BTS_CHECK(iv.phase != phase, "phase '" << phase << "' started twice");
   Interval iv;
   iv.phase = phase;
-  if (device_ == Device::CUDA) {
-#ifdef BTS_WITH_CUDA
-    iv.begin = take_event();
-    BTS_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(iv.begin), kernels::cuda::current_context().stream()));
-#endif
-  } else {
-    iv.begin_ms = now_ms();
-  }
+  iv.begin = take_event();
+  backend_.record_event(iv.begin);
   open_.push_back(iv);
 }
 
@@ -66,14 +36,8 @@ void PhaseTimer::stop(const std::string& phase) {
     if (open_[i].phase != phase) continue;
     Interval iv = open_[i];
     open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(i));
-    if (device_ == Device::CUDA) {
-#ifdef BTS_WITH_CUDA
-      iv.end = take_event();
-      BTS_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(iv.end), kernels::cuda::current_context().stream()));
-#endif
-    } else {
-      iv.end_ms = now_ms();
-    }
+    iv.end = take_event();
+    backend_.record_event(iv.end);
     done_.push_back(iv);
     return;
   }
@@ -84,20 +48,9 @@ std::map<std::string, double> PhaseTimer::collect() {
   BTS_CHECK(open_.empty(), "collect() with phase '" << open_.front().phase << "' still running");
   std::map<std::string, double> ms;
   for (auto& iv : done_) {
-    double t = 0;
-    if (device_ == Device::CUDA) {
-#ifdef BTS_WITH_CUDA
-      float f = 0;
-      BTS_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(iv.end)));
-      BTS_CUDA_CHECK(cudaEventElapsedTime(&f, static_cast<cudaEvent_t>(iv.begin), static_cast<cudaEvent_t>(iv.end)));
-      t = f;
-      event_pool_.push_back(iv.begin);
-      event_pool_.push_back(iv.end);
-#endif
-    } else {
-      t = iv.end_ms - iv.begin_ms;
-    }
-    ms[iv.phase] += t;
+    ms[iv.phase] += backend_.elapsed_ms(iv.begin, iv.end);
+    event_pool_.push_back(iv.begin);
+    event_pool_.push_back(iv.end);
   }
   done_.clear();
   return ms;

@@ -1,12 +1,12 @@
 // Wall-clock per phase (sampling, augmentation, forward, backward, optimizer, scoring, evaluation...).
-// On the GPU, start/stop record CUDA events on the current stream, so the host never waits inside a step;
-// collect() waits once and sums the event intervals. On the CPU it reads a steady clock.
+// start/stop record events of the device's backend in stream order (CUDA events on the GPU, so the host never
+// waits inside a step; host timestamps on the CPU); collect() waits once and sums the intervals.
 #pragma once
 #include <map>
 #include <string>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "engine/backend.h"
 
 namespace bts {
 
@@ -25,15 +25,13 @@ class PhaseTimer {
  private:
   struct Interval {
     std::string phase;
-    void* begin = nullptr;  // cudaEvent_t on the GPU
-    void* end = nullptr;
-    double begin_ms = 0, end_ms = 0;  // CPU clock
+    EventHandle begin = nullptr;
+    EventHandle end = nullptr;
   };
-  Device device_;
+  EventHandle take_event();
+  Backend& backend_;
   std::vector<Interval> open_, done_;
-  std::vector<void*> event_pool_;
-  void* take_event();
-  double now_ms() const;
+  std::vector<EventHandle> event_pool_;
 };
 
 }  // namespace bts

@@ -1,11 +1,6 @@
 #include "engine/sgd.h"
 
-#include "engine/dispatch.h"
-#include "kernels/cpu/sgd.h"
-#ifdef BTS_WITH_CUDA
-#include "kernels/cuda/context.h"
-#include "kernels/cuda/sgd.h"
-#endif
+#include "engine/backend.h"
 
 namespace bts {
 
@@ -20,23 +15,8 @@ Sgd::Sgd(ParameterStore& params, SgdOptions options) : params_(params), options_
 void Sgd::step(double lr) {
   params_.zero_unwritten_grads();
   Tensor& w = params_.flat_data();
-  Tensor& g = params_.flat_grad();
-  kernels::SgdHyper h{lr, options_.momentum, options_.weight_decay, options_.nesterov};
-  if (w.device() == Device::CUDA) {
-#ifdef BTS_WITH_CUDA
-    BTS_CHECK(w.dtype() == DType::F32, "SGD on CUDA updates f32 parameters, got " << w.describe());
-    kernels::cuda::sgd_step(kernels::cuda::current_context().stream(), w.numel(), w.data<float>(), g.data<float>(),
-                            momentum_.data<float>(), h);
-    ++steps_;
-    return;
-#else
-    BTS_FAIL("SGD on a CUDA tensor in a build without CUDA");
-#endif
-  }
-  dispatch_float(w.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), momentum_.data<T>(), h);
-  });
+  backend(w.device()).sgd_step(w, params_.flat_grad(), momentum_,
+                               kernels::SgdHyper{lr, options_.momentum, options_.weight_decay, options_.nesterov});
   ++steps_;
 }
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/buffer.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 #include "engine/dtype.h"
 
 namespace bts {

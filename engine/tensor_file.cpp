@@ -1,5 +1,6 @@
 #include "engine/tensor_file.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -113,6 +114,16 @@ void write_tensor_file(const std::string& path, const TensorMap& tensors) {
     BTS_CHECK(f.good(), "write to '" << tmp << "' failed (disk full?)");
   }
   BTS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '" << tmp << "' to '" << path << "'");
+}
+
+Tensor text_to_tensor(const std::string& text) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(text.size())}, DType::U8);
+  std::copy(text.begin(), text.end(), t.data<uint8_t>());
+  return t;
+}
+
+std::string tensor_to_text(const Tensor& t) {
+  return std::string(reinterpret_cast<const char*>(t.data<uint8_t>()), static_cast<size_t>(t.numel()));
 }
 
 }  // namespace bts

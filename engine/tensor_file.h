@@ -18,4 +18,8 @@ using TensorMap = std::map<std::string, Tensor>;
 TensorMap read_tensor_file(const std::string& path);
 void write_tensor_file(const std::string& path, const TensorMap& tensors);
 
+// Text (JSON) stored as a U8 tensor, as checkpoints keep their config and state.
+Tensor text_to_tensor(const std::string& text);
+std::string tensor_to_text(const Tensor& t);  // a host U8 tensor
+
 }  // namespace bts

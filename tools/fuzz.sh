@@ -19,10 +19,13 @@ cxx=${CLANGXX:-$(command -v clang++ || command -v clang++-14 || true)}
 [ -n "$cxx" ] || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)"; exit 2; }
 mkdir -p "$out/obj" "$out/bin" "$out/corpus" "$out/logs" "$out/crashes"
 
-# The readers and what they need from the engine; no CUDA, no OpenMP (the pragma is ignored).
+# The readers and what they need from the engine (its CPU backend and kernels); no CUDA, no OpenMP (the pragma
+# is ignored), no OpenBLAS (the built-in GEMM).
 sources=(data/cifar.cpp data/dataset.cpp data/device_dataset.cpp data/fashion_mnist.cpp data/file_io.cpp data/idx.cpp
          data/miniimagenet.cpp data/miniimagenet_convert.cpp data/packed_file.cpp data/svhn.cpp
-         engine/arena.cpp engine/buffer.cpp engine/rng.cpp engine/tensor.cpp kernels/cpu/augment_batch.cpp)
+         engine/arena.cpp engine/backend.cpp engine/buffer.cpp engine/rng.cpp engine/tensor.cpp
+         engine/cpu/cpu_backend.cpp engine/cpu/cpu_ops.cpp engine/cpu/cpu_training_kernels.cpp
+         $(cd "$root" && ls kernels/cpu/*.cpp))
 common=(-std=c++17 -O1 -g -fno-omit-frame-pointer -Wno-unknown-pragmas -I"$root" -DBTS_WITH_MATIO -DBTS_WITH_STB)
 san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 libs=(-lmatio -lstb -lz)

@@ -23,7 +23,7 @@ bugs=(
   "kernels/cpu/batchnorm.cpp|s/- sum_dy - xhat \* sum_dy_xhat/- sum_dy/|BN backward: missing the xhat * sum(dy * xhat) term"
   "kernels/cpu/batchnorm.cpp|s/dgamma\[c\] = static_cast<T>\(accumulate_params \? dgamma\[c\] \+ sum_dy_xhat : sum_dy_xhat\);/dgamma[c] = static_cast<T>(accumulate_params ? dgamma[c] + sum_dy : sum_dy);/|BN backward: dgamma gets dbeta's value"
   "kernels/cpu/elementwise.cpp|s/T g = y\[i\] > T\(0\) \? dy\[i\] : T\(0\);/T g = y[i] >= T(0) ? dy[i] : T(0);/|ReLU backward: gradient passes where the output is 0"
-  "engine/ops.cpp|s/if \(GradTarget gb = t\.grad_target\(b\)\) kc::copy_grad/if (GradTarget gb = GradTarget{}) kc::copy_grad/|residual add backward: the shortcut gets no gradient"
+  "engine/ops.cpp|s/if \(GradTarget gb = t\.grad_target\(b\)\) be\.copy_grad/if (GradTarget gb = GradTarget{}) be.copy_grad/|residual add backward: the shortcut gets no gradient"
   "kernels/cpu/pool.cpp|s/const T g = dy\[nc\] \/ static_cast<T>\(HW\);/const T g = dy[nc];/|global average pool backward: missing 1\/HW"
   "kernels/cpu/pool.cpp|s/y\[nc\] = static_cast<T>\(acc \/ static_cast<double>\(HW\)\);/y[nc] = static_cast<T>(acc \/ static_cast<double>(HW + 1));/|global average pool forward: divides by HW+1"
   "kernels/cpu/batchnorm.cpp|s/const double scale = gamma\[c\] \* invstd, shift = beta\[c\] - running_mean\[c\] \* scale;/const double scale = gamma[c] * invstd, shift = beta[c] + running_mean[c] * scale;/|BN eval: running mean added instead of subtracted"

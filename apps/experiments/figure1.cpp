@@ -6,8 +6,8 @@
 // only, so there are no paper numbers beside ours.
 #include <cmath>
 
-#include "engine/experiments/app.h"
-#include "engine/experiments/tables.h"
+#include "experiments/app.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 using nlohmann::json;

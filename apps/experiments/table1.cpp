@@ -4,8 +4,8 @@
 // Accuracy, training time (wall clock without the test-set evaluations) and speed-up with respect to SGD.
 #include <cmath>
 
-#include "engine/experiments/app.h"
-#include "engine/experiments/tables.h"
+#include "experiments/app.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 

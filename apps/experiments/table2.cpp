@@ -1,8 +1,8 @@
 // Table 2 of the paper: test accuracy of scan-SGD, unif-SGD, p-SGD, c-SGD, SB and OSGD at budgets 0.2, 0.3 and
 // 0.5 with the step-wise (SLR) and the linear (LLR) budget-aware LR schedule, on CIFAR-10 and CIFAR-100, beside
 // full training (SGD) with each schedule. Quick scale: Fashion-MNIST, budget 0.3 only.
-#include "engine/experiments/app.h"
-#include "engine/experiments/tables.h"
+#include "experiments/app.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 

@@ -1,8 +1,8 @@
 // Table 3 of the paper: data augmentation under a budget on CIFAR-10/100 (linear LR): standard, RandAugment
 // (N = 2, M = 4), mixup (alpha = 0.3) and RICAP (beta = 0.3), each with full training (SGD, B = 1) and unif-SGD,
 // p-SGD and SB at budgets 0.2, 0.3, 0.5. Quick scale: Fashion-MNIST, budget 0.3 only.
-#include "engine/experiments/app.h"
-#include "engine/experiments/tables.h"
+#include "experiments/app.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 

@@ -1,8 +1,8 @@
 // Table 4 of the paper: SVHN (budgets 0.2, 0.3, 0.5) and mini-ImageNet (budget 0.3), standard augmentation and
 // RICAP (beta = 0.3): full training (SGD, B = 1), unif-SGD, p-SGD and SB. The paper does not name the LR schedule
 // here; we use the linear one, as in Table 3. Quick scale: Fashion-MNIST (beside SVHN's numbers), budget 0.3.
-#include "engine/experiments/app.h"
-#include "engine/experiments/tables.h"
+#include "experiments/app.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 

@@ -1,7 +1,7 @@
 // Table 5 of the paper (appendix A): extreme budgets 0.05 and 0.1 on CIFAR-10/100, standard augmentation and
 // RICAP (beta = 0.3), unif-SGD, p-SGD and SB. Schedule not named in the paper; linear here, as in Table 3.
-#include "engine/experiments/app.h"
-#include "engine/experiments/tables.h"
+#include "experiments/app.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 

@@ -1,8 +1,8 @@
 // Table 6 of the paper (appendix B): wall-clock time (minutes) on CIFAR-100 at budget 0.3 for unif-SGD, p-SGD and
 // SB, with standard augmentation and with RICAP. Our time excludes the test-set evaluations (the paper does not
 // say whether its times include them); the test accuracy is shown too.
-#include "engine/experiments/app.h"
-#include "engine/experiments/tables.h"
+#include "experiments/app.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 

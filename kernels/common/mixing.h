@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 #include "kernels/common/augment.h"  // scale_to_range
 #include "kernels/common/hd.h"
 #include "kernels/common/philox.h"

@@ -1,6 +1,6 @@
 #include "kernels/cpu/augment_batch.h"
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts::kernels::cpu {
 

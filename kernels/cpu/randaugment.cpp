@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts::kernels::cpu {
 

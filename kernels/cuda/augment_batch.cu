@@ -1,7 +1,7 @@
 #include <cuda_runtime.h>
 
-#include "engine/check.h"
-#include "engine/cuda_check.h"
+#include "kernels/common/check.h"
+#include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/augment_batch.h"
 
 namespace bts::kernels::cuda {

@@ -1,10 +1,10 @@
 // Throwing checks for cuDNN and cuBLAS calls and kernel launches: file, line, the failing call and the
-// library's own error string. (BTS_CUDA_CHECK for the runtime lives in engine/cuda_check.h.)
+// library's own error string. (BTS_CUDA_CHECK for the runtime lives in kernels/cuda/cuda_check.h.)
 #pragma once
 #include <cublas_v2.h>
 #include <cudnn.h>
 
-#include "engine/cuda_check.h"
+#include "kernels/cuda/cuda_check.h"
 
 #define BTS_CUDNN_CHECK(call)                                                                            \
   do {                                                                                                   \

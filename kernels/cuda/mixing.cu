@@ -1,6 +1,6 @@
 #include <cuda_runtime.h>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/mixing.h"

@@ -3,7 +3,7 @@
 // statistics/table launch and the per-pixel launch are separate; all formulas come from kernels/common/randaugment.h.
 #include <cuda_runtime.h>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/randaugment.h"
 

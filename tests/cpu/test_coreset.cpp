@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "engine/config.h"
-#include "engine/forgetting.h"
+#include "train/config.h"
+#include "train/strategies/coreset.h"
 #include "engine/tensor_file.h"
-#include "engine/trainer.h"
+#include "train/trainer.h"
 #include "kernels/cpu/forgetting.h"
 #include "tests/common/helpers.h"
 

@@ -16,7 +16,7 @@
 
 #include <doctest/doctest.h>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 namespace bts::test {
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "engine/ops.h"
-#include "engine/sampler.h"
+#include "train/strategies/sampler.h"
 #include "kernels/cpu/importance.h"
 #include "tests/common/helpers.h"
 

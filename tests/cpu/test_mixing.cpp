@@ -10,7 +10,7 @@
 #include <set>
 #include <vector>
 
-#include "engine/check.h"
+#include "kernels/common/check.h"
 #include "kernels/common/mixing.h"
 #include "kernels/cpu/mixing.h"
 

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/sampler.h"
+#include "train/strategies/sampler.h"
 #include "kernels/cpu/sampling.h"
 #include "tests/common/helpers.h"
 

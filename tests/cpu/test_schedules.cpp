@@ -1,5 +1,5 @@
 // Budget-aware LR schedules at known iterations.
-#include "engine/lr_schedule.h"
+#include "train/lr_schedule.h"
 #include "tests/common/helpers.h"
 
 using namespace bts;

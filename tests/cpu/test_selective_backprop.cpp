@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/config.h"
+#include "train/config.h"
 #include "engine/rng.h"
-#include "engine/selective_backprop.h"
+#include "train/strategies/selective_backprop.h"
 #include "engine/tensor_file.h"
-#include "engine/trainer.h"
+#include "train/trainer.h"
 #include "kernels/common/selective_backprop.h"
 #include "kernels/cpu/selective_backprop.h"
 #include "tests/common/helpers.h"

@@ -11,16 +11,16 @@
 
 #include <doctest/doctest.h>
 
-#include "engine/check.h"
-#include "engine/experiments/aggregate.h"
-#include "engine/experiments/experiment.h"
-#include "engine/experiments/grid.h"
-#include "engine/experiments/paper_numbers.h"
-#include "engine/experiments/report.h"
-#include "engine/experiments/run_state.h"
-#include "engine/experiments/runner.h"
-#include "engine/experiments/slurm.h"
-#include "engine/experiments/tables.h"
+#include "kernels/common/check.h"
+#include "experiments/aggregate.h"
+#include "experiments/experiment.h"
+#include "experiments/grid.h"
+#include "experiments/paper_numbers.h"
+#include "experiments/report.h"
+#include "experiments/run_state.h"
+#include "experiments/runner.h"
+#include "experiments/slurm.h"
+#include "experiments/tables.h"
 
 using namespace bts::experiments;
 using nlohmann::json;

@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/config.h"
+#include "train/config.h"
 #include "engine/tensor_file.h"
-#include "engine/trainer.h"
+#include "train/trainer.h"
 #include "tests/common/helpers.h"
 
 using namespace bts;

@@ -4,9 +4,9 @@
 // backprop under mixing: its queue carries the mixed images with their soft targets (beta 0 equals scan-SGD).
 #include <filesystem>
 
-#include "engine/config.h"
+#include "train/config.h"
 #include "engine/tensor_file.h"
-#include "engine/trainer.h"
+#include "train/trainer.h"
 #include "tests/common/helpers.h"
 
 using namespace bts;

@@ -6,7 +6,7 @@
 
 #include "data/file_io.h"
 #include "data/idx.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

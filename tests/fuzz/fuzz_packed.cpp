@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "data/packed_file.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "data/svhn.h"
-#include "engine/check.h"
+#include "kernels/common/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string path = "/tmp/bts_fuzz_svhn_" + std::to_string(::getpid()) + ".mat";

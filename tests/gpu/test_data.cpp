@@ -15,6 +15,7 @@
 #include "data/fashion_mnist.h"
 #include "data/file_io.h"
 #include "engine/rng.h"
+#include "kernels/cuda/context.h"
 
 using namespace bts;
 
@@ -99,20 +100,19 @@ TEST_CASE("GPU batch == CPU twin: SVHN-like (no flips), grey 28x28, mini-ImageNe
   compare_twins(random_dataset(7, 3, 32, 32, true, 6), 1, 16, 2, 0);
 }
 
-TEST_CASE("GPU batches are reproducible and differ between steps; a stream is honoured") {
+TEST_CASE("GPU batches are reproducible and differ between steps; the current context's stream is honoured") {
   Dataset d = random_dataset(500, 3, 32, 32, true, 7);
   DeviceDataset gpu(d, Device::CUDA);
   Tensor idx = random_indices(128, 500, 8).to(Device::CUDA);
-  cudaStream_t s = nullptr;
-  REQUIRE(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess);
-  // Uploads went through cudaMemcpy/cudaMemset on the legacy stream, which a non-blocking stream does not wait for
-  // (and a pageable upload may still be in flight when cudaMemcpy returns): finish them first.
+  // A context of the test's own (its own stream): the backend queues the batch kernels on the current context.
+  kernels::cuda::Context ctx;
   REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-  Batch a = gpu.batch(idx, {5, 10, true}, s);
-  Batch b = gpu.batch(idx, {5, 10, true}, s);
-  Batch c = gpu.batch(idx, {5, 11, true}, s);
-  REQUIRE(cudaStreamSynchronize(s) == cudaSuccess);
-  cudaStreamDestroy(s);
+  kernels::cuda::set_current_context(&ctx);
+  Batch a = gpu.batch(idx, {5, 10, true});
+  Batch b = gpu.batch(idx, {5, 10, true});
+  Batch c = gpu.batch(idx, {5, 11, true});
+  ctx.synchronize();
+  kernels::cuda::set_current_context(nullptr);
   Tensor ha = a.images.to(Device::CPU), hb = b.images.to(Device::CPU), hc = c.images.to(Device::CPU);
   CHECK(std::memcmp(ha.raw(), hb.raw(), ha.bytes()) == 0);
   CHECK(std::memcmp(ha.raw(), hc.raw(), ha.bytes()) != 0);

@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "data/device_dataset.h"
 #include "engine/rng.h"
+#include "kernels/cuda/context.h"
 #include "kernels/common/randaugment.h"
 #include "kernels/cpu/randaugment.h"
 #include "kernels/cuda/randaugment.h"
@@ -130,8 +131,7 @@ TEST_CASE("batch builder with RandAugment on: the GPU equals the CPU twin, also 
     CAPTURE(c);
     Dataset d = random_dataset(200, c, 32, 32, 10 + c);
     DeviceDataset cpu_ds(d, Device::CPU), gpu_ds(d, Device::CUDA);
-    cudaStream_t s = nullptr;
-    REQUIRE(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess);
+    kernels::cuda::Context ctx;  // its own stream, made current for the batch builds below
     for (int64_t b : {32, 128, 64}) {
       CAPTURE(b);
       Rng rng(static_cast<uint64_t>(b), 8);
@@ -147,16 +147,16 @@ TEST_CASE("batch builder with RandAugment on: the GPU equals the CPU twin, also 
       im.fill(NAN);
       lab.fill(-7);
       Tensor dev_idx = idx.to(Device::CUDA);
-      // Uploads and fills went through cudaMemcpy/cudaMemset on the legacy stream, which a non-blocking stream does
-      // not wait for (and a pageable upload may still be in flight when cudaMemcpy returns): finish them first.
+      // Uploads and fills went to the default context's stream: finish them before another stream reads them.
       REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-      gpu_ds.make_batch(dev_idx, opt, im, lab, s);
-      REQUIRE(cudaStreamSynchronize(s) == cudaSuccess);
+      kernels::cuda::set_current_context(&ctx);
+      gpu_ds.make_batch(dev_idx, opt, im, lab);
+      ctx.synchronize();
+      kernels::cuda::set_current_context(nullptr);
       Tensor him = im.to(Device::CPU), hlab = lab.to(Device::CPU);
       CHECK(std::memcmp(him.raw(), want.images.raw(), want.images.bytes()) == 0);
       CHECK(std::memcmp(hlab.raw(), want.labels.raw(), want.labels.bytes()) == 0);
     }
-    cudaStreamDestroy(s);
   }
 }
 

@@ -1,6 +1,6 @@
 // Selective backprop and forgetting-event GPU twins: the same history, decisions, queue contents and
 // forgetting counts as the CPU on the same inputs and draws.
-#include "engine/selective_backprop.h"
+#include "train/strategies/selective_backprop.h"
 #include "kernels/cpu/forgetting.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/forgetting.h"

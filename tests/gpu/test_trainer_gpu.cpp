@@ -2,8 +2,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/config.h"
-#include "engine/trainer.h"
+#include "train/config.h"
+#include "train/trainer.h"
 #include "kernels/cpu/sampling.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/sampling.h"

@@ -1,0 +1,175 @@
+// The one seam between the engine and the devices it runs on.
+//
+// Every device-specific action the layers above need is a virtual call on the Backend of the tensors' device:
+// memory, copies and fills, stream order and timing events, the differentiable ops' kernels (engine/ops.cpp), the
+// optimizer step, and the kernels of the sampling strategies, augmentations and batch assembly (train/, data/).
+// Callers never branch on which backends a build has: they ask backend(device) and call.
+//
+// The CPU backend (engine/cpu/) is always part of the engine. The CUDA backend (engine/cuda/, its own library)
+// registers itself when it is linked: a CPU-only build and a CUDA build differ only in which backend libraries the
+// executables link (CMake target bts_backends). Asking for a backend that is not linked throws a clear error.
+//
+// Conventions: tensors passed to a backend live on its device; a GradTarget says where a backward writes and
+// whether it adds; `scratch` is the calling tape's arena (step-lifetime temporaries, e.g. cuDNN workspaces). The
+// pointer-level calls (strategies, augmentation) take f32/i32 device pointers, exactly the kernels' arguments.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "engine/dtype.h"
+#include "kernels/common/augment.h"
+#include "kernels/common/conv_shape.h"
+#include "kernels/common/importance.h"
+#include "kernels/common/mixing.h"
+#include "kernels/common/randaugment.h"
+#include "kernels/common/sgd_math.h"
+
+namespace bts {
+
+class Arena;
+class Tensor;
+
+using StreamHandle = void*;  // cudaStream_t on the GPU; nullptr on the CPU
+using EventHandle = void*;   // cudaEvent_t on the GPU; a host timestamp on the CPU
+
+// Where a backward writes a gradient: the pointer and whether to add to what is there.
+struct GradTarget {
+  void* ptr = nullptr;
+  bool accumulate = false;
+  explicit operator bool() const { return ptr != nullptr; }
+  template <typename T> T* as() const { return static_cast<T*>(ptr); }
+};
+
+// What a backend reports about its devices (for `bts info`, logs and the choice of device).
+struct BackendProbe {
+  int devices = 0;          // usable devices of this kind (the CPU: 1)
+  std::string description;  // the first device's name, or why there is none
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // ---- memory and order. Work is queued on the backend's stream in call order. copy() moves bytes between this
+  // backend's memory and host memory or itself; it returns only when a copy that touches host memory is done.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void release(void* p) noexcept = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  virtual void fill(void* dst, int byte_value, size_t bytes) = 0;
+  virtual StreamHandle stream() = 0;
+  virtual void synchronize() = 0;
+
+  // ---- timing: events recorded in stream order; elapsed_ms waits for `end`.
+  virtual EventHandle create_event() = 0;
+  virtual void record_event(EventHandle e) = 0;
+  virtual double elapsed_ms(EventHandle begin, EventHandle end) = 0;
+  virtual void destroy_event(EventHandle e) noexcept = 0;
+
+  // ---- numerics: TF32 tensor-core math for f32 convolutions and GEMMs (a no-op where it does not exist).
+  virtual void set_tf32(bool on) = 0;
+  virtual bool tf32() const = 0;
+
+  // ---- differentiable ops (engine/ops.cpp validates shapes, dtypes and devices before calling).
+  virtual void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
+                              Arena& scratch) = 0;
+  virtual void conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,
+                                    Arena& scratch) = 0;
+  virtual void conv2d_backward_filter(const kernels::ConvShape& s, const Tensor& x, const Tensor& dy, GradTarget dw,
+                                      Arena& scratch) = 0;
+  // BatchNorm over [N, C, H*W]: training normalises with the batch statistics (saved for backward: mean, 1/std)
+  // and updates the running ones; eval uses the running ones.
+  virtual void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                       double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                       Tensor& running_mean, Tensor& running_var) = 0;
+  virtual void batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                      const Tensor& running_mean, const Tensor& running_var, Tensor& y) = 0;
+  // dgamma and dbeta share one accumulate flag; targets left empty are computed into scratch and dropped.
+  virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                                  const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
+                                  Arena& scratch) = 0;
+  virtual void relu_forward(const Tensor& x, Tensor& y) = 0;
+  virtual void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) = 0;
+  virtual void add_forward(const Tensor& a, const Tensor& b, Tensor& y) = 0;
+  virtual void copy_grad(const Tensor& dy, GradTarget dx) = 0;
+  virtual void global_avg_pool_forward(const Tensor& x, Tensor& y) = 0;  // [N, C, H, W] -> [N, C]
+  virtual void global_avg_pool_backward(const Tensor& dy, int64_t hw, GradTarget dx) = 0;
+  // y = x w^T + b; dw and db share one accumulate flag, an empty dx is skipped.
+  virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) = 0;
+  virtual void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, GradTarget dx, GradTarget dw,
+                               GradTarget db, Arena& scratch) = 0;
+  // Soft-target cross-entropy: labels/label_weights [N, M], sample_weights [N]; writes the per-sample loss, each
+  // target's probability and the weighted total. `saved` ([N], f32) keeps what the backward reuses.
+  virtual void cross_entropy_forward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
+                                     const Tensor& sample_weights, Tensor& loss_per_sample, Tensor& prob_per_target,
+                                     Tensor& saved, Tensor& total) = 0;
+  virtual void cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
+                                      const Tensor& sample_weights, const Tensor& saved, const Tensor& dtotal,
+                                      GradTarget dlogits) = 0;
+
+  // ---- optimizer: one SGD-with-momentum update of a flat parameter array (PyTorch semantics).
+  virtual void sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const kernels::SgdHyper& h) = 0;
+
+  // ---- sampling and per-sample statistics (train/strategies/, the trainer's counters).
+  virtual void random_order(uint64_t seed, uint64_t epoch, int64_t n, int32_t* order) = 0;
+  virtual void add_counts(const int32_t* idx, int64_t b, int32_t* counts, const float* weights) = 0;
+  virtual void accumulate_batch_stats(const float* logits, const float* loss, const int32_t* labels, int64_t n,
+                                      int64_t k, int64_t m, double* stats) = 0;
+  virtual void update_importance_stats(const int32_t* idx, const float* prob, const float* label_weights,
+                                       const int32_t* source_slot, int64_t b, int64_t m, double* sum_p,
+                                       int32_t* visits, float* last_p) = 0;
+  virtual void importance_weights(int64_t n, const double* sum_p, const int32_t* visits, const float* last_p,
+                                  kernels::ImportanceKind kind, bool averaging, bool use_eps, double* w) = 0;
+  virtual void weighted_order(uint64_t seed, uint64_t epoch, int64_t n, const double* w, int32_t* order) = 0;
+  virtual void top_q_weights(const float* loss, int64_t b, int64_t q, float* weights) = 0;
+  virtual void update_forgetting(const float* logits, const int32_t* labels, const int32_t* idx, int64_t b,
+                                 int64_t k, int32_t* last_correct, int32_t* ever_correct, int32_t* forgets) = 0;
+  // Selective backprop. select and split_stale return a count the host needs (the GPU reads 4 bytes back).
+  virtual void sb_append_history(float* history, int64_t r, int64_t appended, const float* loss, int64_t b) = 0;
+  virtual int64_t sb_select(const float* loss, int64_t b, const float* history, int64_t len, double beta,
+                            bool prime, uint64_t seed, uint64_t step, int32_t* slots) = 0;
+  virtual int64_t sb_split_stale(const int32_t* idx, int64_t b, const float* cached_loss,
+                                 const int32_t* scored_epoch, int64_t epoch, int64_t staleness, float* loss,
+                                 int32_t* need) = 0;
+  virtual void sb_scatter_scores(const int32_t* idx, const int32_t* need, int64_t count, const float* scored,
+                                 int64_t epoch, float* loss, float* cached_loss, int32_t* scored_epoch) = 0;
+  virtual void gather_rows(const float* src, int64_t row_elems, const int32_t* slots, int64_t count,
+                           float* dst) = 0;
+  virtual void gather_rows(const int32_t* src, int64_t row_elems, const int32_t* slots, int64_t count,
+                           int32_t* dst) = 0;
+
+  // ---- augmentation and batch assembly (data/, train/batch_mixing).
+  virtual void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
+                             const int32_t* idx, int64_t b, const kernels::AugmentArgs& args, float* out,
+                             int32_t* out_labels, const uint8_t* gathered) = 0;
+  // RandAugment writes the batch's b uint8 images to `out`; `scratch` holds randaugment_scratch_bytes() more.
+  virtual size_t randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n) = 0;
+  virtual void randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c,
+                                 int h, int w, const kernels::RandAugmentArgs& args, uint8_t* out, uint8_t* scratch,
+                                 size_t scratch_bytes) = 0;
+  virtual void mixup_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
+                           const kernels::MixupArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                           int32_t* source_slot) = 0;
+  virtual void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
+                           const kernels::RicapArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                           int32_t* source_slot) = 0;
+  virtual void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs& args) = 0;
+};
+
+// How a backend library makes itself known: a probe that never throws (no device is an answer, not an error)
+// and a factory called once, on first use.
+struct BackendRegistration {
+  BackendProbe (*probe)() = nullptr;
+  Backend* (*create)() = nullptr;
+};
+// Called by a backend library's static initialiser (engine/cuda/cuda_backend_registration.cpp).
+bool register_backend(Device device, BackendRegistration registration);
+
+// The backend of `device`, created on first use; throws when this build links none for it.
+Backend& backend(Device device);
+// Whether a backend for `device` is linked, and what it finds.
+bool backend_linked(Device device);
+BackendProbe probe_backend(Device device);
+
+}  // namespace bts

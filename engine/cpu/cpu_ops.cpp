@@ -1,0 +1,191 @@
+// The CPU backend's differentiable ops and SGD step: the reference loops or im2col + GEMM (set_cpu_algo), in the
+// tensors' dtype (f32, or f64 for the gradient checks).
+#include "engine/arena.h"
+#include "engine/cpu/cpu_backend.h"
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+#include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/cross_entropy.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cpu/sgd.h"
+
+namespace bts {
+
+namespace kc = kernels::cpu;
+
+namespace {
+CpuAlgo g_cpu_algo = CpuAlgo::Gemm;
+bool reference() { return g_cpu_algo == CpuAlgo::Reference; }
+
+// A step-lifetime tensor for outputs nobody asked for (the kernels always write all of theirs).
+template <typename T>
+T* scratch_of(Arena& arena, int64_t n) {
+  return static_cast<T*>(arena.allocate(static_cast<size_t>(n) * sizeof(T)));
+}
+
+kc::BatchNormShape bn_shape(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
+}  // namespace
+
+void set_cpu_algo(CpuAlgo algo) { g_cpu_algo = algo; }
+CpuAlgo cpu_algo() { return g_cpu_algo; }
+
+void CpuBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y, Arena&) {
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    (reference() ? kc::conv2d_forward_ref<T> : kc::conv2d_forward_gemm<T>)(s, x.data<T>(), w.data<T>(), y.data<T>());
+  });
+}
+
+void CpuBackend::conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,
+                                      Arena&) {
+  dispatch_float(dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    (reference() ? kc::conv2d_backward_data_ref<T> : kc::conv2d_backward_data_gemm<T>)(s, dy.data<T>(), w.data<T>(),
+                                                                                         dx.as<T>(), dx.accumulate);
+  });
+}
+
+void CpuBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tensor& x, const Tensor& dy, GradTarget dw,
+                                        Arena&) {
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    (reference() ? kc::conv2d_backward_filter_ref<T> : kc::conv2d_backward_filter_gemm<T>)(
+        s, x.data<T>(), dy.data<T>(), dw.as<T>(), dw.accumulate);
+  });
+}
+
+void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                         double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                         Tensor& running_mean, Tensor& running_var) {
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::batchnorm_forward_train<T>(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps), T(momentum),
+                                   y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(), running_mean.data<T>(),
+                                   running_var.data<T>());
+  });
+}
+
+void CpuBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                        const Tensor& running_mean, const Tensor& running_var, Tensor& y) {
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::batchnorm_forward_eval<T>(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
+                                  running_mean.data<T>(), running_var.data<T>(), y.data<T>());
+  });
+}
+
+void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                                    const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
+                                    Arena& scratch) {
+  const kc::BatchNormShape s = bn_shape(x);
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* pgamma = dgamma ? dgamma.as<T>() : scratch_of<T>(scratch, s.C);
+    T* pbeta = dbeta ? dbeta.as<T>() : scratch_of<T>(scratch, s.C);
+    T* px = dx ? dx.as<T>() : scratch_of<T>(scratch, x.numel());
+    kc::batchnorm_backward<T>(s, x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),
+                              save_invstd.data<T>(), px, pgamma, pbeta, dx.accumulate, dgamma.accumulate);
+  });
+}
+
+void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::relu_forward<T>(x.numel(), x.data<T>(), y.data<T>());
+  });
+}
+
+void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) {
+  dispatch_float(y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::relu_backward<T>(y.numel(), y.data<T>(), dy.data<T>(), dx.as<T>(), dx.accumulate);
+  });
+}
+
+void CpuBackend::add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  dispatch_float(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::add_forward<T>(a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
+  });
+}
+
+void CpuBackend::copy_grad(const Tensor& dy, GradTarget dx) {
+  dispatch_float(dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::copy_grad<T>(dy.numel(), dy.data<T>(), dx.as<T>(), dx.accumulate);
+  });
+}
+
+void CpuBackend::global_avg_pool_forward(const Tensor& x, Tensor& y) {
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::global_avg_pool_forward<T>(x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.data<T>(), y.data<T>());
+  });
+}
+
+void CpuBackend::global_avg_pool_backward(const Tensor& dy, int64_t hw, GradTarget dx) {
+  dispatch_float(dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::global_avg_pool_backward<T>(dy.dim(0), dy.dim(1), hw, dy.data<T>(), dx.as<T>(), dx.accumulate);
+  });
+}
+
+void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
+  const kc::LinearShape s{x.dim(0), x.dim(1), w.dim(0)};
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    (reference() ? kc::linear_forward_ref<T> : kc::linear_forward_gemm<T>)(s, x.data<T>(), w.data<T>(), b.data<T>(),
+                                                                           y.data<T>());
+  });
+}
+
+void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, GradTarget dx, GradTarget dw,
+                                 GradTarget db, Arena& scratch) {
+  const kc::LinearShape s{x.dim(0), x.dim(1), w.dim(0)};
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* pw = dw ? dw.as<T>() : scratch_of<T>(scratch, w.numel());
+    T* pb = db ? db.as<T>() : scratch_of<T>(scratch, s.O);
+    (reference() ? kc::linear_backward_ref<T> : kc::linear_backward_gemm<T>)(
+        s, x.data<T>(), w.data<T>(), dy.data<T>(), dx ? dx.as<T>() : nullptr, pw, pb, dx.accumulate, dw.accumulate);
+  });
+}
+
+void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
+                                       const Tensor& sample_weights, Tensor& loss_per_sample, Tensor& prob_per_target,
+                                       Tensor&, Tensor& total) {
+  const kc::CrossEntropyShape s{logits.dim(0), logits.dim(1), labels.dim(1)};
+  const int32_t* lab = labels.data<int32_t>();
+  for (int64_t i = 0; i < s.N * s.M; ++i)
+    BTS_CHECK(lab[i] >= 0 && lab[i] < s.K, "cross_entropy: label " << lab[i] << " at " << i << " outside [0, " << s.K
+                                                                    << ")");
+  dispatch_float(logits.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    total.data<T>()[0] = kc::cross_entropy_forward<T>(s, logits.data<T>(), lab, label_weights.data<T>(),
+                                                      sample_weights.data<T>(), loss_per_sample.data<T>(),
+                                                      prob_per_target.data<T>());
+  });
+}
+
+void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
+                                        const Tensor& sample_weights, const Tensor&, const Tensor& dtotal,
+                                        GradTarget dlogits) {
+  const kc::CrossEntropyShape s{logits.dim(0), logits.dim(1), labels.dim(1)};
+  dispatch_float(logits.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::cross_entropy_backward<T>(s, logits.data<T>(), labels.data<int32_t>(), label_weights.data<T>(),
+                                  sample_weights.data<T>(), dtotal.data<T>()[0], dlogits.as<T>(), dlogits.accumulate);
+  });
+}
+
+void CpuBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const kernels::SgdHyper& h) {
+  dispatch_float(w.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), momentum.data<T>(), h);
+  });
+}
+
+}  // namespace bts

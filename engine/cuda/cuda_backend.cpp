@@ -1,0 +1,105 @@
+#include "engine/cuda/cuda_backend.h"
+
+#include <cuda_runtime_api.h>
+
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device.h"
+
+namespace bts {
+
+namespace {
+
+cudaStream_t current_stream() { return kernels::cuda::current_context().stream(); }
+
+BackendProbe probe_cuda() {
+  BackendProbe p;
+  std::string why;
+  p.devices = cuda::device_count(&why);
+  p.description = p.devices > 0 ? cuda::device_description(0) : why;
+  return p;
+}
+
+// The registration: this library's static initialiser tells the engine that a CUDA backend is linked. The
+// executables link this library whole (CMake: bts_backends), so the initialiser is never dropped by the linker.
+const bool kRegistered =
+    register_backend(Device::CUDA, BackendRegistration{probe_cuda, []() -> Backend* { return new CudaBackend(); }});
+
+}  // namespace
+
+void* CudaBackend::allocate(size_t bytes) {
+  void* p = nullptr;
+  BTS_CUDA_CHECK(cudaMalloc(&p, bytes));
+  return p;
+}
+
+void CudaBackend::release(void* p) noexcept {
+  cudaFree(p);  // a destructor's path must not throw; a failed free leaves nothing to recover
+}
+
+void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
+  // On the context's stream, in order with the kernels queued before it. When host memory is involved, wait:
+  // the caller may read or free it right after (the only host synchronisation copies ever cause).
+  cudaPointerAttributes da{}, sa{};
+  BTS_CUDA_CHECK(cudaPointerGetAttributes(&da, dst));
+  BTS_CUDA_CHECK(cudaPointerGetAttributes(&sa, src));
+  const cudaStream_t s = current_stream();
+  BTS_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
+  const bool host = da.type != cudaMemoryTypeDevice || sa.type != cudaMemoryTypeDevice;
+  if (host) BTS_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void CudaBackend::fill(void* dst, int byte_value, size_t bytes) {
+  BTS_CUDA_CHECK(cudaMemsetAsync(dst, byte_value, bytes, current_stream()));
+}
+
+StreamHandle CudaBackend::stream() { return current_stream(); }
+
+void CudaBackend::synchronize() { kernels::cuda::current_context().synchronize(); }
+
+EventHandle CudaBackend::create_event() {
+  cudaEvent_t e;
+  BTS_CUDA_CHECK(cudaEventCreate(&e));
+  return e;
+}
+
+void CudaBackend::record_event(EventHandle e) {
+  BTS_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(e), current_stream()));
+}
+
+double CudaBackend::elapsed_ms(EventHandle begin, EventHandle end) {
+  float ms = 0;
+  BTS_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(end)));
+  BTS_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(begin), static_cast<cudaEvent_t>(end)));
+  return ms;
+}
+
+void CudaBackend::destroy_event(EventHandle e) noexcept { cudaEventDestroy(static_cast<cudaEvent_t>(e)); }
+
+void CudaBackend::set_tf32(bool on) { kernels::cuda::current_context().set_allow_tf32(on); }
+
+bool CudaBackend::tf32() const { return kernels::cuda::current_context().allow_tf32(); }
+
+void* CudaBackend::scratch(size_t bytes) {
+  if (bytes > scratch_bytes_) {
+    if (scratch_) BTS_CUDA_CHECK(cudaFree(scratch_));  // waits for the kernels still reading it
+    scratch_ = nullptr;
+    scratch_bytes_ = 0;
+    BTS_CUDA_CHECK(cudaMalloc(&scratch_, bytes));
+    scratch_bytes_ = bytes;
+  }
+  return scratch_;
+}
+
+int32_t* CudaBackend::device_count() {
+  if (!count_) BTS_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&count_), sizeof(int32_t)));
+  return count_;
+}
+
+int64_t CudaBackend::read_count() {
+  int32_t host = 0;
+  copy(&host, count_, sizeof host);
+  return host;
+}
+
+}  // namespace bts

@@ -1,0 +1,135 @@
+// The CUDA backend's differentiable ops and SGD step: cuDNN convolutions (workspaces from the tape's arena, so a
+// warm step allocates nothing), cuBLAS for the linear layer, custom kernels for the rest. f32 only.
+#include "engine/arena.h"
+#include "engine/cuda/cuda_backend.h"
+#include "engine/tensor.h"
+#include "kernels/cuda/batchnorm.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/cross_entropy.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/linear.h"
+#include "kernels/cuda/pool.h"
+#include "kernels/cuda/sgd.h"
+
+namespace bts {
+
+namespace kg = kernels::cuda;
+
+namespace {
+kg::Context& ctx() { return kg::current_context(); }
+cudaStream_t cu_stream() { return ctx().stream(); }
+
+const float* f32(const Tensor& t) {
+  BTS_CHECK(t.dtype() == DType::F32, "the CUDA backend computes in f32, got " << t.describe());
+  return t.data<float>();
+}
+float* f32(Tensor& t) { return const_cast<float*>(f32(static_cast<const Tensor&>(t))); }
+
+void* workspace(Arena& arena, size_t bytes) { return bytes ? arena.allocate(bytes) : nullptr; }
+float* scratch_floats(Arena& arena, int64_t n) {
+  return static_cast<float*>(arena.allocate(static_cast<size_t>(n) * sizeof(float)));
+}
+kg::BatchNormShape bn_shape(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
+}  // namespace
+
+void CudaBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
+                                 Arena& scratch) {
+  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::Forward);
+  kg::conv2d_forward(ctx(), s, f32(x), f32(w), f32(y), workspace(scratch, ws), ws);
+}
+
+void CudaBackend::conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,
+                                       Arena& scratch) {
+  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::BackwardData);
+  kg::conv2d_backward_data(ctx(), s, f32(dy), f32(w), dx.as<float>(), dx.accumulate, workspace(scratch, ws), ws);
+}
+
+void CudaBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tensor& x, const Tensor& dy,
+                                         GradTarget dw, Arena& scratch) {
+  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::BackwardFilter);
+  kg::conv2d_backward_filter(ctx(), s, f32(x), f32(dy), dw.as<float>(), dw.accumulate, workspace(scratch, ws), ws);
+}
+
+void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                          double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                          Tensor& running_mean, Tensor& running_var) {
+  kg::batchnorm_forward_train(cu_stream(), bn_shape(x), f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
+                              static_cast<float>(momentum), f32(y), f32(save_mean), f32(save_invstd),
+                              f32(running_mean), f32(running_var));
+}
+
+void CudaBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                         const Tensor& running_mean, const Tensor& running_var, Tensor& y) {
+  kg::batchnorm_forward_eval(cu_stream(), bn_shape(x), f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
+                             f32(running_mean), f32(running_var), f32(y));
+}
+
+void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                                     const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
+                                     Arena& scratch) {
+  const kg::BatchNormShape s = bn_shape(x);
+  float* pgamma = dgamma ? dgamma.as<float>() : scratch_floats(scratch, s.C);
+  float* pbeta = dbeta ? dbeta.as<float>() : scratch_floats(scratch, s.C);
+  float* px = dx ? dx.as<float>() : scratch_floats(scratch, x.numel());
+  auto* sums = static_cast<double*>(scratch.allocate(2 * static_cast<size_t>(s.C) * sizeof(double)));
+  kg::batchnorm_backward(cu_stream(), s, f32(x), f32(dy), f32(gamma), f32(save_mean), f32(save_invstd), px, pgamma,
+                         pbeta, dx.accumulate, dgamma.accumulate, sums);
+}
+
+void CudaBackend::relu_forward(const Tensor& x, Tensor& y) { kg::relu_forward(cu_stream(), x.numel(), f32(x), f32(y)); }
+
+void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) {
+  kg::relu_backward(cu_stream(), y.numel(), f32(y), f32(dy), dx.as<float>(), dx.accumulate);
+}
+
+void CudaBackend::add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  kg::add_forward(cu_stream(), a.numel(), f32(a), f32(b), f32(y));
+}
+
+void CudaBackend::copy_grad(const Tensor& dy, GradTarget dx) {
+  kg::copy_grad(cu_stream(), dy.numel(), f32(dy), dx.as<float>(), dx.accumulate);
+}
+
+void CudaBackend::global_avg_pool_forward(const Tensor& x, Tensor& y) {
+  kg::global_avg_pool_forward(cu_stream(), x.dim(0), x.dim(1), x.dim(2) * x.dim(3), f32(x), f32(y));
+}
+
+void CudaBackend::global_avg_pool_backward(const Tensor& dy, int64_t hw, GradTarget dx) {
+  kg::global_avg_pool_backward(cu_stream(), dy.dim(0), dy.dim(1), hw, f32(dy), dx.as<float>(), dx.accumulate);
+}
+
+void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
+  kg::linear_forward(ctx(), {x.dim(0), x.dim(1), w.dim(0)}, f32(x), f32(w), f32(b), f32(y));
+}
+
+void CudaBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, GradTarget dx, GradTarget dw,
+                                  GradTarget db, Arena& scratch) {
+  float* pw = dw ? dw.as<float>() : scratch_floats(scratch, w.numel());
+  float* pb = db ? db.as<float>() : scratch_floats(scratch, w.dim(0));
+  kg::linear_backward(ctx(), {x.dim(0), x.dim(1), w.dim(0)}, f32(x), f32(w), f32(dy), dx ? dx.as<float>() : nullptr,
+                      pw, pb, dx.accumulate, dw.accumulate);
+}
+
+void CudaBackend::cross_entropy_forward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
+                                        const Tensor& sample_weights, Tensor& loss_per_sample,
+                                        Tensor& prob_per_target, Tensor& saved, Tensor& total) {
+  // Labels are validated where they are made (data readers, mixing); here an out-of-range one gives NaN.
+  kg::cross_entropy_forward(cu_stream(), {logits.dim(0), logits.dim(1), labels.dim(1)}, f32(logits),
+                            labels.data<int32_t>(), f32(label_weights), f32(sample_weights), f32(loss_per_sample),
+                            f32(prob_per_target), f32(saved), f32(total));
+}
+
+void CudaBackend::cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
+                                         const Tensor& sample_weights, const Tensor& saved, const Tensor& dtotal,
+                                         GradTarget dlogits) {
+  kg::cross_entropy_backward(cu_stream(), {logits.dim(0), logits.dim(1), labels.dim(1)}, f32(logits),
+                             labels.data<int32_t>(), f32(label_weights), f32(sample_weights), f32(saved),
+                             f32(dtotal), dlogits.as<float>(), dlogits.accumulate);
+}
+
+void CudaBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const kernels::SgdHyper& h) {
+  kg::sgd_step(cu_stream(), w.numel(), f32(w), f32(g), f32(momentum), h);
+}
+
+}  // namespace bts

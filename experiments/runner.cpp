@@ -1,0 +1,226 @@
+#include "experiments/runner.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "kernels/common/check.h"
+#include "experiments/process.h"
+#include "experiments/run_state.h"
+
+namespace bts::experiments {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int s) { g_stop = s; }
+
+// SIGINT/SIGTERM handlers without SA_RESTART (so waitpid returns EINTR), restored on scope exit.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+struct Job {
+  size_t index;  // into points
+  fs::path dir;
+  std::chrono::steady_clock::time_point t0;
+};
+
+pid_t spawn_run(const std::string& bts, const fs::path& dir, bool resume) {
+  std::vector<std::string> args = bts_arguments(dir, resume);
+  args.insert(args.begin(), bts);
+  return spawn_process(args, (dir / "stdout.txt").string());
+}
+
+std::string result_summary(const fs::path& dir) {
+  std::ifstream f(dir / "result.json");
+  try {
+    const json r = json::parse(f);
+    std::ostringstream os;
+    os.precision(4);
+    os << "test accuracy " << 100.0 * r.at("final_test_accuracy").get<double>() << "%";
+    return os.str();
+  } catch (const std::exception&) {
+    return "no result.json";
+  }
+}
+
+bool completed(const fs::path& dir) {
+  std::ifstream f(dir / "result.json");
+  try {
+    return json::parse(f).value("status", "") == "completed";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+json run_config(const Point& p, const fs::path& dir) {
+  json c = p.config;
+  c["run_dir"] = dir.string();
+  return c;
+}
+
+std::vector<std::string> bts_arguments(const fs::path& dir, bool resume) {
+  // A resumed run reads its config from the run directory (bts refuses a different one).
+  if (resume) return {"train", "--resume", "--run-dir", dir.string(), "--quiet"};
+  return {"train", "--config", (dir / "point.json").string(), "--run-dir", dir.string(), "--quiet"};
+}
+
+std::string last_lines(const fs::path& file, int n) {
+  std::ifstream f(file);
+  std::deque<std::string> lines;
+  std::string line;
+  while (std::getline(f, line)) {
+    lines.push_back(line);
+    if (static_cast<int>(lines.size()) > n) lines.pop_front();
+  }
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+std::string find_bts_next_to_self() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  // Installed side by side, or the build tree (apps/bts beside apps/experiments/<app>).
+  for (const fs::path& p : {self.parent_path() / "bts", self.parent_path().parent_path() / "bts"})
+    if (fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0) return p.string();
+  return "";
+}
+
+SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_root, const RunnerOptions& opt) {
+  BTS_CHECK(opt.jobs >= 1, "--jobs must be >= 1, got " << opt.jobs);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  SweepSummary s;
+  s.points = static_cast<int>(points.size());
+  const fs::path root = fs::absolute(runs_root);
+  fs::create_directories(root);
+
+  // Decide every point first, so the counts are known before anything runs.
+  std::vector<std::pair<size_t, bool>> queue;  // (point, resume)
+  for (size_t i = 0; i < points.size(); ++i) {
+    const fs::path dir = root / points[i].name;
+    const RunInspection r = inspect_run(dir, run_config(points[i], dir));
+    switch (r.action) {
+      case RunAction::Skip: ++s.skipped; break;
+      case RunAction::Conflict:
+        s.failures.push_back({points[i].name, "conflict: " + r.why + " (remove " + dir.string() + " to rerun it)", ""});
+        break;
+      case RunAction::Resume: queue.emplace_back(i, true); break;
+      case RunAction::Start: queue.emplace_back(i, false); break;
+    }
+  }
+  std::fprintf(opt.log, "sweep: %d points, %d already completed, %zu to run (%d at once), runs in %s\n", s.points,
+               s.skipped, queue.size(), opt.jobs, root.string().c_str());
+  for (const auto& f : s.failures) std::fprintf(opt.log, "sweep: %s: %s\n", f.name.c_str(), f.what.c_str());
+  std::fflush(opt.log);
+
+  // Runs side by side on a CPU would oversubscribe the cores with their OpenMP threads: share them out, unless
+  // the caller chose a thread count.
+  if (opt.jobs > 1 && !std::getenv("OMP_NUM_THREADS")) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    ::setenv("OMP_NUM_THREADS", std::to_string(std::max(1u, cores / static_cast<unsigned>(opt.jobs))).c_str(), 1);
+  }
+
+  StopSignals signals;
+  std::map<pid_t, Job> running;
+  size_t next = 0, finished = 0;
+  bool forwarded = false;
+  while (true) {
+    if (g_stop && !forwarded) {
+      forwarded = true;
+      s.interrupted = true;
+      std::fprintf(opt.log, "sweep: signal %d: no new runs; asking %zu running run(s) to checkpoint and stop\n",
+                   static_cast<int>(g_stop), running.size());
+      for (auto& [pid, job] : running) ::kill(pid, SIGTERM);
+    }
+    while (!g_stop && running.size() < static_cast<size_t>(opt.jobs) && next < queue.size()) {
+      const auto [i, resume] = queue[next++];
+      const fs::path dir = root / points[i].name;
+      fs::create_directories(dir);
+      if (!resume) {
+        std::ofstream f(dir / "point.json");
+        f << run_config(points[i], dir).dump(2) << "\n";
+      }
+      pid_t pid = -1;
+      try {
+        pid = spawn_run(opt.bts, dir, resume);
+      } catch (const std::exception& e) {  // e.g. out of processes: this run fails, the others go on
+        s.failures.push_back({points[i].name, e.what(), ""});
+        std::fprintf(opt.log, "[%7.1f s] FAILED %s: %s\n", since(t0), points[i].name.c_str(), e.what());
+        continue;
+      }
+      running.emplace(pid, Job{i, dir, std::chrono::steady_clock::now()});
+      (resume ? s.resumed : s.started)++;
+      std::fprintf(opt.log, "[%7.1f s] %-6s %zu/%zu %s\n", since(t0), resume ? "resume" : "start", next, queue.size(),
+                   points[i].name.c_str());
+      std::fflush(opt.log);
+    }
+    if (running.empty()) break;
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      BTS_FAIL("waitpid failed: " << std::strerror(errno));
+    }
+    auto it = running.find(pid);
+    if (it == running.end()) continue;  // not one of ours
+    const Job job = it->second;
+    running.erase(it);
+    ++finished;
+    const std::string& name = points[job.index].name;
+    const double secs = since(job.t0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && completed(job.dir)) {
+      ++s.succeeded;
+      std::fprintf(opt.log, "[%7.1f s] done   %zu/%zu %s in %.1f s: %s\n", since(t0), finished, queue.size(),
+                   name.c_str(), secs, result_summary(job.dir).c_str());
+    } else if (g_stop && WIFEXITED(status) && WEXITSTATUS(status) == 130) {
+      std::fprintf(opt.log, "[%7.1f s] paused %s (checkpoint written; rerun to resume)\n", since(t0), name.c_str());
+    } else {
+      RunFailure f{name, describe_wait_status(status), last_lines(job.dir / "stdout.txt", 6)};
+      std::fprintf(opt.log, "[%7.1f s] FAILED %s after %.1f s (%s); last lines of %s:\n%s", since(t0), name.c_str(),
+                   secs, f.what.c_str(), (job.dir / "stdout.txt").string().c_str(), f.last_lines.c_str());
+      s.failures.push_back(std::move(f));
+    }
+    std::fflush(opt.log);
+  }
+  s.seconds = since(t0);
+  return s;
+}
+
+}  // namespace bts::experiments

@@ -1,0 +1,45 @@
+#include "experiments/slurm.h"
+
+#include <cctype>
+#include <sstream>
+
+#include "kernels/common/check.h"
+
+namespace bts::experiments {
+
+std::string shell_quote(const std::string& w) {
+  bool safe = !w.empty();
+  for (char c : w)
+    safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || std::string("/._-=+:,@%").find(c) != std::string::npos);
+  if (safe) return w;
+  std::string out = "'";
+  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string slurm_script(const std::string& command, const SlurmOptions& o) {
+  BTS_CHECK(o.tasks >= 1, "Slurm array size must be >= 1, got " << o.tasks);
+  BTS_CHECK(o.jobs_per_task >= 1, "--jobs must be >= 1, got " << o.jobs_per_task);
+  std::ostringstream s;
+  s << "#!/bin/bash\n"
+    << "# " << o.job_name << ": " << o.tasks << " shard(s) as a Slurm job array; submit with: sbatch <this file>\n"
+    << "# Every task runs its shard's points (finished runs are skipped, interrupted ones resumed), so the array\n"
+    << "# can be resubmitted after a failure or a time-out. When all tasks are done, write the tables with:\n"
+    << "#   " << command << " --aggregate-only\n"
+    << "# Slurm does not create the log folder: it must exist when the job starts (mkdir -p " << o.log_dir << ").\n"
+    << "#SBATCH --job-name=" << o.job_name << "\n"
+    << "#SBATCH --array=0-" << (o.tasks - 1) << "\n"
+    << "#SBATCH --gpus-per-task=" << o.gpus_per_task << "\n"
+    << "#SBATCH --ntasks=1\n"
+    << "#SBATCH --cpus-per-task=" << o.cpus_per_task << "\n"
+    << "#SBATCH --time=" << o.time << "\n"
+    << "#SBATCH --output=" << o.log_dir << "/%x-%a.out\n";
+  if (!o.partition.empty()) s << "#SBATCH --partition=" << o.partition << "\n";
+  s << "#SBATCH --signal=B:TERM@120\n"
+    << "set -euo pipefail\n"
+    << "exec " << command << " --jobs " << o.jobs_per_task << " --shard \"${SLURM_ARRAY_TASK_ID}/" << o.tasks
+    << "\"\n";
+  return s.str();
+}
+
+}  // namespace bts::experiments

@@ -1,0 +1,58 @@
+// checkpoint.bin: everything a resumed run needs to repeat the uninterrupted one bit for bit on the same device:
+// model, BN statistics, momentum, counts, this epoch's statistics (and mid-epoch its order), the strategy's
+// state, the progress (state_json) and the config it was made with (config_json).
+#include <filesystem>
+
+#include "engine/tensor_file.h"
+#include "kernels/common/check.h"
+#include "train/training_run.h"
+
+namespace bts {
+
+using nlohmann::json;
+
+void TrainingRun::save_checkpoint(int64_t epoch, int64_t iteration) {
+  progress_.epoch = epoch;
+  progress_.iteration_in_epoch = iteration;
+  json st = progress_.to_json();
+  st["elapsed_seconds"] = elapsed();
+  TensorMap ck;
+  ck.emplace("params", model_->params().flat_data().view());
+  ck.emplace("buffers", model_->buffers().flat_data().view());
+  ck.emplace("momentum", sgd_->momentum_buffer().view());
+  ck.emplace("counts", buf_.counts.view());
+  ck.emplace("stats", buf_.stats.view());
+  // Mid-epoch: the epoch's order, drawn from the sampler's state at the epoch's start (p-/c-SGD's statistics
+  // have moved on since), so the resumed epoch continues the same draw.
+  if (iteration > 0) ck.emplace("order", buf_.order.view());
+  ck.emplace("config_json", text_to_tensor(cfg_json_.dump()));
+  ck.emplace("state_json", text_to_tensor(st.dump()));
+  sampler_->save(ck);
+  if (sb_) sb_->save(ck);
+  if (forgetting_) forgetting_->save(ck);
+  write_tensor_file(ckpt_path_.string(), ck);
+}
+
+void TrainingRun::restore() {
+  TensorMap ck = read_tensor_file(ckpt_path_.string());
+  const json saved_cfg = json::parse(tensor_to_text(ck.at("config_json")));
+  BTS_CHECK(saved_cfg == cfg_json_, "the checkpoint in '" << cfg_.run_dir << "' was made with another config:\n  saved: "
+                                                          << saved_cfg.dump() << "\n  now:   " << cfg_json_.dump());
+  model_->params().flat_data().copy_from(ck.at("params"));
+  model_->buffers().flat_data().copy_from(ck.at("buffers"));
+  sgd_->momentum_buffer().copy_from(ck.at("momentum"));
+  buf_.counts.copy_from(ck.at("counts"));
+  buf_.stats.copy_from(ck.at("stats"));
+  if (ck.count("order")) buf_.order.copy_from(ck.at("order"));
+  sampler_->load(ck);
+  if (sb_) sb_->load(ck);
+  if (forgetting_) forgetting_->load(ck);
+  progress_ = RunProgress::from_json(json::parse(tensor_to_text(ck.at("state_json"))), b_, cfg_.lr_initial);
+  start_epoch_ = progress_.epoch;
+  start_iter_ = progress_.iteration_in_epoch;
+  sgd_->set_steps(progress_.counters.iterations);
+  log_("resuming " + cfg_.run_dir + " at epoch " + std::to_string(start_epoch_ + 1) + ", iteration " +
+       std::to_string(start_iter_));
+}
+
+}  // namespace bts

@@ -1,0 +1,22 @@
+// A run's data: the configured data set, loaded once, optionally cut to fixed random subsets (scaled-down CPU
+// runs), and uploaded once to the run's device.
+#pragma once
+#include <cstdint>
+
+#include "data/dataset.h"
+#include "data/device_dataset.h"
+#include "train/config.h"
+
+namespace bts {
+
+// Keeps a fixed random subset of k samples (the same for every run with the same k); k <= 0 or k >= size: all.
+void take_subset(Dataset& ds, int64_t k);
+
+struct RunData {
+  DeviceDataset train, test;
+};
+
+// cfg.pad must already be 0 when crop/flip is off.
+RunData load_run_data(const TrainConfig& cfg, Device device);
+
+}  // namespace bts

@@ -1,0 +1,53 @@
+#include "train/run_progress.h"
+
+namespace bts {
+
+using nlohmann::json;
+
+json Counters::to_json() const {
+  return {{"iterations", iterations},
+          {"samples_forward", samples_forward},
+          {"samples_backward", samples_backward},
+          {"samples_scored", samples_scored}};
+}
+
+void Counters::from_json(const json& j) {
+  iterations = j.at("iterations");
+  samples_forward = j.at("samples_forward");
+  samples_backward = j.at("samples_backward");
+  samples_scored = j.at("samples_scored");
+}
+
+json RunProgress::to_json() const {
+  return {{"epoch", epoch},
+          {"iteration_in_epoch", iteration_in_epoch},
+          {"epoch_trained", epoch_trained},
+          {"budget_spent", budget_spent},
+          {"last_lr", last_lr},
+          {"sb_presented", sb_presented},
+          {"counters", counters.to_json()},
+          {"best_test_accuracy", best_test_accuracy},
+          {"last_test_accuracy", last_test_accuracy},
+          {"elapsed_seconds", elapsed_seconds},
+          {"history", history},
+          {"phase_ms", phase_ms}};
+}
+
+RunProgress RunProgress::from_json(const json& st, int64_t batch, double lr_initial) {
+  RunProgress p;
+  p.epoch = st.at("epoch");
+  p.iteration_in_epoch = st.at("iteration_in_epoch");
+  p.epoch_trained = st.value("epoch_trained", p.iteration_in_epoch * batch);
+  p.budget_spent = st.value("budget_spent", false);
+  p.last_lr = st.value("last_lr", lr_initial);
+  p.sb_presented = st.value("sb_presented", int64_t{0});
+  p.counters.from_json(st.at("counters"));
+  p.best_test_accuracy = st.at("best_test_accuracy");
+  p.last_test_accuracy = st.at("last_test_accuracy");
+  p.elapsed_seconds = st.at("elapsed_seconds");
+  p.history = st.at("history");
+  for (auto& [k, v] : st.at("phase_ms").items()) p.phase_ms[k] = v;
+  return p;
+}
+
+}  // namespace bts

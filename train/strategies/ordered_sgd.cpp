@@ -1,0 +1,47 @@
+// Ordered SGD (Kawaguchi & Lu 2020; METHODS.md): truncated like scan-SGD (round(T*B) epochs over all samples);
+// each batch backpropagates only its q largest losses (weights 1/q), with q adapted at each epoch's end from the
+// training accuracy.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/backend.h"
+#include "kernels/common/importance.h"
+#include "train/strategies/uniform.h"
+
+namespace bts {
+
+namespace {
+
+class OrderedSgdSampler : public Sampler {
+ public:
+  explicit OrderedSgdSampler(const SamplerContext& c)
+      : ctx_(c),
+        order_("osgd", c, static_cast<int64_t>(std::llround(static_cast<double>(c.epochs) * c.budget)),
+               c.train_size / c.batch_size),
+        q_(c.batch_size) {}
+  std::string name() const override { return "osgd"; }
+  int64_t epochs() const override { return order_.epochs(); }
+  int64_t iterations_per_epoch() const override { return order_.iterations_per_epoch(); }
+  void begin_epoch(int64_t epoch, Tensor& order) override { order_.begin_epoch(epoch, order); }
+  void after_forward(BatchView& v) override {
+    backend(v.loss_per_sample.device())
+        .top_q_weights(v.loss_per_sample.data<float>(), v.loss_per_sample.numel(), q_, v.sample_weights.data<float>());
+  }
+  int64_t backward_count(int64_t b) const override { return std::min(b, q_); }
+  void end_epoch(double train_accuracy) override { q_ = kernels::osgd_q(ctx_.batch_size, train_accuracy); }
+  void save(TensorMap& m) const override { m.emplace("sampler.q", Tensor::from_vector<int64_t>({q_}, {1})); }
+  void load(const TensorMap& m) override { q_ = m.at("sampler.q").data<int64_t>()[0]; }
+
+ private:
+  SamplerContext ctx_;
+  RandomOrderSampler order_;
+  int64_t q_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sampler> make_ordered_sgd(const SamplerContext& c, std::vector<int32_t>) {
+  return std::make_unique<OrderedSgdSampler>(c);
+}
+
+}  // namespace bts

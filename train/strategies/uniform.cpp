@@ -1,0 +1,83 @@
+// Uniform sampling: SGD, scan-SGD, unif-SGD and the random subset (METHODS.md). SGD, scan-SGD and unif-SGD all
+// show a prefix of a fresh uniformly random permutation each epoch; they differ in how many epochs they run and
+// how long the prefix is:
+//   sgd       T epochs of floor(N/b) iterations (the last partial batch dropped), B = 1
+//   scan-sgd  round(T*B) epochs of floor(N/b) iterations (truncated training)
+//   unif-sgd  T epochs of floor(N*B/b) iterations: N*B samples uniformly without replacement per epoch
+// The random subset (Figure 1) trains a fixed random N*B samples for T epochs.
+#include "train/strategies/uniform.h"
+
+#include <cmath>
+
+#include "engine/backend.h"
+#include "kernels/common/check.h"
+#include "kernels/cpu/sampling.h"
+
+namespace bts {
+
+int64_t budgeted_iterations(const SamplerContext& c) {
+  return static_cast<int64_t>(std::floor(static_cast<double>(c.train_size) * c.budget + 1e-9)) / c.batch_size;
+}
+
+RandomOrderSampler::RandomOrderSampler(std::string name, const SamplerContext& c, int64_t epochs, int64_t iters)
+    : name_(std::move(name)), ctx_(c), epochs_(epochs), iters_(iters) {
+  if (iters_ == 0) iters_ = budgeted_iterations(c);
+  BTS_CHECK(epochs_ >= 1 && iters_ >= 1, name_ << " with budget " << c.budget << ", " << c.epochs << " epochs, "
+                                               << c.train_size << " samples and batch " << c.batch_size
+                                               << " would train " << epochs_ << " epochs of " << iters_
+                                               << " iterations: raise the budget or the data size");
+}
+
+void RandomOrderSampler::begin_epoch(int64_t epoch, Tensor& order) {
+  BTS_CHECK(order.numel() >= ctx_.train_size && order.dtype() == DType::I32, "sampler order buffer too small");
+  backend(order.device()).random_order(ctx_.seed, static_cast<uint64_t>(epoch), ctx_.train_size,
+                                       order.data<int32_t>());
+}
+
+SubsetSampler::SubsetSampler(std::string name, const SamplerContext& c, std::vector<int32_t> subset)
+    : name_(std::move(name)), ctx_(c), uniform_(name_, c, c.epochs, 0), subset_(std::move(subset)) {
+  k_ = static_cast<int64_t>(std::floor(static_cast<double>(c.train_size) * c.budget + 1e-9));
+  if (subset_.empty()) {
+    std::vector<int32_t> perm(static_cast<size_t>(c.train_size));
+    kernels::cpu::random_order(c.seed, kSubsetEpoch, c.train_size, perm.data());
+    subset_ = std::vector<int32_t>(perm.begin(), perm.begin() + k_);
+  }
+  BTS_CHECK(static_cast<int64_t>(subset_.size()) == k_,
+            name_ << ": a subset of " << subset_.size() << " samples, expected N*B = " << k_);
+  for (int32_t i : subset_)
+    BTS_CHECK(i >= 0 && i < c.train_size, name_ << ": subset index " << i << " outside [0, " << c.train_size << ")");
+}
+
+void SubsetSampler::begin_epoch(int64_t epoch, Tensor& order) {
+  // Shuffle positions within the subset with the epoch's permutation of 0..k-1 (host: k indices per epoch).
+  std::vector<int32_t> pos(static_cast<size_t>(k_)), out(static_cast<size_t>(k_));
+  kernels::cpu::random_order(ctx_.seed, static_cast<uint64_t>(epoch), k_, pos.data());
+  for (int64_t j = 0; j < k_; ++j) out[static_cast<size_t>(j)] = subset_[static_cast<size_t>(pos[static_cast<size_t>(j)])];
+  Tensor host = Tensor::from_vector<int32_t>(out, {k_});
+  Tensor dst = Tensor::wrap(order.raw(), {k_}, DType::I32, order.device());
+  dst.copy_from(host);
+}
+
+// ---- factories (registry.cpp)
+
+std::unique_ptr<Sampler> make_full_sgd(const SamplerContext& c, std::vector<int32_t>) {
+  BTS_CHECK(c.budget == 1.0, "method 'sgd' is full training (budget 1); got budget " << c.budget
+                                                                                    << ": use scan-sgd or unif-sgd");
+  return std::make_unique<RandomOrderSampler>("sgd", c, c.epochs, c.train_size / c.batch_size);
+}
+
+std::unique_ptr<Sampler> make_scan_sgd(const SamplerContext& c, std::vector<int32_t>) {
+  return std::make_unique<RandomOrderSampler>(
+      "scan-sgd", c, static_cast<int64_t>(std::llround(static_cast<double>(c.epochs) * c.budget)),
+      c.train_size / c.batch_size);
+}
+
+std::unique_ptr<Sampler> make_unif_sgd(const SamplerContext& c, std::vector<int32_t>) {
+  return std::make_unique<RandomOrderSampler>("unif-sgd", c, c.epochs, 0);
+}
+
+std::unique_ptr<Sampler> make_random_subset(const SamplerContext& c, std::vector<int32_t>) {
+  return std::make_unique<SubsetSampler>("random-subset", c, std::vector<int32_t>{});
+}
+
+}  // namespace bts

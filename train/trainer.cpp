@@ -1,0 +1,98 @@
+#include "train/trainer.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "engine/backend.h"
+#include "engine/device.h"
+#include "engine/tensor_file.h"
+#include "kernels/common/check.h"
+#include "train/coreset_selection.h"
+#include "train/evaluation.h"
+#include "train/run_data.h"
+#include "train/signals.h"
+#include "train/training_run.h"
+
+namespace bts {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+Device pick_device(const std::string& want) {
+  const DeviceStatus st = probe_devices();
+  if (want == "cpu") return Device::CPU;
+  if (want == "cuda") {
+    BTS_CHECK(st.cuda_devices > 0, "device 'cuda' requested but " << device_summary(st));
+    return Device::CUDA;
+  }
+  return st.cuda_devices > 0 ? Device::CUDA : Device::CPU;
+}
+
+// Combinations no single component can refuse on its own.
+void check_combination(const TrainConfig& cfg) {
+  BTS_CHECK(cfg.randaugment_n == 0 || cfg.crop_flip,
+            "RandAugment runs before the standard crop/flip (as in the paper): it needs augment.crop_flip");
+  const bool mixing = cfg.mixup_alpha > 0 || cfg.ricap_beta > 0;
+  BTS_CHECK(!(mixing && (cfg.record_forgetting || cfg.method == "core-set")),
+            "forgetting events (record_forgetting, core-set) need one label per image: turn mixup/RICAP off");
+}
+
+}  // namespace
+
+double count_entropy(const std::vector<int32_t>& counts) {
+  double total = 0;
+  for (int32_t c : counts) total += c;
+  if (total <= 0) return 0;
+  double h = 0;
+  for (int32_t c : counts)
+    if (c > 0) {
+      const double p = c / total;
+      h -= p * std::log(p);
+    }
+  return h;
+}
+
+json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
+  TrainConfig cfg = cfg_in;
+  if (cfg.run_dir.empty()) cfg.run_dir = default_run_dir(cfg);
+  const fs::path dir(cfg.run_dir);
+  const json cfg_json = config_to_json(cfg);
+  fs::create_directories(dir);
+  if (!opt.resume)
+    BTS_CHECK(!fs::exists(dir / "checkpoint.bin"), "run directory '" << cfg.run_dir
+                                                                     << "' already holds a checkpoint: resume it "
+                                                                        "(--resume) or choose another --run-dir");
+  check_combination(cfg);
+  const Device dev = pick_device(cfg.device);
+  backend(dev).set_tf32(cfg.tf32);
+  const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
+  CoresetSelection coreset;
+  if (cfg.method == "core-set") {
+    coreset = select_coreset(cfg, opt, log);
+    if (coreset.interrupted) return coreset.result;
+  }
+  TrainingRun run(cfg, cfg_json, opt, log, dev, std::move(coreset));
+  const InterruptScope interrupts;
+  return run.execute();
+}
+
+json evaluate_run(const std::string& run_dir, const std::string& device) {
+  const fs::path dir(run_dir);
+  BTS_CHECK(fs::exists(dir / "checkpoint.bin"), "no checkpoint in '" << run_dir << "'");
+  TensorMap ck = read_tensor_file((dir / "checkpoint.bin").string());
+  TrainConfig cfg = config_from_json(json::parse(tensor_to_text(ck.at("config_json"))));
+  const Device dev = pick_device(device);
+  DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
+  take_subset(data.test, cfg.test_subset);
+  DeviceDataset test_ds(std::move(data.test), dev, 0);
+  ResNet18 model({cfg.width, test_ds.classes(), test_ds.channels()});
+  model.finalize(DType::F32, dev, cfg.seed);
+  model.params().flat_data().copy_from(ck.at("params"));
+  model.buffers().flat_data().copy_from(ck.at("buffers"));
+  EvalResult ev = evaluate(model, test_ds, 500);
+  return {{"run_dir", run_dir}, {"test_accuracy", ev.accuracy}, {"test_loss", ev.loss}, {"test_size", test_ds.size()}};
+}
+
+}  // namespace bts

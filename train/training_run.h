@@ -1,0 +1,121 @@
+// One budgeted training run as an object that owns its state, and a short sequence of named phases
+// (docs/ARCHITECTURE.md):
+//   set up (data, model, optimizer, strategy, buffers) or restore from checkpoint.bin
+//   per epoch: the sampler's draw, then per presented batch: build it (crop/flip, RandAugment, cutout,
+//     mixup/RICAP), then a training step, or for selective backprop a scoring step whose kept samples queue up
+//     and train in full batches; progress lines; at the end of the epoch: statistics, evaluation, the metrics
+//     line and a checkpoint
+//   finish: sample counts, forgetting events, result.json
+// Files: training_run.cpp (set-up and the loop), training_steps.cpp (the training and scoring steps),
+// run_checkpoint.cpp (save/restore), run_result.cpp (epoch metrics and the final result).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/autograd.h"
+#include "engine/phase_timer.h"
+#include "engine/sgd.h"
+#include "models/resnet18.h"
+#include "train/batch_mixing.h"
+#include "train/budget.h"
+#include "train/config.h"
+#include "train/coreset_selection.h"
+#include "train/lr_schedule.h"
+#include "train/run_data.h"
+#include "train/run_log.h"
+#include "train/run_progress.h"
+#include "train/strategies/coreset.h"
+#include "train/strategies/sampler.h"
+#include "train/strategies/selective_backprop.h"
+#include "train/trainer.h"
+
+namespace bts {
+
+// The device buffers a step reads and writes, allocated once per run.
+struct StepBuffers {
+  StepBuffers(int64_t train_size, int64_t batch, const DeviceDataset& train, Device device);
+  Tensor order;            // I32 [N]: this epoch's presentation order
+  Tensor counts;           // I32 [N]: presentations that went backward, per sample
+  Tensor stats;            // F64 [2]: this epoch's training loss sum and correct count
+  Tensor images, labels;   // the built batch: F32 [b, C, H, W], I32 [b]
+  Tensor label_weights;    // F32 [b, 1] of ones (one target per image)
+  Tensor sample_weights;   // F32 [b] of 1/b (the batch mean)
+  Tensor partial_weights;  // F32 [b]: 1/k for a batch of k < b (selective backprop's flushes)
+  int64_t partial_k = 0;
+};
+
+// What one training step trains on: k images with labels [k] (or [k, M] with label_weights under mixing, and the
+// mixer's source slots for the importance credit), and their data-set indices.
+struct StepInputs {
+  const Tensor& images;
+  const Tensor& labels;
+  const Tensor* label_weights;  // nullptr: one target per image, weight 1
+  const Tensor* source_slot;    // nullptr unless mixed
+  const Tensor& indices;
+  int64_t k;
+};
+
+class TrainingRun {
+ public:
+  // cfg has its run_dir resolved; cfg_json is the config as the run directory keeps it.
+  TrainingRun(const TrainConfig& cfg, const nlohmann::json& cfg_json, const TrainOptions& opt, const RunLog& log,
+              Device device, CoresetSelection coreset);
+  // Runs (or continues) to the end; the result, or an "interrupted" one after a checkpoint.
+  nlohmann::json execute();
+
+ private:
+  // Phases.
+  void restore();
+  void start_fresh();
+  void log_header() const;
+  bool run_epoch(int64_t epoch, int64_t first_iteration);  // false: interrupted (a checkpoint was written)
+  void build_batch(int64_t step, const Tensor& idx);
+  void train_presented_batch(int64_t step, const Tensor& idx);
+  void train_step(const StepInputs& in, double lr);
+  void sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx);
+  void sb_train_queued(int64_t k);
+  void report_progress(int64_t epoch, int64_t step);
+  void finish_epoch(int64_t epoch);
+  void save_checkpoint(int64_t epoch, int64_t iteration);
+  nlohmann::json interrupted();
+  nlohmann::json finish();
+
+  // Helpers.
+  double lr_at(int64_t step) const;
+  double elapsed() const;
+  void merge_phases();
+  std::vector<double> epoch_stats(int64_t epoch) const;  // host copy of the stats, checked finite
+  nlohmann::json result_json(const std::vector<int32_t>& counts) const;
+
+  TrainConfig cfg_;
+  nlohmann::json cfg_json_;
+  TrainOptions opt_;
+  const RunLog& log_;
+  std::filesystem::path dir_, ckpt_path_;
+  Device dev_;
+  nlohmann::json coreset_info_;
+  RunData data_;
+  int64_t n_, b_;
+  std::unique_ptr<ResNet18> model_;
+  std::unique_ptr<Sgd> sgd_;
+  std::unique_ptr<Sampler> sampler_;
+  LrSchedule schedule_;
+  Budget budget_;
+  BatchMixer mixer_;
+  std::unique_ptr<SelectiveBackprop> sb_;
+  std::unique_ptr<ForgettingTracker> forgetting_;
+  StepBuffers buf_;
+  RunProgress progress_;
+  int64_t start_epoch_ = 0, start_iter_ = 0;
+  PhaseTimer timer_;
+  Tape tape_;
+  std::chrono::steady_clock::time_point t0_;
+  double next_progress_ = 0, since_t_ = 0;
+  int64_t images_since_ = 0;
+};
+
+}  // namespace bts
