@@ -54,7 +54,7 @@ const std::vector<std::string>& dataset_names();
 const DatasetInfo& dataset_info(const std::string& name);
 
 // Loads both splits of a data set from `dir` (layouts in docs/DATA.md). For "fashion-mnist" an empty dir means
-// the Debian package's folder (kFashionMnistDefaultDir). Counts, shapes and labels are checked against
+// fashion_mnist_default_dir() ($BTS_FASHION_MNIST_DIR, else the Debian package's folder). Counts, shapes and labels are checked against
 // dataset_info(name); any mismatch throws naming the file, what was expected and what was found.
 DataSplit load_dataset(const std::string& name, const std::string& dir);
 

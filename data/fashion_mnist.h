@@ -12,7 +12,12 @@ constexpr const char* kFashionMnistDefaultDir = "/usr/share/datasets/fashion-mni
 
 // `base` ("train-images-idx3-ubyte") in `dir`, plain if present, else with ".gz"; throws naming both paths.
 std::string find_idx_file(const std::string& dir, const std::string& base);
-// Empty `dir` = kFashionMnistDefaultDir.
+// Where an empty data_dir looks: $BTS_FASHION_MNIST_DIR when set and not empty (a machine whose copy lives
+// elsewhere, e.g. the GPU machine's carried .carry/data/fashion-mnist), else kFashionMnistDefaultDir.
+std::string fashion_mnist_default_dir();
+// True when `dir` (empty: the default above) holds the training images, plain or .gz.
+bool have_fashion_mnist(const std::string& dir = "");
+// Empty `dir` = fashion_mnist_default_dir().
 DataSplit load_fashion_mnist(const std::string& dir);
 
 }  // namespace bts

@@ -100,7 +100,8 @@ class Backend {
   virtual void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, GradTarget dx, GradTarget dw,
                                GradTarget db, Arena& scratch) = 0;
   // Soft-target cross-entropy: labels/label_weights [N, M], sample_weights [N]; writes the per-sample loss, each
-  // target's probability and the weighted total. `saved` ([N], f32) keeps what the backward reuses.
+  // target's probability and the weighted total. `saved` ([N], f64) keeps what the backward reuses
+  // (the GPU: each sample's log-sum-exp; the CPU recomputes it).
   virtual void cross_entropy_forward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
                                      const Tensor& sample_weights, Tensor& loss_per_sample, Tensor& prob_per_target,
                                      Tensor& saved, Tensor& total) = 0;

@@ -165,7 +165,7 @@ CrossEntropyResult cross_entropy(Tape& t, Var logits, const Targets& tg) {
   Var total = t.output({1}, Z.dtype(), any_grad(logits));
   Tensor& loss = t.scratch({N}, Z.dtype());
   Tensor& prob = t.scratch({N, M}, Z.dtype());
-  Tensor* saved = &t.scratch({N}, DType::F32);
+  Tensor* saved = &t.scratch({N}, DType::F64);  // each sample's log-sum-exp, in double as the CPU computes it
   // Views of the targets, kept by the backward closure (the caller's tensors live until the tape is cleared).
   const Tensor* labels = &tg.labels;
   const Tensor* lw = &tg.label_weights;

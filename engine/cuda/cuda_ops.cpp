@@ -54,9 +54,13 @@ void CudaBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tens
 void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                           Tensor& running_mean, Tensor& running_var) {
-  kg::batchnorm_forward_train(cu_stream(), bn_shape(x), f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
+  const kg::BatchNormShape s = bn_shape(x);
+  // Reused scratch: the stats kernel writes it and the apply kernel reads it, in stream order, before any later
+  // batchnorm on this stream can overwrite it.
+  auto* stats = static_cast<double*>(scratch(2 * static_cast<size_t>(s.C) * sizeof(double)));
+  kg::batchnorm_forward_train(cu_stream(), s, f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
                               static_cast<float>(momentum), f32(y), f32(save_mean), f32(save_invstd),
-                              f32(running_mean), f32(running_var));
+                              f32(running_mean), f32(running_var), stats);
 }
 
 void CudaBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
@@ -117,14 +121,14 @@ void CudaBackend::cross_entropy_forward(const Tensor& logits, const Tensor& labe
   // Labels are validated where they are made (data readers, mixing); here an out-of-range one gives NaN.
   kg::cross_entropy_forward(cu_stream(), {logits.dim(0), logits.dim(1), labels.dim(1)}, f32(logits),
                             labels.data<int32_t>(), f32(label_weights), f32(sample_weights), f32(loss_per_sample),
-                            f32(prob_per_target), f32(saved), f32(total));
+                            f32(prob_per_target), saved.data<double>(), f32(total));
 }
 
 void CudaBackend::cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
                                          const Tensor& sample_weights, const Tensor& saved, const Tensor& dtotal,
                                          GradTarget dlogits) {
   kg::cross_entropy_backward(cu_stream(), {logits.dim(0), logits.dim(1), labels.dim(1)}, f32(logits),
-                             labels.data<int32_t>(), f32(label_weights), f32(sample_weights), f32(saved),
+                             labels.data<int32_t>(), f32(label_weights), f32(sample_weights), saved.data<double>(),
                              f32(dtotal), dlogits.as<float>(), dlogits.accumulate);
 }
 

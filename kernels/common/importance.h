@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/common/philox.h"
+#include "kernels/common/rounded.h"
 
 namespace bts::kernels {
 
@@ -15,14 +16,14 @@ enum class ImportanceKind : int { Loss = 0 /* p-SGD */, Confidence = 1 /* c-SGD 
 constexpr uint32_t kImportanceStream = 0x494D5053u;  // distinguishes these draws from the others
 
 BTS_HD double importance_of(double p, ImportanceKind kind) {
-  return kind == ImportanceKind::Loss ? 1.0 - p : p * (1.0 - p);
+  return kind == ImportanceKind::Loss ? 1.0 - p : mul_rn(p, 1.0 - p);
 }
 
 // The probability credited to batch slot s (METHODS.md, "Ours" under mixup/RICAP): the label-weighted mean of
 // the probabilities the model gave slot s's own label wherever s is a source in the batch. source_slot [b, M]
 // names each target's source slot (each column a permutation of the slots); nullptr means M = 1 and slot s's own
-// row. Fixed summation order (columns, then rows), so the CPU and the GPU agree bit for bit. Returns -1 when s
-// carries no weight anywhere.
+// row. Fixed summation order (columns, then rows) and separately rounded products and sums (no fused
+// multiply-add on the GPU), so the CPU and the GPU agree bit for bit. Returns -1 when s carries no weight anywhere.
 BTS_HD double credited_probability(const float* prob, const float* label_weights, const int32_t* source_slot,
                                    int64_t b, int64_t M, int64_t s) {
   if (source_slot == nullptr) return prob[s * M];
@@ -31,13 +32,16 @@ BTS_HD double credited_probability(const float* prob, const float* label_weights
     for (int64_t j = 0; j < b; ++j)
       if (source_slot[j * M + k] == s) {
         const double w = label_weights ? static_cast<double>(label_weights[j * M + k]) : 1.0;
-        num += w * static_cast<double>(prob[j * M + k]);
-        den += w;
+        num = add_rn(num, mul_rn(w, static_cast<double>(prob[j * M + k])));
+        den = add_rn(den, w);
       }
   return den > 0 ? num / den : -1.0;
 }
 
 // The key of sample i in epoch e for weight w > 0; -inf for w <= 0 (never drawn while others remain).
+// Not a bit-for-bit twin: the device's log and glibc's may differ in the last bit. Keys are continuous draws, so
+// such a difference reorders two samples only when their keys lie within an ulp of each other; the GPU test
+// compares the draws (the orders), not the keys.
 BTS_HD double draw_key(uint64_t seed, uint64_t epoch, uint64_t i, double w) {
   const Philox4 r = philox4x32_10(static_cast<uint32_t>(i), static_cast<uint32_t>(i >> 32),
                                   static_cast<uint32_t>(epoch), kImportanceStream, seed);

@@ -1,8 +1,11 @@
 // One element of SGD with momentum, weight decay and optional Nesterov, in PyTorch's semantics
 // (torch.optim.SGD, dampening 0): g += wd * w; buf = momentum * buf + g; step = nesterov ? g + momentum * buf : buf;
 // w -= lr * step. With buf starting at zero the first step gives buf = g, as PyTorch's clone does.
+// Every product and sum is rounded on its own (kernels/common/rounded.h), so the GPU's update equals the CPU's
+// bit for bit (tests/gpu/test_ops_gpu.cpp compares them).
 #pragma once
 #include "kernels/common/hd.h"
+#include "kernels/common/rounded.h"
 
 namespace bts::kernels {
 
@@ -15,10 +18,10 @@ struct SgdHyper {
 
 template <typename T>
 BTS_HD void sgd_update_one(T& w, T g, T& buf, T lr, T momentum, T wd, bool nesterov) {
-  g += wd * w;
-  buf = momentum * buf + g;
-  T step = nesterov ? g + momentum * buf : buf;
-  w -= lr * step;
+  g = add_rn(g, mul_rn(wd, w));
+  buf = add_rn(mul_rn(momentum, buf), g);
+  const T step = nesterov ? add_rn(g, mul_rn(momentum, buf)) : buf;
+  w = add_rn(w, -mul_rn(lr, step));
 }
 
 }  // namespace bts::kernels

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/cuda/batchnorm.h"
+#include "kernels/common/rounded.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 
@@ -28,7 +29,7 @@ __device__ double block_sum(double v, double* shared) {
 }
 
 __global__ void bn_stats_kernel(BatchNormShape s, const float* x, float eps, float momentum, float* save_mean,
-                                float* save_invstd, float* running_mean, float* running_var) {
+                                float* save_invstd, float* running_mean, float* running_var, double* stats_2c) {
   __shared__ double shared[kReduceThreads];
   const int64_t c = blockIdx.x, M = s.N * s.HW;
   double sum = 0;
@@ -42,20 +43,27 @@ __global__ void bn_stats_kernel(BatchNormShape s, const float* x, float eps, flo
   sq = block_sum(sq, shared);
   if (threadIdx.x == 0) {
     const double var = sq / static_cast<double>(M);
+    const double invstd = 1.0 / sqrt(var + static_cast<double>(eps));
+    // The apply kernel normalises with these doubles, as the CPU does; backward reads the float copies, as the
+    // CPU's does.
+    stats_2c[c] = mean;
+    stats_2c[s.C + c] = invstd;
     save_mean[c] = static_cast<float>(mean);
-    save_invstd[c] = static_cast<float>(1.0 / sqrt(var + static_cast<double>(eps)));
+    save_invstd[c] = static_cast<float>(invstd);
     const double unbiased = M > 1 ? sq / static_cast<double>(M - 1) : var;
-    running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean);
-    running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
+    const double keep = 1.0 - static_cast<double>(momentum), mom = momentum;
+    running_mean[c] = static_cast<float>(add_rn(mul_rn(keep, static_cast<double>(running_mean[c])), mul_rn(mom, mean)));
+    running_var[c] = static_cast<float>(add_rn(mul_rn(keep, static_cast<double>(running_var[c])), mul_rn(mom, unbiased)));
   }
 }
 
-__global__ void bn_apply_kernel(BatchNormShape s, const float* x, const float* mean, const float* invstd,
-                                const float* gamma, const float* beta, float* y) {
+__global__ void bn_apply_kernel(BatchNormShape s, const float* x, const double* stats_2c, const float* gamma,
+                                const float* beta, float* y) {
   const int64_t n = s.N * s.C * s.HW;
   BTS_GRID_STRIDE(i, n) {
     const int64_t c = (i / s.HW) % s.C;
-    y[i] = static_cast<float>((x[i] - static_cast<double>(mean[c])) * invstd[c] * gamma[c] + beta[c]);
+    const double xhat = mul_rn(static_cast<double>(x[i]) - stats_2c[c], stats_2c[s.C + c]);
+    y[i] = static_cast<float>(add_rn(mul_rn(xhat, static_cast<double>(gamma[c])), static_cast<double>(beta[c])));
   }
 }
 
@@ -109,11 +117,11 @@ __global__ void bn_backward_dx_kernel(BatchNormShape s, const float* x, const fl
 
 void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                              const float* beta, float eps, float momentum, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var) {
+                             float* save_invstd, float* running_mean, float* running_var, double* scratch_2c) {
   bn_stats_kernel<<<static_cast<unsigned>(s.C), kReduceThreads, 0, st>>>(s, x, eps, momentum, save_mean, save_invstd,
-                                                                          running_mean, running_var);
+                                                                          running_mean, running_var, scratch_2c);
   BTS_CUDA_LAUNCH_CHECK("bn_stats");
-  bn_apply_kernel<<<grid_for(s.N * s.C * s.HW), kThreads, 0, st>>>(s, x, save_mean, save_invstd, gamma, beta, y);
+  bn_apply_kernel<<<grid_for(s.N * s.C * s.HW), kThreads, 0, st>>>(s, x, scratch_2c, gamma, beta, y);
   BTS_CUDA_LAUNCH_CHECK("bn_apply");
 }
 

@@ -1,5 +1,6 @@
 // BatchNorm2d on the GPU (fp32 data, statistics accumulated in double), semantics of kernels/cpu/batchnorm.h.
-// Backward needs 2*C doubles of scratch (the per-channel sums of dy and dy*xhat, kept in double as the CPU does).
+// Training forward needs 2*C doubles of scratch (each channel's mean and 1/std, which normalise in double as on
+// the CPU); backward 2*C doubles too (the per-channel sums of dy and dy*xhat, kept in double as the CPU does).
 #pragma once
 #include <cstdint>
 
@@ -13,7 +14,7 @@ struct BatchNormShape {
 
 void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                              const float* beta, float eps, float momentum, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var);
+                             float* save_invstd, float* running_mean, float* running_var, double* scratch_2c);
 void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                             const float* beta, float eps, const float* running_mean, const float* running_var,
                             float* y);

@@ -7,8 +7,8 @@
 namespace bts::kernels::cuda {
 
 Context::Context() {
-  // A blocking stream: it orders itself with the legacy default stream, so the synchronous cudaMemcpy and
-  // cudaMemset of engine/buffer.cpp (host<->device copies, fills) see every kernel queued before them.
+  // The engine's copies and fills go to this stream too (engine/cuda/cuda_backend.cpp), so nothing relies on
+  // the stream being blocking; it stays blocking so that a test's own legacy-stream upload is ordered with it.
   BTS_CUDA_CHECK(cudaStreamCreate(&stream_));
   BTS_CUDNN_CHECK(cudnnCreate(&cudnn_));
   BTS_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));

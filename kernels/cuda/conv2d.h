@@ -21,7 +21,12 @@ void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, con
                           bool accumulate, void* workspace, size_t workspace_bytes);
 void conv2d_backward_filter(Context& ctx, const ConvShape& s, const float* x, const float* dy, float* dw,
                             bool accumulate, void* workspace, size_t workspace_bytes);
-// The algorithms chosen for a shape, for logs and benchmarks ("fwd 1 (tf32), bwd-data 1, bwd-filter 1").
+// The algorithms chosen for a shape, for logs and benchmarks ("fwd 1 (fma), bwd-data 1 (fma, fallback), ...").
 std::string conv2d_algorithms(Context& ctx, const ConvShape& s);
+// True when all three passes of the shape's plan run a fallback algorithm (tests).
+bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s);
+// Tests only: false makes plans made from now on skip cuDNN's heuristics and use the fallback algorithms, as
+// they would when the heuristics offer nothing usable (plans are cached per setting).
+void set_conv_heuristics_enabled(bool on);
 
 }  // namespace bts::kernels::cuda

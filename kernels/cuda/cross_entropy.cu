@@ -10,7 +10,7 @@ namespace {
 
 // One thread per sample (K is a class count: at most a few hundred).
 __global__ void ce_forward_kernel(CrossEntropyShape s, const float* logits, const int32_t* labels, const float* lw,
-                                  float* loss, float* prob, float* lse_out) {
+                                  float* loss, float* prob, double* lse_out) {
   BTS_GRID_STRIDE(i, s.N) {
     const float* z = logits + i * s.K;
     double mx = z[0];
@@ -27,7 +27,7 @@ __global__ void ce_forward_kernel(CrossEntropyShape s, const float* logits, cons
       prob[i * s.M + m] = static_cast<float>(exp(zy - lse));
     }
     loss[i] = static_cast<float>(l);
-    lse_out[i] = static_cast<float>(lse);
+    lse_out[i] = lse;
   }
 }
 
@@ -45,7 +45,7 @@ __global__ void ce_total_kernel(int64_t N, const float* loss, const float* sw, f
 }
 
 __global__ void ce_backward_kernel(CrossEntropyShape s, const float* logits, const int32_t* labels, const float* lw,
-                                   const float* sw, const float* lse, const float* dtotal, float* dz,
+                                   const float* sw, const double* lse, const float* dtotal, float* dz,
                                    bool accumulate) {
   BTS_GRID_STRIDE(e, s.N * s.K) {
     const int64_t i = e / s.K, k = e % s.K;
@@ -53,7 +53,7 @@ __global__ void ce_backward_kernel(CrossEntropyShape s, const float* logits, con
     for (int64_t m = 0; m < s.M; ++m)
       if (labels[i * s.M + m] == k) target += lw[i * s.M + m];
     const float g =
-        static_cast<float>((double)*dtotal * sw[i] * (exp((double)logits[e] - (double)lse[i]) - target));
+        static_cast<float>((double)*dtotal * sw[i] * (exp((double)logits[e] - lse[i]) - target));
     dz[e] = accumulate ? dz[e] + g : g;
   }
 }
@@ -62,7 +62,7 @@ __global__ void ce_backward_kernel(CrossEntropyShape s, const float* logits, con
 
 void cross_entropy_forward(cudaStream_t st, const CrossEntropyShape& s, const float* logits, const int32_t* labels,
                            const float* label_weights, const float* sample_weights, float* loss_per_sample,
-                           float* prob_per_target, float* lse, float* total) {
+                           float* prob_per_target, double* lse, float* total) {
   ce_forward_kernel<<<grid_for(s.N), kThreads, 0, st>>>(s, logits, labels, label_weights, loss_per_sample,
                                                         prob_per_target, lse);
   BTS_CUDA_LAUNCH_CHECK("cross_entropy_forward");
@@ -71,7 +71,7 @@ void cross_entropy_forward(cudaStream_t st, const CrossEntropyShape& s, const fl
 }
 
 void cross_entropy_backward(cudaStream_t st, const CrossEntropyShape& s, const float* logits, const int32_t* labels,
-                            const float* label_weights, const float* sample_weights, const float* lse,
+                            const float* label_weights, const float* sample_weights, const double* lse,
                             const float* dtotal, float* dlogits, bool accumulate) {
   ce_backward_kernel<<<grid_for(s.N * s.K), kThreads, 0, st>>>(s, logits, labels, label_weights, sample_weights, lse,
                                                                 dtotal, dlogits, accumulate);

@@ -1,11 +1,15 @@
 // cuDNN's legacy convolution API (deprecated but present in cuDNN 9; the graph API would add several hundred
 // lines for the same three calls). Plans (descriptors + chosen algorithms) are cached per shape and math mode.
+// The choice rule is kernels/common/conv_algo_choice.h; when the heuristics offer nothing it accepts, the
+// implicit-GEMM algorithms are tried; when those fail too, the error lists what was offered.
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
 #include <tuple>
 
+#include "kernels/common/conv_algo_choice.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv2d.h"
 
@@ -24,6 +28,7 @@ struct Plan {
   cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
   size_t ws_fwd = 0, ws_bwd_data = 0, ws_bwd_filter = 0;
   cudnnMathType_t math_fwd{}, math_bwd_data{}, math_bwd_filter{};
+  bool fallback_fwd = false, fallback_bwd_data = false, fallback_bwd_filter = false;
   ~Plan() {
     if (x) cudnnDestroyTensorDescriptor(x);
     if (y) cudnnDestroyTensorDescriptor(y);
@@ -33,7 +38,7 @@ struct Plan {
   }
 };
 
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool>;
 
 cudnnConvolutionDescriptor_t make_conv_desc(const ConvShape& s, bool tf32) {
   cudnnConvolutionDescriptor_t d;
@@ -43,6 +48,19 @@ cudnnConvolutionDescriptor_t make_conv_desc(const ConvShape& s, bool tf32) {
   BTS_CUDNN_CHECK(cudnnSetConvolutionMathType(d, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   return d;
 }
+
+ConvMath to_conv_math(cudnnMathType_t m) {
+  switch (m) {
+    case CUDNN_TENSOR_OP_MATH: return ConvMath::TensorOp;
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return ConvMath::TensorOpAllowConversion;
+    case CUDNN_FMA_MATH: return ConvMath::Fma;
+    default: return ConvMath::Default;
+  }
+}
+
+// The math type the descriptor runs with. With TF32 off it stays FMA whatever the entry reported (an entry that
+// reports default math would otherwise be free to use TF32 on this GPU); with TF32 on, the entry's own.
+cudnnMathType_t descriptor_math(cudnnMathType_t reported, bool tf32) { return tf32 ? reported : CUDNN_FMA_MATH; }
 
 // FFT and Winograd algorithms compute in a transformed domain whose rounding error in fp32 is well above a direct
 // or GEMM convolution's (1e-5..1e-4 relative); with TF32 off the engine promises fp32 accuracy, so they are avoided.
@@ -59,26 +77,114 @@ bool transform_based(cudnnConvolutionBwdFilterAlgo_t a) {
          a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
 }
 
-// From a heuristic list: the first deterministic algorithm that fits, else the first that fits. With TF32 off,
-// transform-based algorithms only when nothing else fits.
-template <typename Perf>
-const Perf* choose(const Perf* perf, int count, bool tf32) {
-  const Perf* fallback = nullptr;
-  const Perf* transform = nullptr;
-  for (int i = 0; i < count; ++i) {
-    const Perf& p = perf[i];
-    if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspace) continue;
-    // Never fp16 down-conversion; with TF32 off only FMA math (CUDNN_DEFAULT_MATH permits TF32 on cc >= 8.0).
-    if (p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
-    if (!tf32 && p.mathType != CUDNN_FMA_MATH) continue;
-    if (!tf32 && transform_based(p.algo)) {
-      if (!transform) transform = &p;
-      continue;
-    }
-    if (p.determinism == CUDNN_DETERMINISTIC) return &p;
-    if (!fallback) fallback = &p;
+// The three passes' cuDNN calls behind one shape, so that the choice (heuristics, rule, fallback, error) is
+// written once. Fallbacks: the implicit-GEMM algorithms every cuDNN supports for plain fp32 NCHW convolutions.
+struct ForwardPass {
+  using Algo = cudnnConvolutionFwdAlgo_t;
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  static constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+  static constexpr const char* kName = "forward";
+  static std::vector<Algo> fallbacks() {
+    return {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM};
   }
-  return fallback ? fallback : transform;
+  static void heuristics(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Perf* perf, int* n) {
+    BTS_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, d, p.y, kCount, n, perf));
+  }
+  static cudnnStatus_t workspace(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Algo a, size_t* b) {
+    return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, d, p.y, a, b);
+  }
+};
+struct BackwardDataPass {
+  using Algo = cudnnConvolutionBwdDataAlgo_t;
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+  static constexpr const char* kName = "backward-data";
+  static std::vector<Algo> fallbacks() { return {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0}; }
+  static void heuristics(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Perf* perf, int* n) {
+    BTS_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, d, p.x, kCount, n, perf));
+  }
+  static cudnnStatus_t workspace(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Algo a, size_t* b) {
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, d, p.x, a, b);
+  }
+};
+struct BackwardFilterPass {
+  using Algo = cudnnConvolutionBwdFilterAlgo_t;
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+  static constexpr const char* kName = "backward-filter";
+  static std::vector<Algo> fallbacks() {
+    return {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0};
+  }
+  static void heuristics(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Perf* perf, int* n) {
+    BTS_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, d, p.w, kCount, n, perf));
+  }
+  static cudnnStatus_t workspace(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Algo a, size_t* b) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, d, p.w, a, b);
+  }
+};
+
+template <typename Algo>
+struct Choice {
+  Algo algo{};
+  cudnnMathType_t math{};
+  size_t workspace = 0;
+  bool fallback = false;
+};
+
+std::atomic<bool> g_heuristics_enabled{true};
+
+// Chooses the algorithm of one pass and leaves the descriptor set to its math type. Never dead-ends while cuDNN
+// supports a plain implicit-GEMM convolution; when even those fail, the error lists everything that was offered.
+template <typename Pass>
+Choice<typename Pass::Algo> choose_pass(cudnnHandle_t h, const Plan& plan, cudnnConvolutionDescriptor_t d, bool tf32,
+                                        const std::string& where) {
+  Choice<typename Pass::Algo> c;
+  std::vector<ConvAlgoCandidate> candidates;
+  typename Pass::Perf perf[Pass::kCount];
+  int n = 0;
+  if (g_heuristics_enabled.load()) Pass::heuristics(h, plan, d, perf, &n);
+  for (int i = 0; i < n; ++i) {
+    ConvAlgoCandidate k;
+    k.algo = static_cast<int>(perf[i].algo);
+    k.ok = perf[i].status == CUDNN_STATUS_SUCCESS;
+    k.status = cudnnGetErrorString(perf[i].status);
+    k.math = to_conv_math(perf[i].mathType);
+    k.deterministic = perf[i].determinism == CUDNN_DETERMINISTIC;
+    k.memory = perf[i].memory;
+    k.transform_based = transform_based(perf[i].algo);
+    candidates.push_back(k);
+  }
+  ConvAlgoPolicy policy;
+  policy.tf32 = tf32;
+  policy.max_workspace = kMaxWorkspace;
+  const int pick = choose_conv_algo(candidates, policy);
+  if (pick >= 0) {
+    c.algo = perf[pick].algo;
+    c.math = descriptor_math(perf[pick].mathType, tf32);
+    BTS_CUDNN_CHECK(cudnnSetConvolutionMathType(d, c.math));
+    BTS_CUDNN_CHECK(Pass::workspace(h, plan, d, c.algo, &c.workspace));
+    return c;
+  }
+  std::ostringstream tried;
+  for (typename Pass::Algo a : Pass::fallbacks()) {
+    const cudnnMathType_t math = tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+    BTS_CUDNN_CHECK(cudnnSetConvolutionMathType(d, math));
+    size_t bytes = 0;
+    const cudnnStatus_t st = Pass::workspace(h, plan, d, a, &bytes);
+    tried << "    algo " << static_cast<int>(a) << ": " << cudnnGetErrorString(st) << ", workspace " << bytes
+          << " bytes\n";
+    if (st == CUDNN_STATUS_SUCCESS && bytes <= kMaxWorkspace) {
+      c.algo = a;
+      c.math = math;
+      c.workspace = bytes;
+      c.fallback = true;
+      return c;
+    }
+  }
+  BTS_FAIL("cuDNN offers no usable " << Pass::kName << " algorithm for " << where << " (TF32 " << (tf32 ? "on" : "off")
+                                     << ").\n  heuristics returned:\n"
+                                     << describe_conv_candidates(candidates) << "  fallbacks tried:\n"
+                                     << tried.str());
 }
 
 std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
@@ -100,45 +206,21 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
   const std::string where = "conv " + std::to_string(s.N) + "x" + std::to_string(s.C) + "x" + std::to_string(s.H) +
                             "x" + std::to_string(s.W) + " -> " + std::to_string(s.K) + " (" + std::to_string(s.R) +
                             "x" + std::to_string(s.S) + ", stride " + std::to_string(s.stride) + ")";
-  {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int n = 0;
-    BTS_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, plan->x, plan->w, plan->conv_fwd, plan->y,
-                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
-    const auto* p = choose(perf, n, tf32);
-    BTS_CHECK(p != nullptr, "cuDNN offers no forward algorithm for " << where);
-    plan->fwd = p->algo;
-    plan->math_fwd = p->mathType;
-    BTS_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv_fwd, p->mathType));
-    BTS_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, plan->x, plan->w, plan->conv_fwd, plan->y,
-                                                            plan->fwd, &plan->ws_fwd));
-  }
-  {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int n = 0;
-    BTS_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, plan->w, plan->y, plan->conv_bwd_data, plan->x,
-                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-    const auto* p = choose(perf, n, tf32);
-    BTS_CHECK(p != nullptr, "cuDNN offers no backward-data algorithm for " << where);
-    plan->bwd_data = p->algo;
-    plan->math_bwd_data = p->mathType;
-    BTS_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv_bwd_data, p->mathType));
-    BTS_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(h, plan->w, plan->y, plan->conv_bwd_data, plan->x,
-                                                                 plan->bwd_data, &plan->ws_bwd_data));
-  }
-  {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int n = 0;
-    BTS_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-        h, plan->x, plan->y, plan->conv_bwd_filter, plan->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-    const auto* p = choose(perf, n, tf32);
-    BTS_CHECK(p != nullptr, "cuDNN offers no backward-filter algorithm for " << where);
-    plan->bwd_filter = p->algo;
-    plan->math_bwd_filter = p->mathType;
-    BTS_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv_bwd_filter, p->mathType));
-    BTS_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, plan->x, plan->y, plan->conv_bwd_filter,
-                                                                   plan->w, plan->bwd_filter, &plan->ws_bwd_filter));
-  }
+  const auto f = choose_pass<ForwardPass>(h, *plan, plan->conv_fwd, tf32, where);
+  plan->fwd = f.algo;
+  plan->math_fwd = f.math;
+  plan->ws_fwd = f.workspace;
+  plan->fallback_fwd = f.fallback;
+  const auto d = choose_pass<BackwardDataPass>(h, *plan, plan->conv_bwd_data, tf32, where);
+  plan->bwd_data = d.algo;
+  plan->math_bwd_data = d.math;
+  plan->ws_bwd_data = d.workspace;
+  plan->fallback_bwd_data = d.fallback;
+  const auto w = choose_pass<BackwardFilterPass>(h, *plan, plan->conv_bwd_filter, tf32, where);
+  plan->bwd_filter = w.algo;
+  plan->math_bwd_filter = w.math;
+  plan->ws_bwd_filter = w.workspace;
+  plan->fallback_bwd_filter = w.fallback;
   return plan;
 }
 
@@ -146,7 +228,7 @@ Plan& plan_for(Context& ctx, const ConvShape& s) {
   static std::mutex mu;
   static std::map<Key, std::unique_ptr<Plan>> cache;
   std::lock_guard<std::mutex> lock(mu);
-  Key k{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32()};
+  Key k{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load()};
   auto it = cache.find(k);
   if (it == cache.end()) it = cache.emplace(k, build_plan(ctx, s)).first;
   return *it->second;
@@ -197,11 +279,21 @@ void conv2d_backward_filter(Context& ctx, const ConvShape& s, const float* x, co
 
 std::string conv2d_algorithms(Context& ctx, const ConvShape& s) {
   Plan& p = plan_for(ctx, s);
-  auto math = [](cudnnMathType_t m) { return m == CUDNN_FMA_MATH ? " (fma)" : " (tf32 allowed)"; };
+  auto math = [](cudnnMathType_t m, bool fallback) {
+    return std::string(m == CUDNN_FMA_MATH ? " (fma" : " (tf32 allowed") + (fallback ? ", fallback)" : ")");
+  };
   std::ostringstream os;
-  os << "fwd " << static_cast<int>(p.fwd) << math(p.math_fwd) << ", bwd-data " << static_cast<int>(p.bwd_data)
-     << math(p.math_bwd_data) << ", bwd-filter " << static_cast<int>(p.bwd_filter) << math(p.math_bwd_filter);
+  os << "fwd " << static_cast<int>(p.fwd) << math(p.math_fwd, p.fallback_fwd) << ", bwd-data "
+     << static_cast<int>(p.bwd_data) << math(p.math_bwd_data, p.fallback_bwd_data) << ", bwd-filter "
+     << static_cast<int>(p.bwd_filter) << math(p.math_bwd_filter, p.fallback_bwd_filter);
   return os.str();
 }
+
+bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s) {
+  Plan& p = plan_for(ctx, s);
+  return p.fallback_fwd && p.fallback_bwd_data && p.fallback_bwd_filter;
+}
+
+void set_conv_heuristics_enabled(bool on) { g_heuristics_enabled.store(on); }
 
 }  // namespace bts::kernels::cuda

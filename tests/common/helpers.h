@@ -12,15 +12,14 @@
 
 #include "engine/autograd.h"
 #include "engine/rng.h"
+#include "data/fashion_mnist.h"
 #include "engine/tensor.h"
 
 namespace bts::test {
 
-// The end-to-end tests train on real Fashion-MNIST (Debian's dataset-fashion-mnist); they skip without it.
-inline bool have_fashion_mnist() {
-  return std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") ||
-         std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte");
-}
+// The end-to-end tests train on real Fashion-MNIST (Debian's dataset-fashion-mnist, or the folder named by
+// $BTS_FASHION_MNIST_DIR); they skip without it.
+inline bool have_fashion_mnist() { return bts::have_fashion_mnist(); }
 
 inline Tensor random_tensor(const Shape& shape, DType dtype, Rng& rng, double scale = 1.0) {
   Tensor t = Tensor::empty(shape, dtype);

@@ -12,9 +12,8 @@ using namespace bts;
 
 TEST_SUITE("data_fashion_mnist") {
 
-TEST_CASE("Fashion-MNIST from /usr/share/datasets/fashion-mnist: counts, classes, constants, batches") {
-  if (!path_exists(std::string(kFashionMnistDefaultDir) + "/train-images-idx3-ubyte.gz") &&
-      !path_exists(std::string(kFashionMnistDefaultDir) + "/train-images-idx3-ubyte")) {
+TEST_CASE("Fashion-MNIST from its default folder: counts, classes, constants, batches") {
+  if (!have_fashion_mnist()) {
     MESSAGE("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
     return;
   }

@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using bts::test::have_fashion_mnist;
 
 // Feeds `batches` batches of b i.i.d. uniform losses; returns the kept fraction.
 double kept_fraction(double beta, int64_t batches, int64_t b, uint64_t seed) {

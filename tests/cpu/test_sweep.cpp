@@ -1,4 +1,4 @@
-// The experiment apps' machinery (engine/experiments/): grid expansion, shards, the runner's skip/resume/start
+// The experiment apps' machinery (experiments/): grid expansion, shards, the runner's skip/resume/start
 // decisions on hand-made run directories, aggregation of hand-made result.json files, the Slurm script, the
 // paper's numbers, and one tiny sweep through a fake bts (a shell script) to check the subprocess handling.
 #include <sys/stat.h>

@@ -13,7 +13,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-using bts::test::have_fashion_mnist;
 
 json toy_config(const std::string& run_dir) {
   return {{"dataset", "fashion-mnist"}, {"method", "unif-sgd"}, {"budget", 0.5}, {"epochs", 3},

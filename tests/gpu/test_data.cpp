@@ -135,8 +135,7 @@ TEST_CASE("an out-of-range index on the GPU poisons its sample (NaN, label -1) i
 }
 
 TEST_CASE("Fashion-MNIST on the GPU: uploaded once, batches equal the CPU twin's") {
-  if (!path_exists(std::string(kFashionMnistDefaultDir) + "/train-images-idx3-ubyte.gz") &&
-      !path_exists(std::string(kFashionMnistDefaultDir) + "/train-images-idx3-ubyte")) {
+  if (!have_fashion_mnist()) {
     MESSAGE("SKIPPED: Fashion-MNIST is not installed");
     return;
   }

@@ -7,8 +7,11 @@
 
 #include "engine/ops.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cpu/sgd.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/sgd.h"
 #include "tests/common/helpers.h"
+#include "tests/gpu/gpu_helpers.h"
 
 using namespace bts;
 using bts::test::random_tensor;
@@ -16,17 +19,14 @@ using bts::test::rel_error;
 
 namespace {
 
-struct Tf32Off {
-  Tf32Off() { kernels::cuda::current_context().set_allow_tf32(false); }
-  ~Tf32Off() { kernels::cuda::current_context().set_allow_tf32(true); }
-};
+using bts::test::Tf32Scope;
 
 using Builder = std::function<Var(Tape&, std::vector<Var>&, Device)>;
 
 // Runs f on the CPU and on the GPU with the same inputs and upstream gradient; compares everything.
 void compare(const std::string& name, std::vector<Tensor> inputs, const std::vector<bool>& wrt, const Builder& f,
              double limit = 1e-5) {
-  Tf32Off tf32_off;
+  Tf32Scope tf32_off(false);
   Rng rng(99);
   Tape cpu(Device::CPU), gpu(Device::CUDA);
   gpu.arena().set_poison(true);
@@ -69,11 +69,38 @@ TEST_CASE("conv2d (cuDNN) vs CPU: 3x3 and 1x1, strides 1 and 2, odd sizes") {
     const int stride = static_cast<int>(g.stride), pad = static_cast<int>(g.pad);
     compare("conv2d " + shape_str(in[0].shape()) + " k" + std::to_string(g.R) + " s" + std::to_string(stride), std::move(in),
             {true, true}, [&](Tape& t, std::vector<Var>& v, Device) { return conv2d(t, v[0], v[1], stride, pad); });
-    Tf32Off off;  // the plan just used, for diagnosing a failure on the first GPU run
+    Tf32Scope off(false);  // the plan just used, for diagnosing a failure on the first GPU run
     std::printf("    cuDNN algorithms: %s\n",
                 kernels::cuda::conv2d_algorithms(kernels::cuda::current_context(),
                                                  kernels::ConvShape{g.N, g.C, g.H, g.W, g.K, g.R, g.R, g.stride, g.pad})
                     .c_str());
+  }
+}
+
+// The path taken when cuDNN's heuristics offer nothing the rule accepts (kernels/common/conv_algo_choice.h): the
+// implicit-GEMM fallbacks must run and match the CPU, with TF32 off and on.
+TEST_CASE("conv2d with the fallback algorithms (heuristics bypassed) vs CPU") {
+  struct HeuristicsOff {
+    HeuristicsOff() { kernels::cuda::set_conv_heuristics_enabled(false); }
+    ~HeuristicsOff() { kernels::cuda::set_conv_heuristics_enabled(true); }
+  } off;
+  struct G { int64_t N, C, H, W, K, R, stride, pad; };
+  for (G g : {G{2, 3, 7, 9, 5, 3, 1, 1}, G{3, 8, 9, 9, 16, 3, 2, 1}, G{2, 16, 8, 8, 32, 1, 2, 0}}) {
+    Rng rng(7, static_cast<uint64_t>(g.H * 100 + g.K));
+    std::vector<Tensor> in;
+    in.push_back(random_tensor({g.N, g.C, g.H, g.W}, DType::F32, rng));
+    in.push_back(random_tensor({g.K, g.C, g.R, g.R}, DType::F32, rng, 0.2));
+    const int stride = static_cast<int>(g.stride), pad = static_cast<int>(g.pad);
+    compare("conv2d fallback " + shape_str(in[0].shape()) + " k" + std::to_string(g.R) + " s" + std::to_string(stride),
+            std::move(in), {true, true},
+            [&](Tape& t, std::vector<Var>& v, Device) { return conv2d(t, v[0], v[1], stride, pad); });
+    const kernels::ConvShape shape{g.N, g.C, g.H, g.W, g.K, g.R, g.R, g.stride, g.pad};
+    for (bool tf32 : {false, true}) {
+      Tf32Scope mode(tf32);
+      kernels::cuda::Context& ctx = kernels::cuda::current_context();
+      std::printf("    TF32 %s: %s\n", tf32 ? "on" : "off", kernels::cuda::conv2d_algorithms(ctx, shape).c_str());
+      CHECK(kernels::cuda::conv2d_algorithms_are_fallbacks(ctx, shape));
+    }
   }
 }
 
@@ -103,6 +130,55 @@ TEST_CASE("batchnorm2d training and eval vs CPU") {
       CHECK(rel_error(rv_gpu.to_double_vector(), rv.to_double_vector()) < 1e-5);
     }
   }
+}
+
+// Inputs far from zero (mean 4096, std 1): statistics rounded to float before normalising would move x - mean by
+// up to half an ulp of 4096 (2.4e-4), 24x this suite's 1e-5 limit; the GPU keeps them in double, as the CPU does.
+TEST_CASE("batchnorm2d with a large input mean: statistics kept in double on the GPU as on the CPU") {
+  const Shape s{8, 6, 5, 5};
+  Rng rng(21);
+  std::vector<Tensor> in;
+  in.push_back(random_tensor(s, DType::F32, rng));
+  for (int64_t i = 0; i < in[0].numel(); ++i) in[0].data<float>()[i] += 4096.f;
+  in.push_back(random_tensor({s[1]}, DType::F32, rng));
+  in.push_back(random_tensor({s[1]}, DType::F32, rng));
+  Tensor rm = Tensor::zeros({s[1]}, DType::F32), rv = Tensor::empty({s[1]}, DType::F32);
+  rv.fill(1.0);
+  Tensor rm_gpu = rm.to(Device::CUDA), rv_gpu = rv.to(Device::CUDA);
+  compare("batchnorm2d train, mean 4096 " + shape_str(s), std::move(in), {true, true, true},
+          [&](Tape& t, std::vector<Var>& v, Device d) {
+            return batchnorm2d(t, v[0], v[1], v[2], d == Device::CPU ? rm : rm_gpu, d == Device::CPU ? rv : rv_gpu,
+                               true, 0.1, 1e-5);
+          });
+  CHECK(rel_error(rm_gpu.to_double_vector(), rm.to_double_vector()) < 1e-6);
+  CHECK(rel_error(rv_gpu.to_double_vector(), rv.to_double_vector()) < 1e-5);
+}
+
+// The SGD update is written with separately rounded operations (kernels/common/rounded.h): the GPU's weights and
+// momentum must equal the CPU's bit for bit, step after step, with and without Nesterov and weight decay.
+TEST_CASE("SGD step on the GPU equals the CPU's bit for bit") {
+  const int64_t n = 100003;
+  for (bool nesterov : {false, true})
+    for (double wd : {0.0, 5e-4}) {
+      Rng rng(22, static_cast<uint64_t>(nesterov * 2 + (wd > 0)));
+      Tensor w = random_tensor({n}, DType::F32, rng), buf = Tensor::zeros({n}, DType::F32);
+      Tensor w_d = w.to(Device::CUDA), buf_d = buf.to(Device::CUDA);
+      const kernels::SgdHyper h{0.1, 0.9, wd, nesterov};
+      for (int step = 0; step < 3; ++step) {
+        Tensor g = random_tensor({n}, DType::F32, rng, 0.5);
+        Tensor g_d = g.to(Device::CUDA);
+        kernels::cpu::sgd_step<float>(n, w.data<float>(), g.data<float>(), buf.data<float>(), h);
+        kernels::cuda::sgd_step(kernels::cuda::current_context().stream(), n, w_d.data<float>(), g_d.data<float>(),
+                                buf_d.data<float>(), h);
+      }
+      const std::vector<double> wc = w.to_double_vector(), wg = w_d.to_double_vector();
+      const std::vector<double> bc = buf.to_double_vector(), bg = buf_d.to_double_vector();
+      int64_t differ = 0;
+      for (int64_t i = 0; i < n; ++i) differ += wc[i] != wg[i] || bc[i] != bg[i];
+      std::printf("  sgd nesterov %d wd %g: %lld of %lld elements differ in bits\n", nesterov, wd,
+                  static_cast<long long>(differ), static_cast<long long>(n));
+      CHECK(differ == 0);
+    }
 }
 
 TEST_CASE("relu, add (including one value used twice), global average pool vs CPU") {

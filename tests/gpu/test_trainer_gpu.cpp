@@ -65,7 +65,7 @@ TEST_CASE("presentation counts and batch statistics on the GPU equal the CPU twi
 
 TEST_CASE("a short budgeted run on the GPU: counters as planned, learning happens, resume is bitwise") {
   namespace fs = std::filesystem;
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+  if (!have_fashion_mnist()) {
     MESSAGE("SKIPPED: Fashion-MNIST (Debian dataset-fashion-mnist) is not on this machine");
     return;
   }
@@ -89,7 +89,7 @@ TEST_CASE("a short budgeted run on the GPU: counters as planned, learning happen
 
 TEST_CASE("every strategy and batch augmentation runs on the GPU: budgets as planned, the same budget as the CPU") {
   namespace fs = std::filesystem;
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+  if (!have_fashion_mnist()) {
     MESSAGE("SKIPPED: Fashion-MNIST (Debian dataset-fashion-mnist) is not on this machine");
     return;
   }

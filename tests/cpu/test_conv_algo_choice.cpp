@@ -1,0 +1,76 @@
+// The rule that picks a cuDNN convolution algorithm from the heuristics' list (kernels/common/conv_algo_choice.h),
+// proved here without a GPU: it must never dead-end on lists cuDNN 9 can return, and never pick what the engine's
+// accuracy promise excludes.
+#include <doctest/doctest.h>
+
+#include "kernels/common/conv_algo_choice.h"
+
+using namespace bts::kernels;
+
+namespace {
+ConvAlgoCandidate cand(int algo, ConvMath math, bool det = true, size_t mem = 0, bool transform = false,
+                       bool ok = true) {
+  ConvAlgoCandidate c;
+  c.algo = algo;
+  c.math = math;
+  c.deterministic = det;
+  c.memory = mem;
+  c.transform_based = transform;
+  c.ok = ok;
+  c.status = ok ? "CUDNN_STATUS_SUCCESS" : "CUDNN_STATUS_NOT_SUPPORTED";
+  return c;
+}
+ConvAlgoPolicy policy(bool tf32) {
+  ConvAlgoPolicy p;
+  p.tf32 = tf32;
+  return p;
+}
+}  // namespace
+
+TEST_SUITE("conv_algo_choice") {
+
+TEST_CASE("TF32 off: entries reporting default math are accepted (the list cuDNN 9 may return)") {
+  const std::vector<ConvAlgoCandidate> list{cand(1, ConvMath::Default), cand(0, ConvMath::Default)};
+  CHECK(choose_conv_algo(list, policy(false)) == 0);
+}
+
+TEST_CASE("TF32 off: tensor-op entries are skipped; fp16 conversion never") {
+  const std::vector<ConvAlgoCandidate> list{cand(6, ConvMath::TensorOp), cand(7, ConvMath::TensorOpAllowConversion),
+                                            cand(1, ConvMath::Fma)};
+  CHECK(choose_conv_algo(list, policy(false)) == 2);
+  CHECK(choose_conv_algo(list, policy(true)) == 0);
+  const std::vector<ConvAlgoCandidate> only_fp16{cand(7, ConvMath::TensorOpAllowConversion)};
+  CHECK(choose_conv_algo(only_fp16, policy(true)) == -1);
+}
+
+TEST_CASE("deterministic entries first, else the first usable") {
+  const std::vector<ConvAlgoCandidate> list{cand(3, ConvMath::Fma, false), cand(1, ConvMath::Fma, true)};
+  CHECK(choose_conv_algo(list, policy(false)) == 1);
+  const std::vector<ConvAlgoCandidate> none_det{cand(3, ConvMath::Fma, false), cand(0, ConvMath::Fma, false)};
+  CHECK(choose_conv_algo(none_det, policy(false)) == 0);
+}
+
+TEST_CASE("TF32 off: FFT/Winograd only when nothing else is usable; with TF32 they are ordinary") {
+  const std::vector<ConvAlgoCandidate> list{cand(4, ConvMath::Fma, true, 0, true), cand(1, ConvMath::Fma)};
+  CHECK(choose_conv_algo(list, policy(false)) == 1);
+  CHECK(choose_conv_algo(list, policy(true)) == 0);
+  const std::vector<ConvAlgoCandidate> only_fft{cand(4, ConvMath::Fma, true, 0, true)};
+  CHECK(choose_conv_algo(only_fft, policy(false)) == 0);
+}
+
+TEST_CASE("failed entries and those over the workspace cap are skipped; nothing usable gives -1 and a list") {
+  ConvAlgoPolicy p = policy(false);
+  p.max_workspace = 1000;
+  const std::vector<ConvAlgoCandidate> list{cand(0, ConvMath::Fma, true, 0, false, false),
+                                            cand(1, ConvMath::Fma, true, 5000)};
+  CHECK(choose_conv_algo(list, p) == -1);
+  const std::string text = describe_conv_candidates(list);
+  CHECK(text.find("algo 0: status CUDNN_STATUS_NOT_SUPPORTED, math fma, deterministic, workspace 0 bytes") !=
+        std::string::npos);
+  CHECK(text.find("algo 1: status CUDNN_STATUS_SUCCESS, math fma, deterministic, workspace 5000 bytes") !=
+        std::string::npos);
+  CHECK(describe_conv_candidates({}).find("no entries") != std::string::npos);
+  CHECK(choose_conv_algo({}, p) == -1);
+}
+
+}  // TEST_SUITE
