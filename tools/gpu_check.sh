@@ -7,9 +7,10 @@
 # 2. way A: configure + build here into build/gpu (sm_90, headers from .carry/include, cuDNN/cuBLAS where found,
 #    no OpenBLAS needed). Way B, when A fails and .carry/bin exists (tools/prepare_carry.sh --binaries): the carried
 #    binaries, with LD_LIBRARY_PATH pointing at the cuDNN/cuBLAS found here.
-# 3. runs, each under its own timeout, most important first: GPU tests (exit 77 = no device = SKIP), apps/bench, a
-#    short training, fast CPU test suites (CI runs them all anyway), and last the GPU test that trains every strategy
-#    on the GPU and the CPU (gpu_strat; the slowest, so it cannot starve the others).
+# 3. runs, each under its own timeout, most important first: GPU tests, one process per suite (exit 77 = no device
+#    = SKIP; a failing suite is rerun with CUDA_LAUNCH_BLOCKING=1 BTS_CUDA_SYNC_CHECK=1 to name the faulting call),
+#    apps/bench, a short training, fast CPU test suites (CI runs them all anyway), and last the GPU test that trains
+#    every strategy on the GPU against the budget rules (gpu_strat; the slowest, so it cannot starve the others).
 # 4. prints a summary LAST; exits non-zero when any stage failed.
 # Logs: $OUT/<stage>.log when OUT is set (the device tool brings back at most 8 files: this writes at most 8:
 # discover.log build.log gpu_tests.log cpu_tests.log bench.log bench.json train.log summary.txt), else build/gpu-logs/.
@@ -259,17 +260,17 @@ else
 fi
 if [ -f "$CARRY/bin/BUILD_INFO" ]; then say ".carry/bin (way B): $(grep -E '^(built|commit|binaries):' "$CARRY/bin/BUILD_INFO" | tr '\n' ';')"
 else say ".carry/bin: none (way B unavailable)"; fi
-# Fashion-MNIST: the readers and tests look in /usr/share/datasets/fashion-mnist (the Debian package's folder); the
-# GPU machine has no such package, so a carried copy (prepare_carry.sh --data) is linked there when it is absent.
+# Fashion-MNIST: the readers and tests look in $BTS_FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist (the
+# Debian package's folder). The GPU machine has no such package: a carried copy (prepare_carry.sh --data) is named
+# through the environment variable, so nothing outside the tree is touched.
 FM=/usr/share/datasets/fashion-mnist
-if [ -e "$FM" ]; then
+if [ -n "${BTS_FASHION_MNIST_DIR:-}" ] && [ -d "$BTS_FASHION_MNIST_DIR" ]; then
+  FM=$BTS_FASHION_MNIST_DIR; say "Fashion-MNIST: $FM (BTS_FASHION_MNIST_DIR)"
+elif [ -e "$FM/train-images-idx3-ubyte.gz" ] || [ -e "$FM/train-images-idx3-ubyte" ]; then
   say "Fashion-MNIST: $FM present"
 elif [ -d "$CARRY/data/fashion-mnist" ]; then
-  if mkdir -p "$(dirname "$FM")" 2>/dev/null && ln -s "$CARRY/data/fashion-mnist" "$FM" 2>/dev/null; then
-    say "Fashion-MNIST: linked $FM -> $CARRY/data/fashion-mnist"
-  else
-    FM="$CARRY/data/fashion-mnist"; say "Fashion-MNIST: cannot link the Debian path; using $FM via --data-dir only"
-  fi
+  FM="$CARRY/data/fashion-mnist"; export BTS_FASHION_MNIST_DIR=$FM
+  say "Fashion-MNIST: the carried copy, BTS_FASHION_MNIST_DIR=$FM"
 else
   FM=""; say "Fashion-MNIST: NOT FOUND (run tools/prepare_carry.sh --data before the call): tests/training that need it fail"
 fi
@@ -342,28 +343,46 @@ if [ "$WAY" = none ]; then
   why="nothing built, no .carry/bin"; [ "$WAY_WANTED" = A ] && why="nothing built (BTS_WAY=A: no fallback to .carry/bin)"
   for s in gpu_tests cpu_tests bench train; do record "$s" SKIP 0 "$why"; done
 else
-  # GPU tests: 0 = pass, 77 = no CUDA device (SKIP). The one test that also trains every strategy on the CPU (slow
-  # there without OpenBLAS) runs last, as stage gpu_strategies, so that it cannot starve the bench and training.
+  # GPU tests: each suite in its own process (a sticky device fault in one cannot fail the others), 0 = pass,
+  # 77 = no CUDA device (SKIP). A failing suite runs again with CUDA_LAUNCH_BLOCKING=1 and BTS_CUDA_SYNC_CHECK=1, so
+  # the rerun's first error names the kernel or library call that faulted. The test that trains every strategy
+  # runs last, as stage gpu_strat, so that it cannot starve the bench and training.
   L="$LOGDIR/gpu_tests.log"
   STRATEGY_TEST='every strategy*'
-  timed "$L" "$(limit 150 150)" "$B_GPU" --no-version "--test-case-exclude=$STRATEGY_TEST"
-  GPU_RC=$RC
-  # Tests that need Fashion-MNIST skip with a MESSAGE("SKIPPED: ...") when /usr/share/datasets/fashion-mnist is
-  # missing; on the GPU machine that means the check did not do its job, so it fails.
   data_skips() { grep -c 'SKIPPED:' "$L" 2>/dev/null || true; }
-  case "$RC" in
-    0) if [ "$(data_skips)" != 0 ]; then
-         record gpu_tests FAIL "$SECS" "$(data_skips) test(s) SKIPPED for want of Fashion-MNIST (see discover)"
-       else
-         record gpu_tests PASS "$SECS" "$(grep -E 'test cases:' "$L" | tail -n 1 | sed 's/\[doctest\] *//' | tr -s ' ')"
-       fi ;;
-    77) if [ "$SMI_OK" = 1 ]; then
-          record gpu_tests FAIL "$SECS" "nvidia-smi sees a GPU but: $(grep -m1 '^SKIP' "$L" | cut -c1-90)"
-        else
-          record gpu_tests SKIP "$SECS" "$(grep -m1 '^SKIP' "$L" | cut -c1-100)"
-        fi ;;
-    *) record gpu_tests FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30 ;;
-  esac
+  # The suites, as the binary lists them (listing needs no device).
+  mapfile -t SUITES < <("$B_GPU" --no-version --list-test-suites 2>/dev/null | grep -vE '^\[doctest\]|^=+$|^$')
+  [ ${#SUITES[@]} -gt 0 ] || SUITES=(data ops_gpu model_gpu importance_gpu mixing randaugment_gpu selective_backprop_gpu trainer_gpu)
+  GPU_RC=0; failed_suites=(); gpu_secs=0; t_gpu=$(date +%s)
+  for suite in "${SUITES[@]}"; do
+    echo "==================== suite $suite ====================" >>"$L"
+    timed "$L" "$(limit 90 200)" "$B_GPU" --no-version "--test-suite=$suite" "--test-case-exclude=$STRATEGY_TEST"
+    case "$RC" in
+      0) ;;
+      77) GPU_RC=77; break ;;  # no device: every suite would say the same
+      *) failed_suites+=("$suite($(rcnote "$RC"))"); GPU_RC=1
+         echo "==================== suite $suite again, CUDA_LAUNCH_BLOCKING=1 BTS_CUDA_SYNC_CHECK=1 ====================" >>"$L"
+         CUDA_LAUNCH_BLOCKING=1 BTS_CUDA_SYNC_CHECK=1 timed "$L" "$(limit 90 200)" "$B_GPU" --no-version \
+           "--test-suite=$suite" "--test-case-exclude=$STRATEGY_TEST" ;;
+    esac
+  done
+  gpu_secs=$(( $(date +%s) - t_gpu ))
+  if [ "$GPU_RC" = 77 ]; then
+    if [ "$SMI_OK" = 1 ]; then
+      record gpu_tests FAIL "$gpu_secs" "nvidia-smi sees a GPU but: $(grep -m1 '^SKIP' "$L" | cut -c1-90)"
+    else
+      record gpu_tests SKIP "$gpu_secs" "$(grep -m1 '^SKIP' "$L" | cut -c1-100)"
+    fi
+  elif [ ${#failed_suites[@]} -gt 0 ]; then
+    record gpu_tests FAIL "$gpu_secs" "failed: ${failed_suites[*]} (each rerun with CUDA_LAUNCH_BLOCKING=1 BTS_CUDA_SYNC_CHECK=1 in gpu_tests.log)"
+    show_tail "$L" 30
+  elif [ "$(data_skips)" != 0 ]; then
+    # Tests that need Fashion-MNIST skip with a MESSAGE("SKIPPED: ...") when it is missing; on the GPU machine
+    # that means the check did not do its job, so it fails.
+    record gpu_tests FAIL "$gpu_secs" "$(data_skips) test(s) SKIPPED for want of Fashion-MNIST (see discover)"
+  else
+    record gpu_tests PASS "$gpu_secs" "${#SUITES[@]} suites, each in its own process: $(grep -E 'test cases:' "$L" | awk '{p+=$6; f+=$9} END {print p+0 " cases passed, " f+0 " failed"}')"
+  fi
 
   # Benchmark: apps/bench when it exists; JSON next to the logs when it takes --json.
   L="$LOGDIR/bench.log"
@@ -424,15 +443,15 @@ else
     record cpu_tests SKIP 0 "no bts_tests_cpu"
   fi
 
-  # Every strategy and batch augmentation through the trainer, each on the GPU and the CPU (appended to
-  # gpu_tests.log: the device tool brings back at most 8 files).
+  # Every strategy and batch augmentation through the trainer on the GPU, checked against the budget rules
+  # (appended to gpu_tests.log: the device tool brings back at most 8 files).
   L="$LOGDIR/gpu_tests.log"
   if [ "$GPU_RC" = 77 ]; then
     record gpu_strat SKIP 0 "no CUDA device"
   else
     before=$(data_skips)
     echo "==================== gpu_strategies: --test-case=$STRATEGY_TEST ====================" >>"$L"
-    timed "$L" "$(limit 150 5)" "$B_GPU" --no-version "--test-case=$STRATEGY_TEST"
+    timed "$L" "$(limit 120 5)" "$B_GPU" --no-version "--test-case=$STRATEGY_TEST"
     if [ "$RC" = 0 ] && [ "$(data_skips)" != "$before" ]; then
       record gpu_strat FAIL "$SECS" "SKIPPED for want of Fashion-MNIST (see discover)"
     elif [ "$RC" = 0 ]; then

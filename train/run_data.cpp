@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/common/check.h"
 #include "kernels/cpu/sampling.h"
 
 namespace bts {
@@ -24,8 +25,27 @@ void take_subset(Dataset& ds, int64_t k) {
   ds.labels = std::move(labels);
 }
 
-RunData load_run_data(const TrainConfig& cfg, Device device) {
-  DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
+namespace {
+Dataset copy_of(const Dataset& d) {
+  Dataset c;
+  c.name = d.name;
+  c.split = d.split;
+  c.images = d.images.clone();
+  c.labels = d.labels.clone();
+  c.classes = d.classes;
+  c.mean = d.mean;
+  c.std = d.std;
+  c.flip = d.flip;
+  return c;
+}
+}  // namespace
+
+RunData load_run_data(const TrainConfig& cfg, Device device, const DataSplit* preloaded) {
+  BTS_CHECK(!preloaded || preloaded->train.name == cfg.dataset,
+            "preloaded data set is '" << (preloaded ? preloaded->train.name : "") << "', the config asks for '"
+                                      << cfg.dataset << "'");
+  DataSplit data = preloaded ? DataSplit{copy_of(preloaded->train), copy_of(preloaded->test)}
+                             : load_dataset(cfg.dataset, cfg.data_dir);
   take_subset(data.train, cfg.train_subset);
   take_subset(data.test, cfg.test_subset);
   // On the CPU the device data sets take the host tensors over (no second copy of a large data set).

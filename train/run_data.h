@@ -16,7 +16,8 @@ struct RunData {
   DeviceDataset train, test;
 };
 
-// cfg.pad must already be 0 when crop/flip is off.
-RunData load_run_data(const TrainConfig& cfg, Device device);
+// cfg.pad must already be 0 when crop/flip is off. `preloaded` (may be null): the data set already read, copied
+// instead of reading the files again.
+RunData load_run_data(const TrainConfig& cfg, Device device, const DataSplit* preloaded = nullptr);
 
 }  // namespace bts

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.h"
 #include "train/config.h"
 
 namespace bts {
@@ -22,6 +23,9 @@ struct TrainOptions {
   bool quiet = false;   // no progress lines (tests)
   // Tests: stop (as if interrupted) after this many global steps; 0 = never.
   int64_t stop_after_steps = 0;
+  // In-process callers running many short trainings (the GPU strategy test): the configured data set, already
+  // read, used (copied) instead of reading it again. Its name must be the config's dataset.
+  const DataSplit* data = nullptr;
 };
 
 // Runs the experiment; returns result.json's content. Throws bts::Error on bad input; returns with

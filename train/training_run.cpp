@@ -71,7 +71,7 @@ TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const Tra
       ckpt_path_(dir_ / "checkpoint.bin"),
       dev_(device),
       coreset_info_(std::move(coreset.info)),
-      data_(load_run_data(cfg_, device)),
+      data_(load_run_data(cfg_, device, opt.data)),
       n_(data_.train.size()),
       b_(cfg_.batch_size),
       model_(make_model(cfg_, data_.train, device)),

@@ -12,6 +12,7 @@
     if (bts_st_ != CUDNN_STATUS_SUCCESS)                                                                 \
       ::bts::detail::fail(__FILE__, __LINE__, #call,                                                     \
                           std::string("cuDNN error: ") + cudnnGetErrorString(bts_st_));                  \
+    ::bts::detail::cuda_sync_check(__FILE__, __LINE__, #call);                                           \
   } while (0)
 
 #define BTS_CUBLAS_CHECK(call)                                                                           \
@@ -21,9 +22,11 @@
       ::bts::detail::fail(__FILE__, __LINE__, #call,                                                     \
                           std::string("cuBLAS error: ") + cublasGetStatusName(bts_st_) + " (" +          \
                               cublasGetStatusString(bts_st_) + ")");                                     \
+    ::bts::detail::cuda_sync_check(__FILE__, __LINE__, #call);                                           \
   } while (0)
 
-// After every kernel launch: launch-configuration errors surface here, with the kernel's name.
+// After every kernel launch: launch-configuration errors surface here, with the kernel's name. A fault while the
+// kernel runs surfaces at a later check unless BTS_CUDA_SYNC_CHECK=1 (kernels/cuda/cuda_check.h).
 #define BTS_CUDA_LAUNCH_CHECK(name)                                                                      \
   do {                                                                                                   \
     cudaError_t bts_launch_err_ = cudaGetLastError();                                                   \
@@ -31,4 +34,5 @@
       ::bts::detail::fail(__FILE__, __LINE__, name,                                                      \
                           std::string("kernel launch: ") + cudaGetErrorName(bts_launch_err_) + ": " +   \
                               cudaGetErrorString(bts_launch_err_));                                      \
+    ::bts::detail::cuda_sync_check(__FILE__, __LINE__, name);                                            \
   } while (0)

@@ -7,7 +7,9 @@
 #include "kernels/cpu/sampling.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/sampling.h"
+#include "data/fashion_mnist.h"
 #include "tests/common/helpers.h"
+#include "tests/common/strategy_cases.h"
 
 using namespace bts;
 
@@ -86,42 +88,15 @@ TEST_CASE("a short budgeted run on the GPU: counters as planned, learning happen
   fs::remove_all("bts_gpu_run_b");
 }
 
-
-TEST_CASE("every strategy and batch augmentation runs on the GPU: budgets as planned, the same budget as the CPU") {
-  namespace fs = std::filesystem;
+// The cases and their expected counters (from the budget rules, proved on the CPU by cpu.strategy_budgets) are
+// tests/common/strategy_cases.h: nothing is retrained on the CPU here, and Fashion-MNIST is read once.
+TEST_CASE("every strategy and batch augmentation runs on the GPU and spends the budget its rule gives") {
   if (!have_fashion_mnist()) {
-    MESSAGE("SKIPPED: Fashion-MNIST (Debian dataset-fashion-mnist) is not on this machine");
+    MESSAGE("SKIPPED: Fashion-MNIST (Debian dataset-fashion-mnist, or $BTS_FASHION_MNIST_DIR) is not on this machine");
     return;
   }
-  // Toy size: 2 epochs over 2,048 samples at width 0.125; each config on the GPU and the CPU. Counters that do
-  // not depend on the model's numbers must agree exactly; SB's selection does depend on them (rounding), so it
-  // gets the exact-budget rule instead.
-  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
-      {"p-sgd", {}}, {"c-sgd", {}}, {"osgd", {}}, {"random-subset", {}},
-      {"sb", {{"sb", {{"beta", 0}}}}},
-      {"sb", {{"sb", {{"beta", 0}}}, {"augment", {{"mixup_alpha", 0.3}}}}},
-      {"sb", {{"sb", {{"beta", 0}}}, {"augment", {{"ricap_beta", 0.3}}}}},
-      {"p-sgd", {{"augment", {{"mixup_alpha", 0.3}}}}},
-      {"p-sgd", {{"augment", {{"ricap_beta", 0.3}}}}},
-      {"unif-sgd", {{"augment", {{"cutout", -1}}}}},
-      {"unif-sgd", {{"augment", {{"randaugment_n", 2}, {"randaugment_m", 4}}}}}};
-  for (const auto& [method, extra] : cases) {
-    nlohmann::json results[2];
-    for (int d = 0; d < 2; ++d) {
-      nlohmann::json j = {{"dataset", "fashion-mnist"}, {"method", method}, {"budget", 0.5}, {"epochs", 2},
-                          {"model", {{"width", 0.125}}}, {"train_subset", 2048}, {"test_subset", 500},
-                          {"device", d == 0 ? "cuda" : "cpu"}, {"run_dir", "bts_gpu_strategy"}};
-      j.merge_patch(extra);
-      fs::remove_all("bts_gpu_strategy");
-      results[d] = train(config_from_json(j), TrainOptions{false, true, 0});
-      fs::remove_all("bts_gpu_strategy");
-    }
-    INFO(method << " " << extra.dump());
-    CHECK(std::isfinite(results[0]["history"][1]["train_loss"].get<double>()));
-    CHECK(results[0]["budget_spent"]["samples_backward"] == results[1]["budget_spent"]["samples_backward"]);
-    CHECK(results[0]["budget_spent"]["samples_scored"] == results[1]["budget_spent"]["samples_scored"]);
-    CHECK(results[0]["final_test_accuracy"].get<double>() > 0.2);  // chance is 0.1
-  }
+  const DataSplit data = load_fashion_mnist("");
+  bts::test::run_strategy_cases("cuda", data);
 }
 
 }  // TEST_SUITE
