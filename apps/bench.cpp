@@ -229,13 +229,16 @@ int main(int argc, char** argv) {
   bool no_tf32 = false;
   app.add_option("--device", device, "auto, cuda or cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}))
       ->capture_default_str();
-  app.add_option("--width", width, "ResNet-18 width multiplier (default 1 on the GPU, 0.125 on the CPU)");
+  app.add_option("--width", width, "ResNet-18 width multiplier (default 1 on the GPU, 0.125 on the CPU)")
+      ->check(CLI::Range(1e-3, 16.0));
   app.add_option("--batch", batch, "batch size")->capture_default_str()->check(CLI::Range(2, 65536));
-  app.add_option("--classes", classes, "class counts to time")->capture_default_str();
+  app.add_option("--classes", classes, "class counts to time")->capture_default_str()
+      ->check(CLI::Range(int64_t{2}, int64_t{100000}));
   app.add_option("--sizes", sizes, "square image sizes to time (32: CIFAR/SVHN, 84: mini-ImageNet)")
-      ->capture_default_str();
-  app.add_option("--warmup", warmup, "untimed steps first (default 10 GPU, 2 CPU)");
-  app.add_option("--iters", iters, "timed steps, median reported (default 50 GPU, 5 CPU)");
+      ->capture_default_str()->check(CLI::Range(int64_t{8}, int64_t{1024}));
+  app.add_option("--warmup", warmup, "untimed steps first (default 10 GPU, 2 CPU)")->check(CLI::Range(0, 100000));
+  app.add_option("--iters", iters, "timed steps, median reported (default 50 GPU, 5 CPU)")
+      ->check(CLI::Range(1, 100000));
   app.add_flag("--no-tf32", no_tf32, "fp32 math without TF32 tensor cores");
   app.add_option("--json", json_path, "write the results here as JSON");
   int64_t train_size = 50000;

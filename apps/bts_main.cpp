@@ -50,9 +50,10 @@ int main(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "run one experiment from a JSON config (flags override its fields)");
   std::string config_path, run_dir, dataset, data_dir, method, schedule, device;
   std::vector<std::string> sets;
-  double budget = -1, width = -1;
-  int64_t epochs = -1, train_subset = -1;
-  int64_t seed = -1;
+  // Numeric flags are kept as the text given and go through the same parser and checks as --set and the config
+  // file (bts::apply_override, then config_from_json): a negative, NaN or out-of-range value is an error naming
+  // the key, never silently replaced by a default.
+  std::string budget, width, epochs, train_subset, seed;
   bool resume = false, quiet = false;
   train->add_option("--config", config_path, "JSON config file (fields: docs/TRAINING.md)");
   train->add_option("--run-dir", run_dir, "run directory (default runs/<dataset>-<method>-B<budget>-<lr>-s<seed>)");
@@ -114,12 +115,15 @@ int main(int argc, char** argv) {
       if (!dataset.empty()) set("dataset", dataset);
       if (!data_dir.empty()) set("data_dir", data_dir);
       if (!method.empty()) set("method", method);
-      if (budget >= 0) set("budget", budget);
-      if (epochs >= 0) set("epochs", epochs);
+      auto set_number = [&](const char* key, const std::string& text) {
+        if (!text.empty()) bts::apply_override(j, std::string(key) + "=" + text);
+      };
+      set_number("budget", budget);
+      set_number("epochs", epochs);
       if (!schedule.empty()) set("lr.schedule", schedule);
-      if (width >= 0) set("model.width", width);
-      if (train_subset >= 0) set("train_subset", train_subset);
-      if (seed >= 0) set("seed", seed);
+      set_number("model.width", width);
+      set_number("train_subset", train_subset);
+      set_number("seed", seed);
       if (!device.empty()) set("device", device);
       for (const auto& s : sets) bts::apply_override(j, s);
       opt.quiet = quiet;

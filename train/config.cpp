@@ -13,11 +13,21 @@ namespace {
 
 using nlohmann::json;
 
+// A value for an error message: scalars as JSON; objects and arrays by type and size only (printing them would
+// recurse through whatever nesting the input has, and a deeply nested file would overflow the stack).
+std::string describe_value(const json& v) {
+  if (v.is_structured()) return std::string("an ") + v.type_name() + " of " + std::to_string(v.size()) + " entries";
+  std::string s = v.dump();
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
 // Reads an object's keys with type and range checks, and rejects keys nobody asked for.
 class Fields {
  public:
   Fields(const json& j, std::string where) : j_(j), where_(std::move(where)) {
-    BTS_CHECK(j.is_object(), where_ << " must be a JSON object, got " << j.dump());
+    BTS_CHECK(j.is_object(), (where_.empty() ? std::string("the config") : where_) << " must be a JSON object, got "
+                                                                                  << describe_value(j));
   }
   template <typename T, typename Check>
   void read(const char* key, T& out, Check ok, const char* allowed) {
@@ -29,7 +39,13 @@ class Fields {
       if constexpr (std::is_same_v<T, bool>) {
         BTS_CHECK(v.is_boolean(), "");
       } else if constexpr (std::is_integral_v<T>) {
-        BTS_CHECK(v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()), "");
+        // A whole number that fits the type: no wrap-around of -5 into an unsigned seed, no 1e300 into int64.
+        const bool whole = v.is_number_integer() ||
+                           (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
+                            std::abs(v.get<double>()) < 9.2e18);
+        BTS_CHECK(whole, "");
+        if constexpr (std::is_unsigned_v<T>)
+          BTS_CHECK(v.is_number_unsigned() || (v.is_number_float() && v.get<double>() >= 0), "");
       } else if constexpr (std::is_floating_point_v<T>) {
         BTS_CHECK(v.is_number(), "");
       } else {
@@ -37,9 +53,9 @@ class Fields {
       }
       value = v.get<T>();
     } catch (const std::exception&) {
-      BTS_FAIL("config key '" << name(key) << "' has value " << v.dump() << "; allowed: " << allowed);
+      BTS_FAIL("config key '" << name(key) << "' has value " << describe_value(v) << "; allowed: " << allowed);
     }
-    BTS_CHECK(ok(value), "config key '" << name(key) << "' has value " << v.dump() << "; allowed: " << allowed);
+    BTS_CHECK(ok(value), "config key '" << name(key) << "' has value " << describe_value(v) << "; allowed: " << allowed);
     out = value;
   }
   void section(const char* key) {

@@ -46,6 +46,13 @@ RunData load_run_data(const TrainConfig& cfg, Device device, const DataSplit* pr
                                       << cfg.dataset << "'");
   DataSplit data = preloaded ? DataSplit{copy_of(preloaded->train), copy_of(preloaded->test)}
                              : load_dataset(cfg.dataset, cfg.data_dir);
+  // A subset larger than the data set is a mistake (a typo, the wrong data set), not a request for all of it.
+  BTS_CHECK(cfg.train_subset <= data.train.size(), "train_subset " << cfg.train_subset << " exceeds the "
+                                                                    << data.train.size() << " training samples of "
+                                                                    << cfg.dataset << " (0 means all)");
+  BTS_CHECK(cfg.test_subset <= data.test.size(), "test_subset " << cfg.test_subset << " exceeds the "
+                                                                 << data.test.size() << " test samples of "
+                                                                 << cfg.dataset << " (0 means all)");
   take_subset(data.train, cfg.train_subset);
   take_subset(data.test, cfg.test_subset);
   // On the CPU the device data sets take the host tensors over (no second copy of a large data set).

@@ -30,6 +30,18 @@ TEST_CASE("config: defaults, every error names the key, the value and what is al
   CHECK(c.batch_size == 128);
   CHECK_THROWS_WITH_AS(config_from_json({{"bugdet", 0.3}}), doctest::Contains("unknown config key 'bugdet'"), Error);
   CHECK_THROWS_WITH_AS(config_from_json({{"budget", 1.5}}), doctest::Contains("(0, 1]"), Error);
+  // Negative numbers never wrap into unsigned fields; huge whole numbers never overflow integer ones.
+  CHECK_THROWS_WITH_AS(config_from_json({{"seed", -5}}), doctest::Contains("'seed' has value -5"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"train_subset", 1e300}}), doctest::Contains("'train_subset'"), Error);
+  CHECK(config_from_json({{"seed", 5.0}}).seed == 5);
+  {
+    // A deeply nested value is described, not printed (printing recursed and overflowed the stack).
+    json deep = 1;
+    for (int i = 0; i < 100000; ++i) deep = json{{"model", std::move(deep)}};
+    CHECK_THROWS_WITH_AS(config_from_json(deep), doctest::Contains("unknown config key 'model.model'"), Error);
+    json arr = json::array({json::array({json::array({1})})});
+    CHECK_THROWS_WITH_AS(config_from_json({{"budget", arr}}), doctest::Contains("an array of 1 entries"), Error);
+  }
   CHECK_THROWS_WITH_AS(config_from_json({{"budget", "big"}}), doctest::Contains("'budget' has value \"big\""), Error);
   CHECK_THROWS_WITH_AS(config_from_json({{"epochs", 2.5}}), doctest::Contains("integer"), Error);
   CHECK_THROWS_WITH_AS(config_from_json({{"lr", {{"schedule", "cosine"}}}}), doctest::Contains("lr.schedule"), Error);
