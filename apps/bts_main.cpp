@@ -6,9 +6,15 @@
 //   bts eval --run-dir D                  test accuracy of a run's checkpoint
 //   bts info                              the build and the devices found
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <sstream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -42,7 +48,19 @@ json main_job_config() {
 
 }  // namespace
 
+namespace {
+// A run started by a sweep (experiments/process.cpp sets BTS_PARENT_PID) ends when the sweep dies: SIGTERM, which
+// the trainer turns into a checkpoint and a clean exit, so a later sweep resumes it instead of racing it.
+void die_with_sweep() {
+  const char* parent = std::getenv("BTS_PARENT_PID");
+  if (parent == nullptr || *parent == '\0') return;
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (std::to_string(::getppid()) != parent) ::raise(SIGTERM);  // the parent died before the line above
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  die_with_sweep();
   CLI::App app{"bts: budgeted training of ResNet-18 with importance sampling and data augmentation (C++/CUDA).\n"
                "Without a subcommand it runs the main job: Fashion-MNIST, B = 0.3, unif-SGD, linear LR."};
   app.require_subcommand(0, 1);

@@ -1,5 +1,7 @@
 #include "engine/tensor_file.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -90,7 +92,7 @@ TensorMap read_tensor_file(const std::string& path) {
 }
 
 void write_tensor_file(const std::string& path, const TensorMap& tensors) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());  // unique per process
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     BTS_CHECK(f.good(), "cannot create '" << tmp << "'");

@@ -38,8 +38,17 @@ pid_t spawn_process(const std::vector<std::string>& args, const std::string& out
   for (int s : {SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, s);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  // BTS_PARENT_PID asks a bts child to end (with a checkpoint, as on SIGTERM) when this process dies: killing only
+  // a sweep's parent must not leave its runs going on unattended (apps/bts_main.cpp).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "BTS_PARENT_PID=", 15) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back("BTS_PARENT_PID=" + std::to_string(::getpid()));
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, copy[0].c_str(), &fa, &attr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, copy[0].c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   BTS_CHECK(rc == 0, "cannot start '" << copy[0] << "': " << std::strerror(rc));

@@ -45,7 +45,9 @@ class Fields {
                             std::abs(v.get<double>()) < 9.2e18);
         BTS_CHECK(whole, "");
         if constexpr (std::is_unsigned_v<T>)
-          BTS_CHECK(v.is_number_unsigned() || (v.is_number_float() && v.get<double>() >= 0), "");
+          BTS_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0) ||
+                        (v.is_number_float() && v.get<double>() >= 0),
+                    "");
       } else if constexpr (std::is_floating_point_v<T>) {
         BTS_CHECK(v.is_number(), "");
       } else {

@@ -2,6 +2,9 @@
 // model, BN statistics, momentum, counts, this epoch's statistics (and mid-epoch its order), the strategy's
 // state, the progress (state_json) and the config it was made with (config_json).
 #include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "engine/tensor_file.h"
 #include "kernels/common/check.h"
@@ -31,13 +34,59 @@ void TrainingRun::save_checkpoint(int64_t epoch, int64_t iteration) {
   if (sb_) sb_->save(ck);
   if (forgetting_) forgetting_->save(ck);
   write_tensor_file(ckpt_path_.string(), ck);
+  if (iteration == 0) checkpoint_epoch_ = epoch;
 }
+
+namespace {
+// A run's identity is its config without where it lives: a moved or differently spelled run directory resumes.
+json identity(json cfg) {
+  cfg.erase("run_dir");
+  return cfg;
+}
+
+// The dotted keys whose values differ between two configs, for a mismatch message that names them.
+void differing_keys(const json& a, const json& b, const std::string& prefix, std::vector<std::string>& out) {
+  if (a.is_object() && b.is_object()) {
+    std::set<std::string> keys;
+    for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
+    for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
+    for (const std::string& k : keys) {
+      const std::string name = prefix.empty() ? k : prefix + "." + k;
+      if (!a.contains(k) || !b.contains(k)) out.push_back(name);
+      else differing_keys(a.at(k), b.at(k), name, out);
+    }
+  } else if (a != b) {
+    out.push_back(prefix);
+  }
+}
+
+// The value at a dotted key, as JSON text ("(absent)" when missing).
+std::string value_at(const json& j, const std::string& dotted) {
+  const json* node = &j;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = dotted.find('.', start);
+    const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object() || !node->contains(part)) return "(absent)";
+    node = &node->at(part);
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return node->dump();
+}
+}  // namespace
 
 void TrainingRun::restore() {
   TensorMap ck = read_tensor_file(ckpt_path_.string());
   const json saved_cfg = json::parse(tensor_to_text(ck.at("config_json")));
-  BTS_CHECK(saved_cfg == cfg_json_, "the checkpoint in '" << cfg_.run_dir << "' was made with another config:\n  saved: "
-                                                          << saved_cfg.dump() << "\n  now:   " << cfg_json_.dump());
+  if (identity(saved_cfg) != identity(cfg_json_)) {
+    std::vector<std::string> keys;
+    differing_keys(identity(saved_cfg), identity(cfg_json_), "", keys);
+    std::string list;
+    for (const std::string& k : keys)
+      list += "\n  " + k + ": checkpoint " + value_at(saved_cfg, k) + ", now " + value_at(cfg_json_, k);
+    BTS_FAIL("the checkpoint in '" << cfg_.run_dir << "' was made with another config; differing keys:" << list);
+  }
   model_->params().flat_data().copy_from(ck.at("params"));
   model_->buffers().flat_data().copy_from(ck.at("buffers"));
   sgd_->momentum_buffer().copy_from(ck.at("momentum"));
@@ -50,6 +99,8 @@ void TrainingRun::restore() {
   progress_ = RunProgress::from_json(json::parse(tensor_to_text(ck.at("state_json"))), b_, cfg_.lr_initial);
   start_epoch_ = progress_.epoch;
   start_iter_ = progress_.iteration_in_epoch;
+  checkpoint_epoch_ = start_epoch_;
+  rewind_metrics();
   sgd_->set_steps(progress_.counters.iterations);
   log_("resuming " + cfg_.run_dir + " at epoch " + std::to_string(start_epoch_ + 1) + ", iteration " +
        std::to_string(start_iter_));

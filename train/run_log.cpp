@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "kernels/common/check.h"
 
@@ -17,7 +20,8 @@ void RunLog::operator()(const std::string& line) const {
 }
 
 void write_text_atomic(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
+  // Unique per process: two writers can never share a temporary (the run lock keeps them apart anyway).
+  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::trunc);
     BTS_CHECK(f.good(), "cannot create " << tmp);

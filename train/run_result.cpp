@@ -52,6 +52,7 @@ void TrainingRun::finish_epoch(int64_t epoch) {
                 (long long)budget_.epochs, s[0] / seen, 100.0 * s[1] / seen, test.c_str(),
                 progress_.budget_spent ? "  (backward budget spent: stopping)" : "");
   log_(line);
+  check_parameters_finite(epoch);
   if ((epoch + 1) % cfg_.checkpoint_every == 0 || last_epoch) save_checkpoint(epoch + 1, 0);
 }
 

@@ -10,6 +10,7 @@
 #include "train/coreset_selection.h"
 #include "train/evaluation.h"
 #include "train/run_data.h"
+#include "train/run_lock.h"
 #include "train/signals.h"
 #include "train/training_run.h"
 
@@ -59,12 +60,19 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   if (cfg.run_dir.empty()) cfg.run_dir = default_run_dir(cfg);
   const fs::path dir(cfg.run_dir);
   const json cfg_json = config_to_json(cfg);
+  check_combination(cfg);
   fs::create_directories(dir);
-  if (!opt.resume)
+  const RunLock lock(dir);  // one writer per run directory, until this function returns
+  remove_stale_temporaries(dir);
+  if (!opt.resume) {
+    // A finished run is never overwritten, even when its checkpoint is gone: result.json marks it done.
+    BTS_CHECK(!fs::exists(dir / "result.json"), "run directory '" << cfg.run_dir
+                                                                  << "' holds a finished run (result.json): choose "
+                                                                     "another --run-dir or remove it");
     BTS_CHECK(!fs::exists(dir / "checkpoint.bin"), "run directory '" << cfg.run_dir
                                                                      << "' already holds a checkpoint: resume it "
                                                                         "(--resume) or choose another --run-dir");
-  check_combination(cfg);
+  }
   const Device dev = pick_device(cfg.device);
   backend(dev).set_tf32(cfg.tf32);
   const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);

@@ -98,6 +98,22 @@ TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const Tra
     start_fresh();
 }
 
+// A run killed after writing an epoch's metrics line but before its checkpoint resumes from the previous
+// checkpoint: the lines past the checkpoint's epoch (and a torn last line) go, so the file never repeats an epoch.
+void TrainingRun::rewind_metrics() const {
+  const std::filesystem::path path = dir_ / "metrics.jsonl";
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    const json m = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (m.is_object() && m.contains("epoch") && m["epoch"].is_number_integer() &&
+        m["epoch"].get<int64_t>() <= start_epoch_)
+      kept += line + "\n";
+  }
+  in.close();
+  write_text_atomic(path, kept);
+}
+
 void TrainingRun::start_fresh() {
   write_text_atomic(dir_ / "config.json", cfg_json_.dump(2) + "\n");
   std::ofstream(dir_ / "metrics.jsonl", std::ios::trunc);
@@ -213,13 +229,36 @@ void TrainingRun::merge_phases() {
   for (auto& [k, v] : timer_.collect()) progress_.phase_ms[k] += v;
 }
 
+std::string TrainingRun::kept_checkpoint() const {
+  if (checkpoint_epoch_ < 0) return "no checkpoint was written before it";
+  return "the last checkpoint, " + ckpt_path_.string() + ", holds the end of epoch " +
+         std::to_string(checkpoint_epoch_) + " (checked finite when written)";
+}
+
 std::vector<double> TrainingRun::epoch_stats(int64_t epoch) const {
   const std::vector<double> s = buf_.stats.to_double_vector();
   BTS_CHECK(std::isfinite(s[0]), "training loss became " << s[0] << " in epoch " << epoch + 1 << " (iteration "
                                                          << progress_.counters.iterations
-                                                         << "); the last good checkpoint is kept in "
-                                                         << ckpt_path_.string());
+                                                         << "): the run diverged (try a lower lr.initial); "
+                                                         << kept_checkpoint());
   return s;
+}
+
+// The loss alone does not reveal divergence: ReLU maps NaN to 0, so a model can carry non-finite weights while
+// its loss stays finite. Checked at every epoch's end, before the checkpoint, so a checkpoint is always finite.
+void TrainingRun::check_parameters_finite(int64_t epoch) const {
+  int64_t bad = 0, total = 0;
+  for (const Tensor* t : {&model_->params().flat_data(), &model_->buffers().flat_data()}) {
+    const Tensor host = t->to(Device::CPU);
+    const float* v = host.data<float>();
+    for (int64_t i = 0; i < host.numel(); ++i) bad += !std::isfinite(v[i]);
+    total += host.numel();
+  }
+  BTS_CHECK(bad == 0, "training diverged in epoch " << epoch + 1 << " (iteration " << progress_.counters.iterations
+                                                    << "): " << bad << " of " << total
+                                                    << " parameters and BatchNorm statistics are not finite (try a "
+                                                       "lower lr.initial); "
+                                                    << kept_checkpoint());
 }
 
 }  // namespace bts

@@ -89,6 +89,9 @@ class TrainingRun {
   double elapsed() const;
   void merge_phases();
   std::vector<double> epoch_stats(int64_t epoch) const;  // host copy of the stats, checked finite
+  void check_parameters_finite(int64_t epoch) const;     // throws when the model diverged
+  std::string kept_checkpoint() const;                   // what a divergence message says is kept
+  void rewind_metrics() const;                           // metrics.jsonl back to the checkpoint's epoch
   nlohmann::json result_json(const std::vector<int32_t>& counts) const;
 
   TrainConfig cfg_;
@@ -111,6 +114,7 @@ class TrainingRun {
   StepBuffers buf_;
   RunProgress progress_;
   int64_t start_epoch_ = 0, start_iter_ = 0;
+  int64_t checkpoint_epoch_ = -1;  // the epoch the last checkpoint written or restored holds; -1: none
   PhaseTimer timer_;
   Tape tape_;
   std::chrono::steady_clock::time_point t0_;

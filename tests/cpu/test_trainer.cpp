@@ -98,7 +98,7 @@ TEST_CASE("a toy budgeted run: counters, files, and bitwise resume after an inte
   CHECK(max_count <= 3);  // without replacement: at most once per epoch
   CHECK(ra["sample_count_entropy"].get<double>() > 0);
   CHECK(ra["sample_count_entropy"].get<double>() <= std::log(512.0) + 1e-12);
-  CHECK_THROWS_WITH_AS(train(config_from_json(toy_config(a)), quiet), doctest::Contains("already holds"), Error);
+  CHECK_THROWS_WITH_AS(train(config_from_json(toy_config(a)), quiet), doctest::Contains("holds a finished run"), Error);
 
   // Interrupted after 11 steps (mid-epoch 2), then resumed: the same result bit for bit.
   TrainOptions stop = quiet;
@@ -125,6 +125,14 @@ TEST_CASE("a toy budgeted run: counters, files, and bitwise resume after an inte
   other["seed"] = 5;
   CHECK_THROWS_WITH_AS(train(config_from_json(other), TrainOptions{true, true, 0}), doctest::Contains("another config"),
                        Error);
+  // The message names the differing key and only it.
+  try {
+    train(config_from_json(other), TrainOptions{true, true, 0});
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("seed: checkpoint 4, now 5") != std::string::npos);
+    CHECK(m.find("dataset") == std::string::npos);
+  }
   const json ev = evaluate_run(a, "cpu");
   CHECK(ev["test_accuracy"].get<double>() == ra["final_test_accuracy"].get<double>());
   fs::remove_all(a);
