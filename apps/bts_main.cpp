@@ -151,6 +151,24 @@ int main(int argc, char** argv) {
       if (bts::probe_devices().cuda_devices == 0)
         std::printf("bts: no GPU here, so the main job is scaled down for the CPU: ResNet-18 width 0.125, a fixed\n"
                     "     12,000-image training subset, T = 15 epochs (B = 0.3 of that), full 10,000-image test set.\n");
+      // Running the main job again shows a finished run's result, or continues an interrupted one.
+      const std::string dir = j["run_dir"].get<std::string>();
+      std::ifstream done(dir + "/result.json");
+      if (done) {
+        const json r = json::parse(done, nullptr, /*allow_exceptions=*/false);
+        if (r.is_object() && r.contains("final_test_accuracy"))
+          std::printf("bts: the main job already ran: final test accuracy %.2f%%; results in %s (remove that folder "
+                      "to run it again)\n",
+                      100 * r["final_test_accuracy"].get<double>(), dir.c_str());
+        else
+          std::printf("bts: %s/result.json exists but is unreadable; remove the folder to run the main job again\n",
+                      dir.c_str());
+        return 0;
+      }
+      if (std::ifstream(dir + "/checkpoint.bin")) {
+        std::printf("bts: continuing the interrupted main job in %s\n", dir.c_str());
+        opt.resume = true;
+      }
     }
     const json result = bts::train(bts::config_from_json(j), opt);
     return result.value("status", "") == "interrupted" ? 130 : 0;
