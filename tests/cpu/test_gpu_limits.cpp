@@ -70,6 +70,16 @@ std::vector<Arithmetic> tf32_arithmetics() {
   return v;
 }
 
+// A golden run under an emulated arithmetic that counts failures instead of failing the test.
+GoldenRun counting_run(const Arithmetic& a, const Limits& limits) {
+  GoldenRun run;
+  run.algo = a.algo;
+  run.limits = limits;
+  run.enforce = false;
+  run.quiet = true;
+  return run;
+}
+
 // Runs the golden comparison under each arithmetic with `limits`; returns, per kind of tensor, the worst error
 // as a fraction of its limit (and prints them), and the number of runs that failed.
 int prove_limits(const std::vector<Arithmetic>& arithmetics, const Limits& limits, const char* title) {
@@ -77,13 +87,8 @@ int prove_limits(const std::vector<Arithmetic>& arithmetics, const Limits& limit
   int failed_runs = 0;
   for (const Arithmetic& a : arithmetics) {
     EmulationScope scope(a.gemm);
-    GoldenRun run;
-    run.algo = a.algo;
-    run.limits = limits;
-    run.enforce = false;
-    run.quiet = true;
     std::printf("  %-28s", a.name.c_str());
-    const Report r = bts::test::run_golden(run);
+    const Report r = bts::test::run_golden(counting_run(a, limits));
     if (r.failed > 0) ++failed_runs;
     for (const auto& kv : r.worst_error) worst[kv.first] = std::max(worst[kv.first], kv.second);
   }
@@ -133,11 +138,7 @@ enum class Planted { Gradient, Weight };
 
 int failures_with_planted_error(const Arithmetic& a, const Limits& limits, Planted what) {
   EmulationScope scope(a.gemm);
-  GoldenRun run;
-  run.algo = a.algo;
-  run.limits = limits;
-  run.enforce = false;
-  run.quiet = true;
+  GoldenRun run = counting_run(a, limits);
   if (what == Planted::Gradient) run.tamper_grad = transpose_conv_gradient;
   else run.tamper_init = transpose_conv_weight;
   std::printf("  planted transposed %s, %-16s", what == Planted::Gradient ? "gradient" : "weight  ", a.name.c_str());

@@ -7,6 +7,7 @@
 
 #include "engine/tensor_file.h"
 #include "tests/common/helpers.h"
+#include "tests/common/toy_run.h"
 #include "train/config.h"
 #include "train/run_lock.h"
 #include "train/trainer.h"
@@ -16,11 +17,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-json toy(const std::string& run_dir) {
-  return {{"dataset", "fashion-mnist"}, {"method", "unif-sgd"}, {"budget", 0.5}, {"epochs", 3},
-          {"batch_size", 32}, {"model", {{"width", 0.0625}}}, {"train_subset", 512}, {"test_subset", 200},
-          {"device", "cpu"}, {"run_dir", run_dir}, {"seed", 4}};
-}
+json toy(const std::string& run_dir) { return bts::test::toy_config(run_dir); }
 TrainOptions quiet() {
   TrainOptions o;
   o.quiet = true;

@@ -7,19 +7,13 @@
 #include "engine/tensor_file.h"
 #include "train/trainer.h"
 #include "tests/common/helpers.h"
+#include "tests/common/toy_run.h"
 
 using namespace bts;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-json toy_config(const std::string& run_dir) {
-  return {{"dataset", "fashion-mnist"}, {"method", "unif-sgd"}, {"budget", 0.5}, {"epochs", 3},
-          {"batch_size", 32}, {"model", {{"width", 0.0625}}}, {"train_subset", 512}, {"test_subset", 200},
-          {"device", "cpu"}, {"checkpoint_every", 1}, {"run_dir", run_dir}, {"seed", 4}};
-}
-}  // namespace
+using bts::test::toy_config;
 
 TEST_SUITE("trainer") {
 
