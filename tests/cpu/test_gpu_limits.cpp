@@ -1,48 +1,28 @@
 // The GPU suites' limits (tests/common/gpu_limits.h), proved on the CPU: the CPU GEMM emulates a GPU's fp32
 // arithmetic (TF32 operand rounding, other summation orders as ulp noise; kernels/cpu/blas.h) and the GPU suites'
 // own comparison functions must pass against those emulated runs, while a real error (a transposed gradient) must
-// still fail them. Each case prints the worst error of each kind of tensor as a fraction of its limit.
+// still fail them (the 20-step curve's limits: test_gpu_curve_limits.cpp). Each case prints the worst error of each kind of tensor as a fraction of its limit.
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <vector>
 
 #include "kernels/cpu/blas.h"
+#include "tests/common/gemm_emulation.h"
 #include "tests/common/golden.h"
 #include "tests/common/gpu_limits.h"
 
 using namespace bts;
 using bts::kernels::cpu::GemmEmulation;
 using bts::kernels::cpu::Tf32Rounding;
+using bts::test::Arithmetic;
+using bts::test::EmulationScope;
+using bts::test::emulation;
 using bts::test::GoldenRun;
 using bts::test::Limits;
 using bts::test::Report;
 
 namespace {
-
-// Sets the CPU GEMM emulation for a scope; never throws from its destructor.
-struct EmulationScope {
-  GemmEmulation prev;
-  explicit EmulationScope(const GemmEmulation& e) : prev(kernels::cpu::gemm_emulation()) {
-    kernels::cpu::set_gemm_emulation(e);
-  }
-  ~EmulationScope() { kernels::cpu::set_gemm_emulation(prev); }
-};
-
-GemmEmulation emulation(Tf32Rounding tf32, int noise_ulps, uint64_t seed) {
-  GemmEmulation e;
-  e.tf32 = tf32;
-  e.noise_ulps = noise_ulps;
-  e.seed = seed;
-  return e;
-}
-
-// One emulated arithmetic a GPU run might have: a name, the CPU algorithm and the GEMM emulation.
-struct Arithmetic {
-  std::string name;
-  CpuAlgo algo;
-  GemmEmulation gemm;
-};
 
 // The fp32 runs a GPU with TF32 off can be: OpenBLAS's order, the reference loops' order, and 18 other orders
 // (outputs moved by up to 4, 16 or 32 ulps: cuDNN's and cuBLAS's kernels split and tree-reduce their sums; a sum
@@ -145,39 +125,6 @@ int failures_with_planted_error(const Arithmetic& a, const Limits& limits, Plant
   return bts::test::run_golden(run).failed;
 }
 
-// The GPU suite's 20-step test compares the GPU's curve with the CPU's im2col + gemm curve. Every emulated GPU
-// arithmetic must stay within its limits, and the curve must still fall.
-void prove_curve_limits(const std::vector<Arithmetic>& arithmetics, bool tf32) {
-  const bts::test::CurveLimits lim = bts::test::gpu_curve_limits(tf32);
-  std::vector<double> ref;
-  {
-    EmulationScope scope(GemmEmulation{});
-    const CpuAlgo prev = cpu_algo();
-    set_cpu_algo(CpuAlgo::Gemm);
-    ref = bts::test::training_curve_losses(Device::CPU);
-    set_cpu_algo(prev);
-  }
-  bts::test::CurveDistance worst;
-  for (const Arithmetic& a : arithmetics) {
-    EmulationScope scope(a.gemm);
-    const CpuAlgo prev = cpu_algo();
-    set_cpu_algo(a.algo);
-    const std::vector<double> ours = bts::test::training_curve_losses(Device::CPU);
-    set_cpu_algo(prev);
-    const bts::test::CurveDistance d = bts::test::curve_distance(ours, ref);
-    std::printf("  %-28s 20-step curve %.5f -> %.5f: step 1 %.1e, step 2 %.1e, curve %.1e\n", a.name.c_str(),
-                ours.front(), ours.back(), d.first, d.second, d.curve);
-    CHECK_MESSAGE(bts::test::within(d, lim), a.name);
-    CHECK(ours.back() < ours.front());
-    worst.first = std::max(worst.first, d.first);
-    worst.second = std::max(worst.second, d.second);
-    worst.curve = std::max(worst.curve, d.curve);
-  }
-  std::printf("  TF32 %s: worst step 1 %.1e (%.2f of limit), step 2 %.1e (%.2f), curve %.1e (%.2f)\n",
-              tf32 ? "on" : "off", worst.first, worst.first / lim.first, worst.second, worst.second / lim.second,
-              worst.curve, worst.curve / lim.curve);
-}
-
 }  // namespace
 
 TEST_SUITE("gpu_limits") {
@@ -212,18 +159,6 @@ TEST_CASE("GPU TF32 golden limits hold under emulated TF32 and catch a transpose
     CHECK(failures_with_planted_error({r == Tf32Rounding::Nearest ? "TF32 nearest" : "TF32 truncate", CpuAlgo::Gemm,
                                        emulation(r, 0, 0)},
                                       lim, Planted::Weight) > 0);
-}
-
-TEST_CASE("GPU 20-step curve limits hold under emulated GPU arithmetic") {
-  std::vector<Arithmetic> fp32{{"reference loops", CpuAlgo::Reference, {}}};
-  for (uint64_t seed = 1; seed <= 2; ++seed)
-    fp32.push_back({"gemm +-16 ulp, seed " + std::to_string(seed), CpuAlgo::Gemm,
-                    emulation(Tf32Rounding::Off, 16, seed)});
-  prove_curve_limits(fp32, false);
-  std::vector<Arithmetic> tf32;
-  tf32.push_back({"TF32 nearest", CpuAlgo::Gemm, emulation(Tf32Rounding::Nearest, 0, 0)});
-  tf32.push_back({"TF32 truncate +-16 ulp", CpuAlgo::Gemm, emulation(Tf32Rounding::Truncate, 16, 7)});
-  prove_curve_limits(tf32, true);
 }
 
 }  // TEST_SUITE
