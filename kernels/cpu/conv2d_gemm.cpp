@@ -3,14 +3,11 @@
 //   backward data    col[CRS, PQ] = W^T * dy_n, then col2im adds col back into dx_n
 //   backward filter  dW[K, CRS]  += dy_n[K, PQ] * col_n^T
 // A 1x1, stride-1, unpadded convolution skips im2col (col_n is x_n itself).
-// Workspaces are thread-local, so the per-image loops run in parallel (OpenMP) without sharing buffers.
+// Workspaces are thread-local, so the per-image loops run in parallel (OpenMP) without sharing buffers. Results
+// do not depend on the thread count: nothing sums across images except backward filter, in a fixed order.
 #include <algorithm>
 #include <cstring>
 #include <vector>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/conv2d.h"
@@ -18,14 +15,6 @@
 namespace bts::kernels::cpu {
 
 namespace {
-
-#ifdef _OPENMP
-int max_threads() { return omp_get_max_threads(); }
-int thread_id() { return omp_get_thread_num(); }
-#else
-int max_threads() { return 1; }
-int thread_id() { return 0; }
-#endif
 
 bool is_pointwise(const ConvShape& s) { return s.R == 1 && s.S == 1 && s.stride == 1 && s.pad == 0; }
 
@@ -134,28 +123,30 @@ void conv2d_backward_data_gemm(const ConvShape& s, const T* dy, const T* w, T* d
   }
 }
 
+// The batch is cut into a fixed number of chunks of consecutive images, whatever the thread count: chunk 0
+// accumulates into dw itself, the others into private partial sums added at the end in chunk order. So the
+// summation order, and the result, are the same on 1 thread or 16 (the threads share out the chunks). The chunk
+// count bounds this op's parallelism and its extra memory ((chunks - 1) x the weight's size).
+constexpr int64_t kFilterChunks = 8;
+
 template <typename T>
 void conv2d_backward_filter_gemm(const ConvShape& s, const T* x, const T* dy, T* dw, bool accumulate) {
   const int64_t PQ = s.P() * s.Q(), CRS = s.C * s.R * s.S, in_sz = s.C * s.H * s.W, wsz = s.K * CRS;
-  const int threads = max_threads();
-  // Thread 0 accumulates into dw itself, the others into private partial sums added at the end (in thread
-  // order, so the result is deterministic for a given thread count).
-  std::vector<T> partial(static_cast<size_t>((threads - 1) * wsz));
+  const int64_t chunks = std::min<int64_t>(kFilterChunks, std::max<int64_t>(s.N, 1));
+  std::vector<T> partial(static_cast<size_t>((chunks - 1) * wsz), T(0));
   if (!accumulate) std::memset(dw, 0, sizeof(T) * wsz);
-#pragma omp parallel num_threads(threads)
-  {
-    const int tid = thread_id();
-    T* acc = tid == 0 ? dw : partial.data() + (tid - 1) * wsz;
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < s.N; ++n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    T* acc = c == 0 ? dw : partial.data() + (c - 1) * wsz;
+    for (int64_t n = c * s.N / chunks; n < (c + 1) * s.N / chunks; ++n) {
       const T* cn = image_columns(s, x + n * in_sz);
       gemm(false, true, s.K, CRS, PQ, T(1), dy + n * s.K * PQ, PQ, cn, PQ, T(1), acc, CRS);
     }
   }
-  for (int t = 1; t < threads; ++t) {
-    const T* p = partial.data() + (t - 1) * wsz;
-    for (int64_t i = 0; i < wsz; ++i) dw[i] += p[i];
-  }
+  // Each element sums its partials in chunk order, so splitting the elements over threads changes nothing.
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < wsz; ++i)
+    for (int64_t c = 1; c < chunks; ++c) dw[i] += partial[static_cast<size_t>((c - 1) * wsz + i)];
 }
 
 #define BTS_INSTANTIATE(T)                                                                   \
