@@ -13,8 +13,11 @@ Budget Budget::of(const TrainConfig& cfg, const Sampler& sampler, int64_t train_
   b.full_samples = static_cast<double>(cfg.epochs) * static_cast<double>(train_size);
   b.backward_samples = static_cast<int64_t>(std::floor(cfg.budget * b.full_samples + 1e-9));
   b.by_backward_samples = cfg.method == "sb";
+  b.step_cap = b.by_backward_samples ? 0
+                                     : std::max<int64_t>(1, std::min(b.epochs * b.iterations_per_epoch,
+                                                                     b.backward_samples / b.batch));
   b.schedule_iterations = b.by_backward_samples ? std::max<int64_t>(1, (b.backward_samples + b.batch - 1) / b.batch)
-                                                : b.epochs * b.iterations_per_epoch;
+                                                : b.step_cap;
   return b;
 }
 

@@ -21,6 +21,9 @@ struct Budget {
   // as many steps as its backward budget buys (its epoch-end flushes add partial steps).
   int64_t schedule_iterations = 0;
   bool by_backward_samples = false;  // selective backprop: the schedule advances with backward samples spent
+  // Every other method: at most floor(B*T*N / b) training steps. Only whole-epoch methods (scan-SGD, OSGD) with a
+  // fractional T*B reach it before their last epoch ends; for the others it equals or exceeds their plan.
+  int64_t step_cap = 0;
 
   static Budget of(const TrainConfig& cfg, const Sampler& sampler, int64_t train_size);
   // The schedule position of the training step about to run: the global presented step, or (selective

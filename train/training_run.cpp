@@ -163,6 +163,8 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
     build_batch(step, idx);
     if (!sb_) {
       train_presented_batch(step, idx);
+      // No method trains more steps than its budget buys (a whole-epoch method's last epoch may end early).
+      if (progress_.counters.iterations >= budget_.step_cap) progress_.budget_spent = true;
     } else {
       sb_scoring_step(epoch, step, idx);
       while (sb_->queued() >= b_ && !progress_.budget_spent) sb_train_queued(b_);

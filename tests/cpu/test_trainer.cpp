@@ -161,4 +161,27 @@ TEST_CASE("p-SGD resumes bitwise mid-epoch: the epoch's draw is kept, not redraw
   fs::remove_all(b);
 }
 
+TEST_CASE("whole-epoch methods never overspend a fractional T*B: scan-SGD and OSGD stop after floor(B T N / b) steps") {
+  if (!have_fashion_mnist()) {
+    MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
+    return;
+  }
+  for (const char* method : {"scan-sgd", "osgd"}) {
+    const std::string d = std::string("bts_test_partial_") + method;
+    fs::remove_all(d);
+    json c = toy_config(d);  // N = 512, b = 32
+    c["method"] = method;
+    c["epochs"] = 2;
+    c["budget"] = 0.3;  // T*B = 0.6: one partial epoch of floor(0.3 * 2 * 512 / 32) = 9 of its 16 steps
+    TrainOptions quiet;
+    quiet.quiet = true;
+    const json r = train(config_from_json(c), quiet);
+    INFO(method);
+    CHECK(r["budget_spent"]["iterations"] == 9);
+    CHECK(r["budget_spent"]["samples_backward"].get<int64_t>() <= static_cast<int64_t>(0.3 * 2 * 512));
+    CHECK(r["history"].size() == 1);
+    fs::remove_all(d);
+  }
+}
+
 }  // TEST_SUITE

@@ -1,4 +1,5 @@
-// Ordered SGD (Kawaguchi & Lu 2020; METHODS.md): truncated like scan-SGD (round(T*B) epochs over all samples);
+// Ordered SGD (Kawaguchi & Lu 2020; METHODS.md): truncated like scan-SGD (ceil(T*B) epochs over all samples, at
+// most floor(B*T*N/b) steps);
 // each batch backpropagates only its q largest losses (weights 1/q), with q adapted at each epoch's end from the
 // training accuracy.
 #include <algorithm>
@@ -16,8 +17,7 @@ class OrderedSgdSampler : public Sampler {
  public:
   explicit OrderedSgdSampler(const SamplerContext& c)
       : ctx_(c),
-        order_("osgd", c, static_cast<int64_t>(std::llround(static_cast<double>(c.epochs) * c.budget)),
-               c.train_size / c.batch_size),
+        order_("osgd", c, whole_epochs(c), c.train_size / c.batch_size),
         q_(c.batch_size) {}
   std::string name() const override { return "osgd"; }
   int64_t epochs() const override { return order_.epochs(); }

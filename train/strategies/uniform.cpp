@@ -2,7 +2,7 @@
 // show a prefix of a fresh uniformly random permutation each epoch; they differ in how many epochs they run and
 // how long the prefix is:
 //   sgd       T epochs of floor(N/b) iterations (the last partial batch dropped), B = 1
-//   scan-sgd  round(T*B) epochs of floor(N/b) iterations (truncated training)
+//   scan-sgd  ceil(T*B) epochs of floor(N/b) iterations, stopped after floor(B*T*N/b) steps (truncated training)
 //   unif-sgd  T epochs of floor(N*B/b) iterations: N*B samples uniformly without replacement per epoch
 // The random subset (Figure 1) trains a fixed random N*B samples for T epochs.
 #include "train/strategies/uniform.h"
@@ -66,10 +66,12 @@ std::unique_ptr<Sampler> make_full_sgd(const SamplerContext& c, std::vector<int3
   return std::make_unique<RandomOrderSampler>("sgd", c, c.epochs, c.train_size / c.batch_size);
 }
 
+int64_t whole_epochs(const SamplerContext& c) {
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(static_cast<double>(c.epochs) * c.budget - 1e-9)));
+}
+
 std::unique_ptr<Sampler> make_scan_sgd(const SamplerContext& c, std::vector<int32_t>) {
-  return std::make_unique<RandomOrderSampler>(
-      "scan-sgd", c, static_cast<int64_t>(std::llround(static_cast<double>(c.epochs) * c.budget)),
-      c.train_size / c.batch_size);
+  return std::make_unique<RandomOrderSampler>("scan-sgd", c, whole_epochs(c), c.train_size / c.batch_size);
 }
 
 std::unique_ptr<Sampler> make_unif_sgd(const SamplerContext& c, std::vector<int32_t>) {

@@ -11,6 +11,10 @@
 
 namespace bts {
 
+// Whole-epoch methods (scan-SGD, ordered SGD): ceil(T*B) epochs over all samples (at least 1); the trainer stops
+// them after floor(B*T*N / b) training steps, so a fractional T*B ends with a partial epoch instead of overspending.
+int64_t whole_epochs(const SamplerContext& c);
+
 // The budgeted draw of unif-SGD and the importance samplers: floor(N*B / b) iterations per epoch.
 int64_t budgeted_iterations(const SamplerContext& c);
 
