@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "engine/backend.h"
 #include "engine/device.h"
@@ -55,12 +56,46 @@ double count_entropy(const std::vector<int32_t>& counts) {
   return h;
 }
 
+namespace {
+
+// Set up and run, with the directory locked and checked; `started` becomes true when training begins.
+json run_in_directory(const TrainConfig& cfg, const json& cfg_json, const TrainOptions& opt, const fs::path& dir,
+                      bool& started) {
+  const Device dev = pick_device(cfg.device);
+  backend(dev).set_tf32(cfg.tf32);
+  const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
+  CoresetSelection coreset;
+  if (cfg.method == "core-set") {
+    coreset = select_coreset(cfg, opt, log);
+    if (coreset.interrupted) return coreset.result;
+  }
+  TrainingRun run(cfg, cfg_json, opt, log, dev, std::move(coreset));
+  const InterruptScope interrupts;
+  started = true;
+  return run.execute();
+}
+
+// After a failure: a directory this call created, for a run that never began training (bad data folder, a device
+// that does not answer), is removed, so a failed start leaves no litter; otherwise the error goes to the end of its
+// log.txt, beside the run it ended.
+void record_failure(const fs::path& dir, bool created, bool started, const std::string& what) {
+  std::error_code ec;
+  if (created && !started) {
+    fs::remove_all(dir, ec);
+    return;
+  }
+  std::ofstream(dir / "log.txt", std::ios::app) << "error: " << what << "\n";
+}
+
+}  // namespace
+
 json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   TrainConfig cfg = cfg_in;
   if (cfg.run_dir.empty()) cfg.run_dir = default_run_dir(cfg);
   const fs::path dir(cfg.run_dir);
   const json cfg_json = config_to_json(cfg);
   check_combination(cfg);
+  const bool created = !fs::exists(dir);
   fs::create_directories(dir);
   const RunLock lock(dir);  // one writer per run directory, until this function returns
   remove_stale_temporaries(dir);
@@ -73,17 +108,13 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
                                                                      << "' already holds a checkpoint: resume it "
                                                                         "(--resume) or choose another --run-dir");
   }
-  const Device dev = pick_device(cfg.device);
-  backend(dev).set_tf32(cfg.tf32);
-  const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
-  CoresetSelection coreset;
-  if (cfg.method == "core-set") {
-    coreset = select_coreset(cfg, opt, log);
-    if (coreset.interrupted) return coreset.result;
+  bool started = false;
+  try {
+    return run_in_directory(cfg, cfg_json, opt, dir, started);
+  } catch (const std::exception& e) {
+    record_failure(dir, created, started, e.what());
+    throw;
   }
-  TrainingRun run(cfg, cfg_json, opt, log, dev, std::move(coreset));
-  const InterruptScope interrupts;
-  return run.execute();
 }
 
 json evaluate_run(const std::string& run_dir, const std::string& device) {

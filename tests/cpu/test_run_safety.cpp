@@ -2,6 +2,7 @@
 // now lives with metrics.jsonl consistent with its checkpoint, and divergence stops a run with a finite checkpoint.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -117,12 +118,27 @@ TEST_CASE("divergence stops the run, naming the epoch and the finite checkpoint 
     CHECK((m.find("no checkpoint was written") != std::string::npos ||
            m.find("(checked finite when written)") != std::string::npos));
   }
+  // The error is at the end of the run's log.txt (the run had begun training).
+  {
+    std::ifstream log(fs::path(d) / "log.txt");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    CHECK(text.find("error: training") != std::string::npos);
+  }
   // Whatever checkpoint was kept is finite.
   if (fs::exists(fs::path(d) / "checkpoint.bin")) {
     TensorMap k = read_tensor_file((fs::path(d) / "checkpoint.bin").string());
     for (double v : k.at("params").to_double_vector()) REQUIRE(std::isfinite(v));
   }
   fs::remove_all(d);
+}
+
+TEST_CASE("a run that fails before it starts leaves no directory behind") {
+  const std::string d = "bts_test_failed_start";
+  fs::remove_all(d);
+  json c = toy(d);
+  c["data_dir"] = "bts_test_no_such_data_folder";
+  CHECK_THROWS_WITH_AS(train(config_from_json(c), quiet()), doctest::Contains("Fashion-MNIST"), Error);
+  CHECK_FALSE(fs::exists(d));
 }
 
 }  // TEST_SUITE
