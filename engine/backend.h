@@ -53,10 +53,11 @@ class Backend {
   virtual Device device() const = 0;
 
   // ---- memory and order. Work is queued on the backend's stream in call order. copy() moves bytes between this
-  // backend's memory and host memory or itself; it returns only when a copy that touches host memory is done.
+  // backend's memory and host memory or itself; it returns only when a copy that touches host memory is done
+  // (`touches_host`: the caller knows each side's device, so the backend need not ask the driver).
   virtual void* allocate(size_t bytes) = 0;
   virtual void release(void* p) noexcept = 0;
-  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes, bool touches_host) = 0;
   virtual void fill(void* dst, int byte_value, size_t bytes) = 0;
   virtual StreamHandle stream() = 0;
   virtual void synchronize() = 0;

@@ -46,7 +46,8 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
   BTS_CHECK(dst_dev == src_dev || dst_dev == Device::CPU || src_dev == Device::CPU,
             "copy between two different device kinds (" << device_name(src_dev) << " -> " << device_name(dst_dev)
                                                        << ") is not supported");
-  backend(dst_dev != Device::CPU ? dst_dev : src_dev).copy(dst, src, bytes);
+  const bool touches_host = dst_dev == Device::CPU || src_dev == Device::CPU;
+  backend(dst_dev != Device::CPU ? dst_dev : src_dev).copy(dst, src, bytes, touches_host);
 }
 
 void zero_bytes(void* dst, Device dev, size_t bytes) { fill_bytes(dst, dev, 0, bytes); }

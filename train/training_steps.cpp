@@ -113,6 +113,7 @@ void TrainingRun::sb_train_queued(int64_t k) {
   }
   if (k > 0) {
     const Tensor weights = mixer_.targets() > 1 ? sb_->label_weights(k) : Tensor();
+    // lr_at's step is unused here: selective backprop's schedule position is the backward samples spent.
     train_step({sb_->images(k), sb_->labels(k), weights.defined() ? &weights : nullptr, nullptr, sb_->indices(k), k},
                lr_at(0));
   }

@@ -29,7 +29,7 @@ void* CpuBackend::allocate(size_t bytes) {
 
 void CpuBackend::release(void* p) noexcept { std::free(p); }
 
-void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+void CpuBackend::copy(void* dst, const void* src, size_t bytes, bool) { std::memmove(dst, src, bytes); }
 
 void CpuBackend::fill(void* dst, int byte_value, size_t bytes) { std::memset(dst, byte_value, bytes); }
 

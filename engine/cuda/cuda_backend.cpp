@@ -37,16 +37,12 @@ void CudaBackend::release(void* p) noexcept {
   cudaFree(p);  // a destructor's path must not throw; a failed free leaves nothing to recover
 }
 
-void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
+void CudaBackend::copy(void* dst, const void* src, size_t bytes, bool touches_host) {
   // On the context's stream, in order with the kernels queued before it. When host memory is involved, wait:
   // the caller may read or free it right after (the only host synchronisation copies ever cause).
-  cudaPointerAttributes da{}, sa{};
-  BTS_CUDA_CHECK(cudaPointerGetAttributes(&da, dst));
-  BTS_CUDA_CHECK(cudaPointerGetAttributes(&sa, src));
   const cudaStream_t s = current_stream();
   BTS_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
-  const bool host = da.type != cudaMemoryTypeDevice || sa.type != cudaMemoryTypeDevice;
-  if (host) BTS_CUDA_CHECK(cudaStreamSynchronize(s));
+  if (touches_host) BTS_CUDA_CHECK(cudaStreamSynchronize(s));
 }
 
 void CudaBackend::fill(void* dst, int byte_value, size_t bytes) {
@@ -98,7 +94,7 @@ int32_t* CudaBackend::device_count() {
 
 int64_t CudaBackend::read_count() {
   int32_t host = 0;
-  copy(&host, count_, sizeof host);
+  copy(&host, count_, sizeof host, /*touches_host=*/true);
   return host;
 }
 

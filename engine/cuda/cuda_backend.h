@@ -14,7 +14,7 @@ class CudaBackend final : public Backend {
 
   void* allocate(size_t bytes) override;
   void release(void* p) noexcept override;
-  void copy(void* dst, const void* src, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes, bool touches_host) override;
   void fill(void* dst, int byte_value, size_t bytes) override;
   StreamHandle stream() override;
   void synchronize() override;

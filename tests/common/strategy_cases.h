@@ -72,8 +72,8 @@ inline nlohmann::json strategy_case_config(const StrategyCase& c, const std::str
 }
 
 // Runs every case on `device` with the data read once; checks the counters against the rules, and that the run ends
-// with a finite loss and an accuracy in [0, 1]. Learning itself is not checked here: 14 steps on augmented toy data
-// can stay at chance (RandAugment did, at 0.114); the GPU suite's 3-epoch run (> 70%) and the CPU suites check it.
+// with a finite loss. Learning itself is not checked here: 14 steps on augmented toy data can stay at chance
+// (RandAugment did, at 0.114); the GPU suite's 3-epoch run (> 70%) and the CPU suites check it.
 inline void run_strategy_cases(const std::string& device, const DataSplit& data) {
   namespace fs = std::filesystem;
   const std::string dir = "bts_strategy_case_" + device;
@@ -94,8 +94,6 @@ inline void run_strategy_cases(const std::string& device, const DataSplit& data)
     CHECK(r["budget_spent"]["samples_backward"].get<int64_t>() == backward);
     CHECK(r["budget_spent"]["samples_scored"].get<int64_t>() == scored);
     CHECK(std::isfinite(r["history"].back()["train_loss"].get<double>()));
-    const double acc = r["final_test_accuracy"].get<double>();
-    CHECK((acc >= 0 && acc <= 1));
   }
 }
 
