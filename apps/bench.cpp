@@ -21,6 +21,7 @@
 #include "engine/backend.h"
 #include "train/batch_mixing.h"
 #include "engine/device.h"
+#include "engine/file_write.h"
 #include "engine/ops.h"
 #include "engine/phase_timer.h"
 #include "engine/rng.h"
@@ -286,13 +287,11 @@ int main(int argc, char** argv) {
       std::printf("  %-40s %9.4f ms  %6.3f%% of a step\n", r["augmentation"].get<std::string>().c_str(),
                   r["ms_per_batch"].get<double>(), 100.0 * r["fraction_of_step"].get<double>());
     if (!json_path.empty()) {
-      const std::string tmp = json_path + ".tmp";
-      std::ofstream(tmp) << nlohmann::json{{"device", device_summary(st)}, {"results", all},
-                                           {"strategy_costs", strategies},
-                                           {"augmentation_costs", augmentations}}
-                                .dump(2)
-                         << "\n";
-      if (std::rename(tmp.c_str(), json_path.c_str()) != 0) throw bts::Error("cannot write " + json_path);
+      bts::write_text_atomic(json_path, nlohmann::json{{"device", device_summary(st)}, {"results", all},
+                                                       {"strategy_costs", strategies},
+                                                       {"augmentation_costs", augmentations}}
+                                                .dump(2) +
+                                            "\n");
       std::printf("wrote %s\n", json_path.c_str());
     }
     return 0;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/file_write.h"
 #include "kernels/common/check.h"
 #include "experiments/process.h"
 
@@ -162,13 +163,7 @@ FigureFiles write_bars(const fs::path& stem, const std::string& title, const std
 
 std::string write_text_file(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream f(tmp);
-    BTS_CHECK(f, "cannot write '" << tmp.string() << "'");
-    f << text;
-  }
-  fs::rename(tmp, p);
+  write_text_atomic(p.string(), text);
   return p.string();
 }
 

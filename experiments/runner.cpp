@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/file_write.h"
 #include "kernels/common/check.h"
 #include "experiments/process.h"
 #include "experiments/run_state.h"
@@ -174,8 +175,7 @@ SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_ro
       const fs::path dir = root / points[i].name;
       fs::create_directories(dir);
       if (!resume) {
-        std::ofstream f(dir / "point.json");
-        f << run_config(points[i], dir).dump(2) << "\n";
+        write_text_atomic((dir / "point.json").string(), run_config(points[i], dir).dump(2) + "\n");
       }
       pid_t pid = -1;
       try {

@@ -68,7 +68,11 @@ CoresetSelection select_coreset(const TrainConfig& cfg, const TrainOptions& opt,
   const int64_t k = static_cast<int64_t>(std::floor(static_cast<double>(n_sel) * cfg.budget + 1e-9));
   std::vector<int32_t> presented;  // samples the selection run never showed cannot count as never learned
   if (fs::exists(sel_dir / "sample_counts.bin")) {
-    const Tensor c = read_tensor_file((sel_dir / "sample_counts.bin").string()).at("counts").to(Device::CPU);
+    const std::string file = (sel_dir / "sample_counts.bin").string();
+    const TensorMap m = read_tensor_file(file);
+    const Tensor& c = tensor_entry(m, file, "counts");
+    BTS_CHECK(c.dtype() == DType::I32 && c.ndim() == 1, "'" << file << "' entry 'counts' is " << c.describe()
+                                                              << ", expected an i32 vector");
     presented.assign(c.data<int32_t>(), c.data<int32_t>() + c.numel());
   }
   out.subset = most_forgotten((sel_dir / "forgetting.bin").string(), k, cfg.seed, presented);

@@ -1,6 +1,7 @@
 // checkpoint.bin: everything a resumed run needs to repeat the uninterrupted one bit for bit on the same device:
 // model, BN statistics, momentum, counts, this epoch's statistics (and mid-epoch its order), the strategy's
 // state, the progress (state_json) and the config it was made with (config_json).
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -77,8 +78,16 @@ std::string value_at(const json& j, const std::string& dotted) {
 }  // namespace
 
 void TrainingRun::restore() {
-  TensorMap ck = read_tensor_file(ckpt_path_.string());
-  const json saved_cfg = json::parse(tensor_to_text(ck.at("config_json")));
+  const std::string file = ckpt_path_.string();
+  // The reader verifies the file (regular, checksummed per entry and whole, sizes before allocation).
+  TensorMap ck = read_tensor_file(file);
+  json saved_cfg, state;
+  try {
+    saved_cfg = json::parse(tensor_to_text(tensor_entry(ck, file, "config_json")));
+    state = json::parse(tensor_to_text(tensor_entry(ck, file, "state_json")));
+  } catch (const json::exception& e) {
+    BTS_FAIL("checkpoint '" << file << "': its config or state is not valid JSON: " << e.what());
+  }
   if (identity(saved_cfg) != identity(cfg_json_)) {
     std::vector<std::string> keys;
     differing_keys(identity(saved_cfg), identity(cfg_json_), "", keys);
@@ -87,16 +96,36 @@ void TrainingRun::restore() {
       list += "\n  " + k + ": checkpoint " + value_at(saved_cfg, k) + ", now " + value_at(cfg_json_, k);
     BTS_FAIL("the checkpoint in '" << cfg_.run_dir << "' was made with another config; differing keys:" << list);
   }
-  model_->params().flat_data().copy_from(ck.at("params"));
-  model_->buffers().flat_data().copy_from(ck.at("buffers"));
-  sgd_->momentum_buffer().copy_from(ck.at("momentum"));
-  buf_.counts.copy_from(ck.at("counts"));
-  buf_.stats.copy_from(ck.at("stats"));
-  if (ck.count("order")) buf_.order.copy_from(ck.at("order"));
-  sampler_->load(ck);
-  if (sb_) sb_->load(ck);
-  if (forgetting_) forgetting_->load(ck);
-  progress_ = RunProgress::from_json(json::parse(tensor_to_text(ck.at("state_json"))), b_, cfg_.lr_initial);
+  // Every piece of state is checked against this run's shapes and the ranges it can take before the run goes on
+  // from it: a checksum catches corruption, these catch a checkpoint that is well-formed but impossible.
+  try {
+    progress_ = RunProgress::from_json(state, b_, cfg_.lr_initial);
+    progress_.validate(sampler_->epochs(), sampler_->iterations_per_epoch(), b_);
+    const double n_max = static_cast<double>(n_ - 1);
+    restore_entry(ck, "params", model_->params().flat_data());
+    restore_entry(ck, "buffers", model_->buffers().flat_data());
+    restore_entry(ck, "momentum", sgd_->momentum_buffer());
+    restore_entry(ck, "counts", buf_.counts, 0.0);
+    restore_entry(ck, "stats", buf_.stats, 0.0);
+    if (progress_.iteration_in_epoch > 0) {
+      // Mid-epoch the epoch's order is needed: its used prefix must be distinct samples of the data set.
+      const Tensor& order = tensor_entry(ck, "", "order", DType::I32, buf_.order.shape());
+      const int64_t used = std::min(n_, sampler_->iterations_per_epoch() * b_);
+      check_entry_values(order, "order", 0, n_max);
+      std::vector<bool> seen(static_cast<size_t>(n_), false);
+      for (int64_t j = 0; j < used; ++j) {
+        const int32_t i = order.data<int32_t>()[j];
+        BTS_CHECK(!seen[static_cast<size_t>(i)], "entry 'order' presents sample " << i << " twice in one epoch");
+        seen[static_cast<size_t>(i)] = true;
+      }
+      buf_.order.copy_from(order);
+    }
+    sampler_->load(ck);
+    if (sb_) sb_->load(ck);
+    if (forgetting_) forgetting_->load(ck);
+  } catch (const std::exception& e) {
+    BTS_FAIL("checkpoint '" << file << "': " << e.what());
+  }
   start_epoch_ = progress_.epoch;
   start_iter_ = progress_.iteration_in_epoch;
   checkpoint_epoch_ = start_epoch_;

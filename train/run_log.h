@@ -1,8 +1,10 @@
-// A run directory's text outputs: log.txt (every progress and status line, also printed unless quiet), and
-// atomic writes (temporary file + rename) for the files a reader must never see half-written.
+// A run directory's log.txt: every progress and status line, also printed unless quiet. (Atomic and appending
+// writes, every failure an error, are engine/file_write.h's.)
 #pragma once
 #include <filesystem>
 #include <string>
+
+#include "engine/file_write.h"  // write_text_atomic, append_text
 
 namespace bts {
 
@@ -17,7 +19,6 @@ class RunLog {
   bool quiet_;
 };
 
-void write_text_atomic(const std::filesystem::path& path, const std::string& text);
 // "h:mm:ss" of a duration in seconds.
 std::string format_duration(double seconds);
 

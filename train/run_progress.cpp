@@ -1,5 +1,9 @@
 #include "train/run_progress.h"
 
+#include <cmath>
+
+#include "kernels/common/check.h"
+
 namespace bts {
 
 using nlohmann::json;
@@ -31,6 +35,29 @@ json RunProgress::to_json() const {
           {"elapsed_seconds", elapsed_seconds},
           {"history", history},
           {"phase_ms", phase_ms}};
+}
+
+void RunProgress::validate(int64_t epochs, int64_t iterations_per_epoch, int64_t batch) const {
+  BTS_CHECK(epoch >= 0 && epoch <= epochs, "state: epoch " << epoch << " outside [0, " << epochs << "]");
+  BTS_CHECK(iteration_in_epoch >= 0 && iteration_in_epoch < iterations_per_epoch &&
+                (iteration_in_epoch == 0 || epoch < epochs),
+            "state: iteration_in_epoch " << iteration_in_epoch << " outside [0, " << iterations_per_epoch
+                                         << ") for epoch " << epoch);
+  const Counters& c = counters;
+  BTS_CHECK(c.iterations >= 0 && c.samples_backward >= 0 && c.samples_scored >= 0 &&
+                c.samples_backward <= c.samples_forward && c.samples_forward <= c.iterations * batch,
+            "state: inconsistent counters " << c.to_json().dump()
+                                            << " (expected 0 <= backward <= forward <= iterations x " << batch << ")");
+  BTS_CHECK(epoch_trained >= 0 && epoch_trained <= c.samples_forward && sb_presented >= 0,
+            "state: epoch_trained " << epoch_trained << " / sb_presented " << sb_presented
+                                    << " inconsistent with the counters");
+  BTS_CHECK(history.is_array() && static_cast<int64_t>(history.size()) == epoch,
+            "state: " << (history.is_array() ? history.size() : 0) << " history lines for " << epoch
+                      << " finished epochs");
+  for (double a : {best_test_accuracy, last_test_accuracy})
+    BTS_CHECK(a == -1 || (a >= 0 && a <= 1), "state: test accuracy " << a << " outside [0, 1]");
+  BTS_CHECK(std::isfinite(elapsed_seconds) && elapsed_seconds >= 0 && std::isfinite(last_lr),
+            "state: elapsed_seconds " << elapsed_seconds << ", last_lr " << last_lr);
 }
 
 RunProgress RunProgress::from_json(const json& st, int64_t batch, double lr_initial) {

@@ -32,6 +32,10 @@ struct RunProgress {
   nlohmann::json to_json() const;
   // Reads a checkpoint's state; `batch` and `lr_initial` fill what older checkpoints did not record.
   static RunProgress from_json(const nlohmann::json& st, int64_t batch, double lr_initial);
+  // Throws unless this is a position the run could have reached: epoch in [0, epochs], iteration below the
+  // epoch's length, counters non-negative and consistent (backward <= forward <= iterations x batch), one history
+  // line per finished epoch, accuracies in [0, 1] (or -1: none yet), times finite and non-negative.
+  void validate(int64_t epochs, int64_t iterations_per_epoch, int64_t batch) const;
 };
 
 }  // namespace bts

@@ -42,7 +42,7 @@ void TrainingRun::finish_epoch(int64_t epoch) {
   m["elapsed_seconds"] = elapsed();
   m["phase_ms"] = progress_.phase_ms;
   progress_.history.push_back(m);
-  std::ofstream(dir_ / "metrics.jsonl", std::ios::app) << m.dump() << "\n";
+  append_text((dir_ / "metrics.jsonl").string(), m.dump() + "\n");
   const std::string test =
       m.contains("test_accuracy")
           ? "  test acc " + std::to_string(100.0 * m["test_accuracy"].get<double>()).substr(0, 5) + "%"

@@ -6,6 +6,7 @@
 
 #include "engine/backend.h"
 #include "engine/device.h"
+#include "engine/file_write.h"
 #include "engine/tensor_file.h"
 #include "kernels/common/check.h"
 #include "train/coreset_selection.h"
@@ -84,7 +85,10 @@ void record_failure(const fs::path& dir, bool created, bool started, const std::
     fs::remove_all(dir, ec);
     return;
   }
-  std::ofstream(dir / "log.txt", std::ios::app) << "error: " << what << "\n";
+  try {
+    append_text((dir / "log.txt").string(), "error: " + what + "\n");
+  } catch (const std::exception&) {  // the error being reported matters more than the log line (a full disk)
+  }
 }
 
 }  // namespace
@@ -120,16 +124,26 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
 json evaluate_run(const std::string& run_dir, const std::string& device) {
   const fs::path dir(run_dir);
   BTS_CHECK(fs::exists(dir / "checkpoint.bin"), "no checkpoint in '" << run_dir << "'");
-  TensorMap ck = read_tensor_file((dir / "checkpoint.bin").string());
-  TrainConfig cfg = config_from_json(json::parse(tensor_to_text(ck.at("config_json"))));
+  const std::string file = (dir / "checkpoint.bin").string();
+  TensorMap ck = read_tensor_file(file);
+  TrainConfig cfg;
+  try {
+    cfg = config_from_json(json::parse(tensor_to_text(tensor_entry(ck, file, "config_json"))));
+  } catch (const json::exception& e) {
+    BTS_FAIL("checkpoint '" << file << "': its config is not valid JSON: " << e.what());
+  }
   const Device dev = pick_device(device);
   DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
   take_subset(data.test, cfg.test_subset);
   DeviceDataset test_ds(std::move(data.test), dev, 0);
   ResNet18 model({cfg.width, test_ds.classes(), test_ds.channels()});
   model.finalize(DType::F32, dev, cfg.seed);
-  model.params().flat_data().copy_from(ck.at("params"));
-  model.buffers().flat_data().copy_from(ck.at("buffers"));
+  try {
+    restore_entry(ck, "params", model.params().flat_data());
+    restore_entry(ck, "buffers", model.buffers().flat_data());
+  } catch (const std::exception& e) {
+    BTS_FAIL("checkpoint '" << file << "': " << e.what());
+  }
   EvalResult ev = evaluate(model, test_ds, 500);
   return {{"run_dir", run_dir}, {"test_accuracy", ev.accuracy}, {"test_loss", ev.loss}, {"test_size", test_ds.size()}};
 }

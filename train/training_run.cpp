@@ -116,7 +116,7 @@ void TrainingRun::rewind_metrics() const {
 
 void TrainingRun::start_fresh() {
   write_text_atomic(dir_ / "config.json", cfg_json_.dump(2) + "\n");
-  std::ofstream(dir_ / "metrics.jsonl", std::ios::trunc);
+  write_text_atomic((dir_ / "metrics.jsonl").string(), "");
 }
 
 void TrainingRun::log_header() const {
@@ -166,6 +166,8 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
       // No method trains more steps than its budget buys (a whole-epoch method's last epoch may end early).
       if (progress_.counters.iterations >= budget_.step_cap) progress_.budget_spent = true;
     } else {
+      // The run's last presentation: the step that empties the queue now (or its flush below) is the last one.
+      last_presentation_ = epoch == budget_.epochs - 1 && it == ipe - 1;
       sb_scoring_step(epoch, step, idx);
       while (sb_->queued() >= b_ && !progress_.budget_spent) sb_train_queued(b_);
     }
@@ -220,6 +222,11 @@ json TrainingRun::interrupted() {
 
 double TrainingRun::lr_at(int64_t step) const {
   return learning_rate(schedule_, cfg_.lr_initial, cfg_.lr_final, budget_.schedule_position(step, progress_.counters),
+                       budget_.schedule_iterations);
+}
+
+double TrainingRun::last_lr() const {
+  return learning_rate(schedule_, cfg_.lr_initial, cfg_.lr_final, budget_.schedule_iterations - 1,
                        budget_.schedule_iterations);
 }
 

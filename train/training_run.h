@@ -86,6 +86,7 @@ class TrainingRun {
 
   // Helpers.
   double lr_at(int64_t step) const;
+  double last_lr() const;  // the schedule's value at its last iteration (lr.final for the linear schedule)
   double elapsed() const;
   void merge_phases();
   std::vector<double> epoch_stats(int64_t epoch) const;  // host copy of the stats, checked finite
@@ -120,6 +121,7 @@ class TrainingRun {
   std::chrono::steady_clock::time_point t0_;
   double next_progress_ = 0, since_t_ = 0;
   int64_t images_since_ = 0;
+  bool last_presentation_ = false;  // selective backprop: the last scoring batch of the last epoch is being trained
 };
 
 }  // namespace bts

@@ -113,9 +113,13 @@ void TrainingRun::sb_train_queued(int64_t k) {
   }
   if (k > 0) {
     const Tensor weights = mixer_.targets() > 1 ? sb_->label_weights(k) : Tensor();
-    // lr_at's step is unused here: selective backprop's schedule position is the backward samples spent.
+    // Selective backprop's schedule position is the backward samples spent (lr_at's step is unused). Its last
+    // step, whether the budget or the epochs run out first, takes the schedule's last LR: when the epochs end
+    // first the samples spent fall short of the budget (e.g. 53.0k of 54k) and the LR would stop short of
+    // lr.final.
+    const bool last_step = progress_.budget_spent || (last_presentation_ && k == sb_->queued());
     train_step({sb_->images(k), sb_->labels(k), weights.defined() ? &weights : nullptr, nullptr, sb_->indices(k), k},
-               lr_at(0));
+               last_step ? last_lr() : lr_at(0));
   }
   sb_->pop(progress_.budget_spent ? sb_->queued() : k);
 }

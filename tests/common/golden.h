@@ -85,7 +85,8 @@ struct GoldenRun {
 };
 
 inline Report run_golden(const GoldenRun& run) {
-  const TensorMap g = read_tensor_file(std::string(BTS_GOLDEN_DIR) + "/resnet18_golden.bin");
+  const TensorMap g = read_tensor_file(std::string(BTS_GOLDEN_DIR) + "/resnet18_golden.bin",
+                                        TensorFileChecksums::Optional);  // written by PyTorch: version 1
   REQUIRE(meta(g, "format_version") == 1);
   const ResNet18Config cfg{meta(g, "width"), static_cast<int64_t>(meta(g, "classes")),
                            static_cast<int64_t>(meta(g, "in_channels"))};

@@ -94,6 +94,8 @@ inline void run_strategy_cases(const std::string& device, const DataSplit& data)
     CHECK(r["budget_spent"]["samples_backward"].get<int64_t>() == backward);
     CHECK(r["budget_spent"]["samples_scored"].get<int64_t>() == scored);
     CHECK(std::isfinite(r["history"].back()["train_loss"].get<double>()));
+    // Every method's last training step runs at the linear schedule's last value (the default lr.final, 1e-6).
+    CHECK(r["history"].back()["lr"].get<double>() == doctest::Approx(1e-6).epsilon(1e-9));
   }
 }
 

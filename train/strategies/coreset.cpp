@@ -31,9 +31,9 @@ void ForgettingTracker::save(TensorMap& m) const {
   m.emplace("forgetting.forgets", forgets_.view());
 }
 void ForgettingTracker::load(const TensorMap& m) {
-  last_correct_.copy_from(m.at("forgetting.last_correct"));
-  ever_correct_.copy_from(m.at("forgetting.ever_correct"));
-  forgets_.copy_from(m.at("forgetting.forgets"));
+  restore_entry(m, "forgetting.last_correct", last_correct_, 0.0, 1.0);  // flags
+  restore_entry(m, "forgetting.ever_correct", ever_correct_, 0.0, 1.0);
+  restore_entry(m, "forgetting.forgets", forgets_, 0.0);
 }
 
 void ForgettingTracker::write(const std::string& path) const {
@@ -47,9 +47,11 @@ void ForgettingTracker::write(const std::string& path) const {
 std::vector<int32_t> most_forgotten(const std::string& path, int64_t k, uint64_t seed,
                                     const std::vector<int32_t>& presented) {
   const TensorMap m = read_tensor_file(path);
-  BTS_CHECK(m.count("forgets") && m.count("ever_correct"), path << " is not a forgetting file");
-  const Tensor& f = m.at("forgets");
-  const Tensor& e = m.at("ever_correct");
+  const Tensor& f = tensor_entry(m, path, "forgets");
+  const Tensor& e = tensor_entry(m, path, "ever_correct");
+  BTS_CHECK(f.dtype() == DType::I32 && e.dtype() == DType::I32 && f.ndim() == 1 && e.ndim() == 1,
+            "'" << path << "': entries 'forgets' and 'ever_correct' must be i32 vectors, not " << f.describe()
+                << " and " << e.describe());
   const int64_t n = f.numel();
   BTS_CHECK(e.numel() == n && k >= 0 && k <= n, path << ": " << n << " samples, asked for the " << k
                                                      << " most forgotten");

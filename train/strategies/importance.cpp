@@ -19,6 +19,8 @@ class ImportanceSampler : public Sampler {
     visits_ = Tensor::zeros({c.train_size}, DType::I32, d);
     last_p_ = Tensor::zeros({c.train_size}, DType::F32, d);
     weights_ = Tensor::empty({c.train_size}, DType::F64, d);
+    positions_ = Tensor::empty({c.train_size}, DType::I32, d);
+    drawn_ = Tensor::empty({c.train_size}, DType::I32, d);
   }
   std::string name() const override { return name_; }
   int64_t epochs() const override { return ctx_.epochs; }
@@ -35,6 +37,13 @@ class ImportanceSampler : public Sampler {
                           kind_, o.averaging, o.eps, weights_.data<double>());
     be.weighted_order(ctx_.seed, static_cast<uint64_t>(epoch), ctx_.train_size, weights_.data<double>(),
                       order.data<int32_t>());
+    // The draw decides which samples the epoch trains; the order they train in is a uniform shuffle of them (the
+    // paper's code feeds the drawn subset through a shuffling loader). Left in key order, the most important
+    // samples would always train first: a curriculum the method does not have.
+    const int64_t k = iterations_per_epoch() * ctx_.batch_size;
+    be.random_order(ctx_.seed ^ kDrawnShuffleSeed, static_cast<uint64_t>(epoch), k, positions_.data<int32_t>());
+    be.gather_rows(order.data<int32_t>(), 1, positions_.data<int32_t>(), k, drawn_.data<int32_t>());
+    be.copy(order.raw(), drawn_.raw(), static_cast<size_t>(k) * sizeof(int32_t), /*touches_host=*/false);
   }
 
   void after_forward(BatchView& v) override {
@@ -54,9 +63,10 @@ class ImportanceSampler : public Sampler {
     m.emplace("sampler.last_p", last_p_.view());
   }
   void load(const TensorMap& m) override {
-    sum_p_.copy_from(m.at("sampler.sum_p"));
-    visits_.copy_from(m.at("sampler.visits"));
-    last_p_.copy_from(m.at("sampler.last_p"));
+    // Sums of probabilities, visit counts, a probability: anything else is corruption, not state.
+    restore_entry(m, "sampler.sum_p", sum_p_, 0.0);
+    restore_entry(m, "sampler.visits", visits_, 0.0);
+    restore_entry(m, "sampler.last_p", last_p_, 0.0, 1.0);
   }
 
  private:
@@ -65,6 +75,9 @@ class ImportanceSampler : public Sampler {
   kernels::ImportanceKind kind_;
   RandomOrderSampler uniform_;  // warm-up epochs
   Tensor sum_p_, visits_, last_p_, weights_;
+  Tensor positions_, drawn_;  // I32 [N]: the within-epoch shuffle of the drawn samples
+  // Makes the shuffle's permutation independent of the uniform samplers' permutations for the same seed.
+  static constexpr uint64_t kDrawnShuffleSeed = 0x53485546464C4544ull;
 };
 
 }  // namespace

@@ -30,7 +30,11 @@ class OrderedSgdSampler : public Sampler {
   int64_t backward_count(int64_t b) const override { return std::min(b, q_); }
   void end_epoch(double train_accuracy) override { q_ = kernels::osgd_q(ctx_.batch_size, train_accuracy); }
   void save(TensorMap& m) const override { m.emplace("sampler.q", Tensor::from_vector<int64_t>({q_}, {1})); }
-  void load(const TensorMap& m) override { q_ = m.at("sampler.q").data<int64_t>()[0]; }
+  void load(const TensorMap& m) override {
+    const Tensor& q = tensor_entry(m, "", "sampler.q", DType::I64, {1});
+    check_entry_values(q, "sampler.q", 1, static_cast<double>(ctx_.batch_size));  // q samples of a batch
+    q_ = q.data<int64_t>()[0];
+  }
 
  private:
   SamplerContext ctx_;

@@ -163,17 +163,24 @@ void SelectiveBackprop::save(TensorMap& m) const {
 }
 
 void SelectiveBackprop::load(const TensorMap& m) {
-  history_.copy_from(m.at("sb.history"));
-  queue_images_.copy_from(m.at("sb.queue_images"));
-  queue_labels_.copy_from(m.at("sb.queue_labels"));
-  queue_indices_.copy_from(m.at("sb.queue_indices"));
-  if (opt_.targets > 1) queue_label_weights_.copy_from(m.at("sb.queue_label_weights"));
-  const Tensor& st = m.at("sb.state");
+  // Losses are non-negative, labels and indices non-negative (indices below N when N is known), label weights
+  // in [0, 1]; the queue holds at most its capacity.
+  const double n_max = opt_.train_size > 0 ? static_cast<double>(opt_.train_size - 1) : 2147483647.0;
+  restore_entry(m, "sb.history", history_, 0.0);
+  restore_entry(m, "sb.queue_images", queue_images_);
+  restore_entry(m, "sb.queue_labels", queue_labels_, 0.0);
+  restore_entry(m, "sb.queue_indices", queue_indices_, 0.0, n_max);
+  if (opt_.targets > 1) restore_entry(m, "sb.queue_label_weights", queue_label_weights_, 0.0, 1.0);
+  const Tensor& st = tensor_entry(m, "", "sb.state", DType::I64, {2});
+  check_entry_values(st, "sb.state", 0, 9.0e15);
+  BTS_CHECK(st.data<int64_t>()[1] <= queue_indices_.numel(),
+            "entry 'sb.state' has " << st.data<int64_t>()[1] << " queued samples, the queue holds "
+                                    << queue_indices_.numel());
   appended_ = st.data<int64_t>()[0];
   queued_ = st.data<int64_t>()[1];
   if (opt_.staleness > 0) {
-    cached_loss_.copy_from(m.at("sb.cached_loss"));
-    scored_epoch_.copy_from(m.at("sb.scored_epoch"));
+    restore_entry(m, "sb.cached_loss", cached_loss_, 0.0);
+    restore_entry(m, "sb.scored_epoch", scored_epoch_);
   }
 }
 

@@ -1,0 +1,32 @@
+// Writing files so that a failure is an error and a crash never leaves a half-written file in place.
+// Every write, flush, sync, close and rename is checked (a full disk, /dev/full, a read-only folder: one
+// line naming the file and the reason); atomic writes go through a temporary name unique to the process
+// (`<path>.tmp.<pid>`) that is removed if the write fails, then renamed over the target.
+#pragma once
+#include <cstdio>
+#include <string>
+
+namespace bts {
+
+// An atomic write in pieces: write() any number of times, then commit(). Destroyed without commit() (an
+// exception on the way), it removes its temporary file and leaves the target untouched.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(const void* data, size_t n);
+  void commit();  // flush, fsync (the data is on disk before the rename makes it visible), close, rename
+  const std::string& temporary_path() const { return tmp_; }
+
+ private:
+  std::string path_, tmp_;
+  std::FILE* f_ = nullptr;
+};
+
+void write_text_atomic(const std::string& path, const std::string& text);
+// Appends to a log-like file (created if missing); a short write or a failed close is an error.
+void append_text(const std::string& path, const std::string& text);
+
+}  // namespace bts
