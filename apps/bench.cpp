@@ -221,6 +221,7 @@ void print_row(const nlohmann::json& j) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bts::fail_exit_on_lost_stdout();
   CLI::App app{"bench: per-iteration cost of a ResNet-18 training step, by phase (GPU: CUDA events; CPU: clock)"};
   std::string device = "auto", json_path;
   double width = -1;

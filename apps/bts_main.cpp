@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/device.h"
+#include "engine/file_write.h"
 #include "kernels/common/check.h"
 #include "train/trainer.h"
 
@@ -60,6 +61,7 @@ void die_with_sweep() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bts::fail_exit_on_lost_stdout();
   die_with_sweep();
   CLI::App app{"bts: budgeted training of ResNet-18 with importance sampling and data augmentation (C++/CUDA).\n"
                "Without a subcommand it runs the main job: Fashion-MNIST, B = 0.3, unif-SGD, linear LR."};

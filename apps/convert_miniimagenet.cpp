@@ -10,8 +10,10 @@
 #include "data/file_io.h"
 #include "data/miniimagenet.h"
 #include "data/miniimagenet_convert.h"
+#include "engine/file_write.h"
 
 int main(int argc, char** argv) {
+  bts::fail_exit_on_lost_stdout();
   CLI::App app{"Pool mini-ImageNet's 60,000 images, permute them with a fixed seed and split 50,000/10,000 "
                "(as the paper does) into one packed file"};
   bts::MiniImagenetConvertOptions opt;

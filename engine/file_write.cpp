@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/common/check.h"
@@ -64,5 +65,19 @@ void append_text(const std::string& path, const std::string& text) {
   const bool closed = std::fclose(f) == 0;
   BTS_CHECK(wrote && flushed && closed, "cannot append to '" << path << "': " << (closed ? why : reason()));
 }
+
+namespace {
+void check_stdout_at_exit() {
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  const int err = errno;
+  if (std::fclose(stdout) != 0 || failed) {
+    std::fprintf(stderr, "error: writing to standard output failed: %s\n", std::strerror(failed ? err : errno));
+    std::fflush(stderr);
+    ::_exit(1);
+  }
+}
+}  // namespace
+
+void fail_exit_on_lost_stdout() { std::atexit(check_stdout_at_exit); }
 
 }  // namespace bts

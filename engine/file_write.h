@@ -29,4 +29,9 @@ void write_text_atomic(const std::string& path, const std::string& text);
 // Appends to a log-like file (created if missing); a short write or a failed close is an error.
 void append_text(const std::string& path, const std::string& text);
 
+// Registers an exit hook that flushes and closes standard output and, if that fails (`bts ... > /dev/full`, a
+// closed pipe), prints one line to stderr and exits with status 1: output that was lost is a failure, not a
+// success. Every executable calls it first thing in main.
+void fail_exit_on_lost_stdout();
+
 }  // namespace bts

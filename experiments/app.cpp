@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/file_write.h"
 #include "kernels/common/check.h"
 #include "experiments/report.h"
 #include "experiments/runner.h"
@@ -209,6 +210,7 @@ int run_shard(const Experiment& e, const AppOptions& o, const Scale& scale, cons
 }  // namespace
 
 int run_app(const Experiment& e, int argc, char** argv) {
+  fail_exit_on_lost_stdout();
   AppOptions o;
   CLI::App app{e.title + "\nRuns the paper's grid for this experiment with `bts train` (one run directory per point; "
                "finished runs are skipped, interrupted ones resumed) and writes its table and figures."};
