@@ -5,6 +5,7 @@
 //   bts train --resume --run-dir D        continue an interrupted run
 //   bts eval --run-dir D                  test accuracy of a run's checkpoint
 //   bts info                              the build and the devices found
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -22,6 +23,7 @@
 #include "engine/device.h"
 #include "engine/file_write.h"
 #include "kernels/common/check.h"
+#include "train/preflight.h"
 #include "train/trainer.h"
 
 namespace {
@@ -98,6 +100,11 @@ int main(int argc, char** argv) {
 
   auto* info = app.add_subcommand("info", "print the build and the devices found");
 
+  auto* check = app.add_subcommand("check", "check configs as `bts train` would and read their data sets, training "
+                                            "nothing (the sweep apps' preflight)");
+  std::string check_path;
+  check->add_option("--configs", check_path, "JSON file: an array of {\"name\": ..., \"config\": {...}}")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -107,6 +114,31 @@ int main(int argc, char** argv) {
     if (*info) {
       std::printf("bts 0.1.0, %s\n", bts::device_summary(bts::probe_devices()).c_str());
       return 0;
+    }
+    if (*check) {
+      std::ifstream f(check_path);
+      if (!f) throw bts::Error("cannot open '" + check_path + "'");
+      json points;
+      try {
+        points = json::parse(f);
+      } catch (const std::exception& e) {
+        throw bts::Error("'" + check_path + "' is not valid JSON: " + e.what());
+      }
+      // One line per distinct error, with the points it stops (a missing data set stops them all).
+      std::vector<std::pair<std::string, std::vector<std::string>>> grouped;
+      for (const auto& e : bts::preflight(points)) {
+        auto it = std::find_if(grouped.begin(), grouped.end(), [&](const auto& g) { return g.first == e.what; });
+        if (it == grouped.end()) it = grouped.insert(grouped.end(), {e.what, {}});
+        it->second.push_back(e.name);
+      }
+      size_t failing = 0;
+      for (const auto& [what, names] : grouped) {
+        failing += names.size();
+        std::string list = names.front() + (names.size() > 1 ? " and " + std::to_string(names.size() - 1) + " more" : "");
+        std::fprintf(stderr, "bts: check: %s: %s\n", list.c_str(), what.c_str());
+      }
+      std::printf("bts: check: %zu config(s), %zu would fail\n", points.size(), failing);
+      return failing == 0 ? 0 : 1;
     }
     if (*eval) {
       std::printf("%s\n", bts::evaluate_run(eval_dir, eval_device).dump(2).c_str());

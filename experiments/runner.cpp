@@ -121,6 +121,28 @@ std::string find_bts_next_to_self() {
   return "";
 }
 
+namespace {
+// Every config about to run goes through `bts check` (the checks `bts train` makes, each data set read once): a
+// missing data set or a bad --set is one error, and nothing is spawned.
+void preflight(const std::vector<Point>& points, const std::vector<std::pair<size_t, bool>>& queue,
+               const fs::path& root, const RunnerOptions& opt) {
+  json list = json::array();
+  for (const auto& [i, resume] : queue)
+    list.push_back({{"name", points[i].name}, {"config", run_config(points[i], root / points[i].name)}});
+  const fs::path file = root / ".preflight.json", out = root / ".preflight.txt";
+  write_text_atomic(file.string(), list.dump(1) + "\n");
+  std::error_code ec;
+  fs::remove(out, ec);
+  const int status = wait_process(spawn_process({opt.bts, "check", "--configs", file.string()}, out.string()));
+  const std::string said = last_lines(out, 20);
+  if (status != 0)
+    BTS_FAIL("preflight (" << opt.bts << " check, " << describe_wait_status(status) << "): nothing was started\n"
+                           << said);
+  fs::remove(file, ec);
+  fs::remove(out, ec);
+}
+}  // namespace
+
 SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_root, const RunnerOptions& opt) {
   BTS_CHECK(opt.jobs >= 1, "--jobs must be >= 1, got " << opt.jobs);
   const auto t0 = std::chrono::steady_clock::now();
@@ -150,6 +172,7 @@ SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_ro
                s.skipped, queue.size(), opt.jobs, root.string().c_str());
   for (const auto& f : s.failures) std::fprintf(opt.log, "sweep: %s: %s\n", f.name.c_str(), f.what.c_str());
   std::fflush(opt.log);
+  if (!queue.empty()) preflight(points, queue, root, opt);
 
   // Runs side by side on a CPU would oversubscribe the cores with their OpenMP threads: share them out, unless
   // the caller chose a thread count.

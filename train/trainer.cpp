@@ -11,6 +11,7 @@
 #include "kernels/common/check.h"
 #include "train/coreset_selection.h"
 #include "train/evaluation.h"
+#include "train/preflight.h"
 #include "train/run_data.h"
 #include "train/run_lock.h"
 #include "train/signals.h"
@@ -31,15 +32,6 @@ Device pick_device(const std::string& want) {
     return Device::CUDA;
   }
   return st.cuda_devices > 0 ? Device::CUDA : Device::CPU;
-}
-
-// Combinations no single component can refuse on its own.
-void check_combination(const TrainConfig& cfg) {
-  BTS_CHECK(cfg.randaugment_n == 0 || cfg.crop_flip,
-            "RandAugment runs before the standard crop/flip (as in the paper): it needs augment.crop_flip");
-  const bool mixing = cfg.mixup_alpha > 0 || cfg.ricap_beta > 0;
-  BTS_CHECK(!(mixing && (cfg.record_forgetting || cfg.method == "core-set")),
-            "forgetting events (record_forgetting, core-set) need one label per image: turn mixup/RICAP off");
 }
 
 }  // namespace

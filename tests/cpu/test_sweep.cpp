@@ -355,7 +355,8 @@ TEST_CASE("sweep through a fake bts: runs, skips, failures, resume") {
   const fs::path fake = tmp.path / "fake_bts.sh";
   write(fake,
         "#!/bin/sh\n"
-        "# args: train (--config F | --resume) --run-dir D --quiet\n"
+        "# args: train (--config F | --resume) --run-dir D --quiet, or check --configs F\n"
+        "if [ \"$1\" = check ]; then exit 0; fi\n"
         "if [ \"$2\" = --resume ]; then d=$4; cfg=$(cat \"$d/config.json\"); echo resumed >> \"$d/resumed\"\n"
         "else d=$5; cfg=$(cat \"$3\"); fi\n"
         "case \"$cfg\" in *p-sgd*) echo 'bts: error: p-sgd is broken' >&2; exit 1;; esac\n"
@@ -389,6 +390,25 @@ TEST_CASE("sweep through a fake bts: runs, skips, failures, resume") {
   CHECK(s.skipped == 2);
   CHECK(s.started == 2);
   CHECK(s.failures.size() == 2);
+  std::fclose(log);
+}
+
+TEST_CASE("sweep preflight: a failing `bts check` is one error, and nothing is spawned") {
+  TempDir tmp("preflight");
+  const fs::path fake = tmp.path / "fake_bts.sh";
+  write(fake,
+        "#!/bin/sh\n"
+        "if [ \"$1\" = check ]; then echo 'bts: check: unif-sgd-s0: no data here' >&2; exit 1; fi\n"
+        "touch \"$5.spawned\"; exit 0\n");
+  ::chmod(fake.c_str(), 0755);
+  Grid g;
+  g.axes = {method_axis({"unif-sgd"}), seed_axis(2)};
+  const fs::path root = tmp.path / "runs";
+  std::FILE* log = std::tmpfile();
+  RunnerOptions o{fake.string(), 2, log};
+  CHECK_THROWS_WITH_AS(run_sweep(expand({g}), root, o), doctest::Contains("nothing was started"), bts::Error);
+  CHECK_THROWS_WITH_AS(run_sweep(expand({g}), root, o), doctest::Contains("unif-sgd-s0: no data here"), bts::Error);
+  for (const auto& e : fs::directory_iterator(root)) CHECK_MESSAGE(e.path().filename().string()[0] == '.', e.path());
   std::fclose(log);
 }
 
