@@ -1,5 +1,9 @@
 // CIFAR-10/100 binary and IDX (Fashion-MNIST) readers on small files written in the exact formats, including
 // malformed ones; data set names and constants; load_dataset on full-size CIFAR layouts (sparse files).
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -285,6 +289,70 @@ TEST_CASE("malformed gzip files are rejected: corrupt, truncated, trailing bytes
   check_error([&] { IdxFileBytes b(dir.file("trail.gz")); }, {dir.file("trail.gz"), "trailing 1 bytes"});
   check_error([&] { gunzip(gz.data(), gz.size(), "cap.gz", 10); }, {"'cap.gz'", "more than 10 bytes"});
   CHECK(gunzip(gz.data(), gz.size(), "cap.gz", good.size()) == good);  // exactly at the limit is fine
+}
+
+TEST_CASE("gzip: the size cap bounds peak memory, not only the output's size") {
+  // 512 MiB of zeros compress to about 0.5 MB. With a 256 MiB cap the decompression must fail without ever
+  // holding anything near the cap (growing a buffer as output came once held 1.5x the cap), and within the cap it
+  // holds the output once (not twice). Measured in a child process as its peak resident size.
+  const Bytes bomb = [] {
+    z_stream zs{};
+    REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY) == Z_OK);
+    Bytes out(size_t(2) << 20), zeros(size_t(1) << 20, 0);
+    size_t done = 0;
+    for (int chunk = 0; chunk < 512; ++chunk) {
+      zs.next_in = zeros.data();
+      zs.avail_in = static_cast<uInt>(zeros.size());
+      do {
+        zs.next_out = out.data() + done;
+        zs.avail_out = static_cast<uInt>(out.size() - done);
+        deflate(&zs, chunk == 511 ? Z_FINISH : Z_NO_FLUSH);
+        done = out.size() - zs.avail_out;
+      } while (zs.avail_in > 0 || (chunk == 511 && zs.avail_out == 0));
+    }
+    deflateEnd(&zs);
+    out.resize(done);
+    return out;
+  }();
+  REQUIRE(bomb.size() < (size_t(2) << 20));
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("SKIPPED: resident-size bounds do not hold under AddressSanitizer's allocator");
+  return;
+#endif
+  auto peak_growth_mib = [&](size_t cap) {
+    int fd[2];
+    REQUIRE(::pipe(fd) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      struct rusage before {}, after {};
+      ::getrusage(RUSAGE_SELF, &before);
+      size_t got = 0;
+      try {
+        got = gunzip(bomb.data(), bomb.size(), "bomb.gz", cap).size();
+      } catch (const std::exception&) {
+      }
+      ::getrusage(RUSAGE_SELF, &after);
+      (void)got;
+      const long growth = (after.ru_maxrss - before.ru_maxrss) / 1024;
+      (void)!::write(fd[1], &growth, sizeof growth);
+      ::_exit(0);
+    }
+    ::close(fd[1]);
+    long growth = -1;
+    (void)!::read(fd[0], &growth, sizeof growth);
+    ::close(fd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return growth;
+  };
+  const long over = peak_growth_mib(size_t(256) << 20);
+  INFO("peak growth over the cap: " << over << " MiB");
+  CHECK(over >= 0);
+  CHECK(over < 32);
+  const long within = peak_growth_mib(size_t(512) << 20);
+  INFO("peak growth within the cap (512 MiB out): " << within << " MiB");
+  CHECK(within < 512 + 64);
 }
 #endif
 
