@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_path, "write the results here as JSON");
   int64_t train_size = 50000;
   app.add_option("--train-size", train_size, "data set size N for the strategies' bookkeeping costs")
-      ->capture_default_str()->check(CLI::Range(int64_t{256}, int64_t{10000000}));
+      ->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{10000000}));
   CLI11_PARSE(app, argc, argv);
   try {
     DeviceStatus st = probe_devices();
@@ -262,6 +262,15 @@ int main(int argc, char** argv) {
       std::printf("bench: no GPU (%s); timing the CPU path at width %g\n", st.description.c_str(), width);
       if (!app.count("--sizes")) sizes = {32};
       if (!app.count("--batch")) batch = 32;
+    }
+    // The strategies' timing runs each sampler at B = 0.3, which needs floor(0.3 N / b) >= 1 iteration per epoch:
+    // refused here, before anything is timed, rather than after the step table with no JSON written.
+    const int64_t min_train = (10 * batch + 2) / 3;
+    if (train_size < min_train) {
+      std::fprintf(stderr, "bench: error: --train-size %lld is too small for --batch %lld: the strategies are timed "
+                           "at B = 0.3, which needs N >= ceil(b / 0.3) = %lld\n",
+                   (long long)train_size, (long long)batch, (long long)min_train);
+      return 2;
     }
     backend(dev).set_tf32(!no_tf32);
     std::printf("bench on %s\n", device_summary(st).c_str());

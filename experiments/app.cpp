@@ -219,8 +219,8 @@ int run_app(const Experiment& e, int argc, char** argv) {
   app.add_option("--data-dir", o.data_dir, "data root: data set X is read from <dir>/X when that folder exists, else <dir>");
   app.add_option("--runs-root", o.runs_root, "where the run directories and tables go (default runs/<app>[-quick])");
   app.add_option("--shard", o.shard, "run only shard i of n (points p with p % n == i)");
-  app.add_option("--jobs", o.jobs, "runs at once (they share the GPU)")->check(CLI::PositiveNumber);
-  app.add_option("--seeds", o.seeds, "seeds per configuration (default 3, quick 2)")->check(CLI::PositiveNumber);
+  app.add_option("--jobs", o.jobs, "runs at once (they share the GPU)")->check(CLI::Range(1, 1024));
+  app.add_option("--seeds", o.seeds, "seeds per configuration (default 3, quick 2)")->check(CLI::Range(1, 1000));
   app.add_option("--device", o.device, "device for every run")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--set", o.sets, "override a config field of every run: --set tf32=false (repeatable)");
   app.add_option("--bts", o.bts, "the bts binary (default: the one next to this app)");
