@@ -2,6 +2,9 @@
 // `load_dataset("miniimagenet", ...)` maps (format: data/packed_file.h; procedure: docs/DATA.md).
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -11,6 +14,17 @@
 #include "data/miniimagenet.h"
 #include "data/miniimagenet_convert.h"
 #include "engine/file_write.h"
+
+namespace {
+// The packed writer's temporary file (<out>.tmp), removed when a signal ends the conversion: an error already
+// removes it (PackedWriter's destructor), Ctrl-C or a kill must too. (kill -9 cannot be caught: what it leaves, the
+// next conversion overwrites.)
+char g_tmp_path[4096];
+extern "C" void remove_tmp_and_exit(int sig) {
+  ::unlink(g_tmp_path);
+  ::_exit(128 + sig);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   bts::fail_exit_on_lost_stdout();
@@ -31,6 +45,8 @@ int main(int argc, char** argv) {
   const bts::DatasetInfo& info = bts::dataset_info("miniimagenet");
   opt.train_count = info.train_count;
   opt.size = info.height;
+  std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s.tmp", opt.out_path.c_str());
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_tmp_and_exit);
   bool mid_line = false;  // a progress line without its newline is on the terminal
   opt.progress = [&mid_line](int64_t done, int64_t total) {
     std::printf("\rdecoded %lld / %lld images", static_cast<long long>(done), static_cast<long long>(total));

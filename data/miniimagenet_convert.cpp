@@ -28,9 +28,18 @@ std::string trim_cr(std::string s) {
 }
 
 #ifdef BTS_WITH_STB
+constexpr int kMaxImageSide = 8192;
+
 // Decodes one image to size x size RGB, CHW order, into dst. Returns whether it had to be resized.
 bool load_image(const std::string& path, int size, uint8_t* dst) {
   int w = 0, h = 0, comp = 0;
+  // The header first: a corrupt or hostile one can claim dimensions whose pixels stb would allocate before
+  // failing (mini-ImageNet's originals are about 500 x 375).
+  BTS_CHECK(stbi_info(path.c_str(), &w, &h, &comp) == 1,
+            "cannot decode image '" << path << "': " << (stbi_failure_reason() ? stbi_failure_reason() : "unknown"));
+  BTS_CHECK(w > 0 && h > 0 && w <= kMaxImageSide && h <= kMaxImageSide,
+            "image '" << path << "' is " << w << " x " << h << " pixels; at most " << kMaxImageSide
+                      << " on a side is accepted");
   uint8_t* px = stbi_load(path.c_str(), &w, &h, &comp, 3);
   BTS_CHECK(px != nullptr, "cannot decode image '" << path << "': "
                                                   << (stbi_failure_reason() ? stbi_failure_reason() : "unknown"));

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes the binary data readers with libFuzzer (clang's -fsanitize=fuzzer) under AddressSanitizer and
-# UndefinedBehaviorSanitizer: one target per reader (tests/fuzz/fuzz_*.cpp), each run for a bounded time from a
-# small valid seed corpus. A target "passes" when no input crashed it, tripped a sanitizer, hung, or escaped with
+# Fuzzes every reader of untrusted input with libFuzzer (clang's -fsanitize=fuzzer) under AddressSanitizer and
+# UndefinedBehaviorSanitizer: one target per reader (tests/fuzz/fuzz_*.cpp: the data sets' binary formats, the
+# tensor-file/checkpoint reader, config parsing, core-set files, the mini-ImageNet converter's CSVs and images),
+# each run for a bounded time from a small valid seed corpus plus the committed crash-regression inputs
+# (tests/fuzz/regressions/<target>/: inputs that once crashed or misbehaved; each is run first). A target "passes" when no input crashed it, tripped a sanitizer, hung, or escaped with
 # anything other than bts::Error. Independent of the CMake build (which uses g++).
 #
-#   tools/fuzz.sh [seconds per target (default 60)] [targets... (default: cifar idx packed svhn)]
+#   tools/fuzz.sh [seconds per target (default 60)] [targets... (default: all eight)]
 #   FUZZ_DIR=build/fuzz  where objects, binaries, corpora, logs and crash inputs go
 #   CLANGXX=clang++      the compiler (clang 14 with libclang-rt-14-dev here)
 set -euo pipefail
@@ -13,19 +15,22 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(cifar idx packed svhn)
+[ ${#targets[@]} -gt 0 ] || targets=(cifar idx packed svhn tensorfile config coreset convert)
 out=${FUZZ_DIR:-$root/build/fuzz}
 cxx=${CLANGXX:-$(command -v clang++ || command -v clang++-14 || true)}
 [ -n "$cxx" ] || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)"; exit 2; }
 mkdir -p "$out/obj" "$out/bin" "$out/corpus" "$out/logs" "$out/crashes"
 
-# The readers and what they need from the engine (its CPU backend and kernels); no CUDA, no OpenMP (the pragma
-# is ignored), no OpenBLAS (the built-in GEMM).
+# The readers and what they need from the engine (its CPU backend and kernels, tensor files) and the trainer's
+# config, progress and strategies (config validation knows the strategy names; core-set files are a strategy's);
+# no CUDA, no OpenMP (the pragma is ignored), no OpenBLAS (the built-in GEMM).
 sources=(data/cifar.cpp data/dataset.cpp data/device_dataset.cpp data/fashion_mnist.cpp data/file_io.cpp data/idx.cpp
          data/miniimagenet.cpp data/miniimagenet_convert.cpp data/packed_file.cpp data/svhn.cpp
          engine/arena.cpp engine/backend.cpp engine/buffer.cpp engine/rng.cpp engine/tensor.cpp
          engine/cpu/cpu_backend.cpp engine/cpu/cpu_ops.cpp engine/cpu/cpu_training_kernels.cpp
-         $(cd "$root" && ls kernels/cpu/*.cpp))
+         engine/crc32.cpp engine/file_write.cpp engine/tensor_file.cpp
+         train/config.cpp train/run_progress.cpp
+         $(cd "$root" && ls kernels/cpu/*.cpp train/strategies/*.cpp))
 common=(-std=c++17 -O1 -g -fno-omit-frame-pointer -Wno-unknown-pragmas -I"$root" -DBTS_WITH_MATIO -DBTS_WITH_STB)
 san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 libs=(-lmatio -lstb -lz)
@@ -49,6 +54,10 @@ if [ $stale -eq 1 ]; then
   "$cxx" "${common[@]}" "$root/tests/fuzz/make_seeds.cpp" "${sources[@]/#/$root/}" -o "$seeds" "${libs[@]}"
 fi
 "$seeds" "$out/corpus"
+# The crash-regression inputs join each target's corpus, so every run replays them first.
+for t in "${targets[@]}"; do
+  [ -d "$root/tests/fuzz/regressions/$t" ] && cp "$root/tests/fuzz/regressions/$t/"* "$out/corpus/$t/"
+done
 
 status=0
 summary=()

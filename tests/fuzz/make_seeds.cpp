@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/packed_file.h"
+#include "engine/tensor_file.h"
 
 namespace {
 
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = argv[1];
-  for (const char* t : {"cifar", "idx", "packed", "svhn"}) std::filesystem::create_directories(dir + "/" + t);
+  for (const char* t : {"cifar", "idx", "packed", "svhn", "tensorfile", "config", "coreset", "convert"}) std::filesystem::create_directories(dir + "/" + t);
   Bytes c10, c100;
   for (int r = 0; r < 2; ++r) {
     c10.push_back(uint8_t(r + 3));
@@ -90,5 +91,36 @@ int main(int argc, char** argv) {
   mat(dir + "/svhn/v5.mat", MAT_FT_MAT5, MAT_COMPRESSION_NONE);
   mat(dir + "/svhn/v5z.mat", MAT_FT_MAT5, MAT_COMPRESSION_ZLIB);
   mat(dir + "/svhn/v73.mat", MAT_FT_MAT73, MAT_COMPRESSION_NONE);
+  // A checkpoint-like tensor file: parameters, counts, an order and a consistent state.
+  bts::TensorMap ck;
+  ck.emplace("params", bts::Tensor::from_vector<float>({0.5f, -1, 2, 0}, {4}));
+  ck.emplace("counts", bts::Tensor::from_vector<int32_t>({1, 0, 2}, {3}));
+  ck.emplace("order", bts::Tensor::from_vector<int32_t>({2, 0, 1}, {3}));
+  ck.emplace("sampler.q", bts::Tensor::from_vector<int64_t>({16}, {1}));
+  ck.emplace("state_json", bts::text_to_tensor(
+      R"({"epoch": 1, "iteration_in_epoch": 3, "epoch_trained": 96, "budget_spent": false, "last_lr": 0.05,)"
+      R"( "sb_presented": 0, "counters": {"iterations": 11, "samples_forward": 352, "samples_backward": 352,)"
+      R"( "samples_scored": 0}, "best_test_accuracy": 0.5, "last_test_accuracy": 0.5, "elapsed_seconds": 3.5,)"
+      R"( "history": [{"epoch": 1}], "phase_ms": {"forward": 10}})"));
+  bts::write_tensor_file(dir + "/tensorfile/checkpoint.bin", ck);
+  // A forgetting file, as a core-set selection run writes it.
+  bts::TensorMap fg;
+  fg.emplace("forgets", bts::Tensor::from_vector<int32_t>({0, 3, 1, 3, 2, 0}, {6}));
+  fg.emplace("ever_correct", bts::Tensor::from_vector<int32_t>({1, 1, 0, 1, 1, 1}, {6}));
+  fg.emplace("last_correct", bts::Tensor::from_vector<int32_t>({1, 0, 0, 1, 0, 1}, {6}));
+  bts::write_tensor_file(dir + "/coreset/forgetting.bin", fg);
+  // A config (the toy run's) and an override after its first line.
+  const std::string cfg =
+      R"({"dataset": "fashion-mnist", "method": "p-sgd", "budget": 0.5, "epochs": 3, "batch_size": 32,)"
+      R"( "model": {"width": 0.0625}, "train_subset": 512, "lr": {"schedule": "linear", "initial": 0.1},)"
+      R"( "augment": {"mixup_alpha": 0.3}, "importance": {"warmup_epochs": 1}, "sb": {"beta": 1}, "seed": 4})";
+  put(dir + "/config/toy.json", Bytes(cfg.begin(), cfg.end()));
+  const std::string with_set = cfg + "\nsb.staleness=2";
+  put(dir + "/config/toy_set.json", Bytes(with_set.begin(), with_set.end()));
+  // The converter: a split CSV (first byte even) and a tiny PPM image (first byte odd).
+  const std::string csv = std::string(1, '\0') + "filename,label\na.jpg,n01\nb.jpg,n02\n";
+  put(dir + "/convert/split.csv", Bytes(csv.begin(), csv.end()));
+  const std::string ppm = std::string(1, '\1') + "P6\n3 2\n255\n" + std::string(18, '\x7f');
+  put(dir + "/convert/image.ppm", Bytes(ppm.begin(), ppm.end()));
   return 0;
 }
