@@ -41,7 +41,23 @@ json reuse_selection(const TrainConfig& sel) {
 
 }  // namespace
 
+namespace {
+CoresetSelection select_coreset_unchecked(const TrainConfig& cfg, const TrainOptions& opt, const RunLog& log);
+}  // namespace
+
 CoresetSelection select_coreset(const TrainConfig& cfg, const TrainOptions& opt, const RunLog& log) {
+  try {
+    return select_coreset_unchecked(cfg, opt, log);
+  } catch (const json::exception& e) {
+    // A selection run's result.json that is not what a finished run writes: say whose, not only what the JSON
+    // library found.
+    BTS_FAIL("core-set: the selection run's result.json (" << selection_config(cfg).run_dir
+                                                           << ") is unreadable or incomplete: " << e.what());
+  }
+}
+
+namespace {
+CoresetSelection select_coreset_unchecked(const TrainConfig& cfg, const TrainOptions& opt, const RunLog& log) {
   const TrainConfig sel = selection_config(cfg);
   const fs::path sel_dir(sel.run_dir);
   CoresetSelection out;
@@ -83,5 +99,7 @@ CoresetSelection select_coreset(const TrainConfig& cfg, const TrainOptions& opt,
               {"subset_size", k}};
   return out;
 }
+
+}  // namespace
 
 }  // namespace bts
