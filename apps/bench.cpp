@@ -229,7 +229,10 @@ int main(int argc, char** argv) {
   int warmup = -1, iters = -1;
   std::vector<int64_t> classes{10, 100}, sizes{32, 84};
   bool no_tf32 = false;
-  app.add_option("--device", device, "auto, cuda or cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}))
+  app.add_option("--device", device, "auto, cpu, cuda or cuda:N (GPU N)")
+      ->check([](const std::string& v) {
+        return is_device_spec(v) ? std::string() : "expected auto, cpu, cuda or cuda:N, got '" + v + "'";
+      })
       ->capture_default_str();
   app.add_option("--width", width, "ResNet-18 width multiplier (default 1 on the GPU, 0.125 on the CPU)")
       ->check(CLI::Range(1e-3, 16.0));
@@ -249,12 +252,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     DeviceStatus st = probe_devices();
-    const bool gpu = device == "cuda" || (device == "auto" && st.cuda_devices > 0);
-    if (gpu && st.cuda_devices == 0) {
-      std::fprintf(stderr, "bench: --device cuda, but %s\n", device_summary(st).c_str());
-      return 1;
-    }
-    const Device dev = gpu ? Device::CUDA : Device::CPU;
+    const Device dev = choose_device(device);  // throws naming what there is for cuda without a GPU, or cuda:N
+    const bool gpu = dev == Device::CUDA;
     if (width < 0) width = gpu ? 1.0 : 0.125;
     if (warmup < 0) warmup = gpu ? 10 : 2;
     if (iters < 0) iters = gpu ? 50 : 5;

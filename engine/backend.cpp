@@ -13,6 +13,8 @@ constexpr size_t kDevices = 2;  // Device::CPU, Device::CUDA
 
 struct Slot {
   BackendRegistration registration;
+  int selected = 0;       // the device index the backend runs on
+  bool chosen = false;    // select_backend_device was called
   Backend* instance = nullptr;  // created on first use and never destroyed: buffers freed during static
                                 // destruction still find their backend
 };
@@ -47,6 +49,35 @@ BackendProbe probe_backend(Device device) {
   const Slot& s = slot(device);
   if (!s.registration.probe) return {0, std::string("this build has no ") + device_name(device) + " backend"};
   return s.registration.probe();
+}
+
+void select_backend_device(Device device, int index) {
+  Slot& s = slot(device);
+  const BackendProbe p = probe_backend(device);
+  BTS_CHECK(index >= 0 && index < p.devices,
+            "device '" << device_name(device) << ":" << index << "' requested, but "
+                       << (p.devices == 0 ? "there is no " + std::string(device_name(device)) + " device (" +
+                                                p.description + ")"
+                                          : "this machine has " + std::to_string(p.devices) + " (" +
+                                                device_name(device) + ":0 .. " + device_name(device) + ":" +
+                                                std::to_string(p.devices - 1) + ")"));
+  if (s.chosen || s.instance) {
+    BTS_CHECK(s.selected == index, "device " << device_name(device) << ":" << s.selected
+                                             << " is already in use by this process; cannot switch to "
+                                             << device_name(device) << ":" << index);
+    return;
+  }
+  std::string why;
+  BTS_CHECK(!s.registration.select || s.registration.select(index, &why),
+            "cannot select " << device_name(device) << ":" << index << ": " << why);
+  s.selected = index;
+  s.chosen = true;
+}
+
+DeviceIdentity selected_device(Device device) {
+  const Slot& s = slot(device);
+  if (s.registration.identify) return s.registration.identify(s.selected);
+  return DeviceIdentity{s.selected, device_name(device), ""};
 }
 
 Backend& backend(Device device) {

@@ -47,6 +47,12 @@ struct BackendProbe {
   std::string description;  // the first device's name, or why there is none
 };
 
+// One device of a kind, as a run's result records it.
+struct DeviceIdentity {
+  int index = 0;
+  std::string name, uuid;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -164,6 +170,10 @@ class Backend {
 struct BackendRegistration {
   BackendProbe (*probe)() = nullptr;
   Backend* (*create)() = nullptr;
+  // Devices of this kind by index (a machine with several GPUs): who device `index` is, and making it the one the
+  // backend will run on (called before the backend is created). Null for a kind with one device (the CPU).
+  DeviceIdentity (*identify)(int index) = nullptr;
+  bool (*select)(int index, std::string* why) = nullptr;
 };
 // Called by a backend library's static initialiser (engine/cuda/cuda_backend_registration.cpp).
 bool register_backend(Device device, BackendRegistration registration);
@@ -173,5 +183,10 @@ Backend& backend(Device device);
 // Whether a backend for `device` is linked, and what it finds.
 bool backend_linked(Device device);
 BackendProbe probe_backend(Device device);
+// Device `index` of that kind runs everything of this process that uses the kind; must come before the backend's
+// first use (a later call for another index throws). Throws naming what exists when the index does not.
+void select_backend_device(Device device, int index);
+// The device selected (0 unless select_backend_device chose another), with its name and UUID.
+DeviceIdentity selected_device(Device device);
 
 }  // namespace bts

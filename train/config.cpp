@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/device.h"
 #include "kernels/common/check.h"
 #include "train/strategies/sampler.h"
 
@@ -95,7 +96,7 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("epochs", c.epochs, at_least<int64_t>(1), "an integer >= 1");
   f.read("batch_size", c.batch_size, at_least<int64_t>(2), "an integer >= 2");
   f.read("seed", c.seed, any, "a non-negative integer");
-  f.read("device", c.device, one_of({"auto", "cpu", "cuda"}), "auto, cpu, cuda");
+  f.read("device", c.device, [](const std::string& v) { return is_device_spec(v); }, "auto, cpu, cuda or cuda:N");
   f.read("tf32", c.tf32, any, "true or false");
   f.read("train_subset", c.train_subset, at_least<int64_t>(0), "0 (all) or a sample count");
   f.read("test_subset", c.test_subset, at_least<int64_t>(0), "0 (all) or a sample count");

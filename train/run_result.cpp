@@ -85,6 +85,10 @@ json TrainingRun::result_json(const std::vector<int32_t>& counts) const {
   r["run_dir"] = cfg_.run_dir;
   r["config"] = cfg_json_;
   r["device"] = device_summary(probe_devices());
+  if (dev_ == Device::CUDA) {  // which GPU ran it: on a node with several, the index alone is not enough later
+    const DeviceIdentity g = chosen_gpu();
+    r["gpu"] = {{"index", g.index}, {"name", g.name}, {"uuid", g.uuid}};
+  }
   r["model"] = model_->describe();
   r["budget_asked"] = budget_.asked(cfg_, n_);
   r["budget_spent"] = c.to_json();

@@ -22,20 +22,6 @@ namespace bts {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-Device pick_device(const std::string& want) {
-  const DeviceStatus st = probe_devices();
-  if (want == "cpu") return Device::CPU;
-  if (want == "cuda") {
-    BTS_CHECK(st.cuda_devices > 0, "device 'cuda' requested but " << device_summary(st));
-    return Device::CUDA;
-  }
-  return st.cuda_devices > 0 ? Device::CUDA : Device::CPU;
-}
-
-}  // namespace
-
 double count_entropy(const std::vector<int32_t>& counts) {
   double total = 0;
   for (int32_t c : counts) total += c;
@@ -54,7 +40,7 @@ namespace {
 // Set up and run, with the directory locked and checked; `started` becomes true when training begins.
 json run_in_directory(const TrainConfig& cfg, const json& cfg_json, const TrainOptions& opt, const fs::path& dir,
                       bool& started) {
-  const Device dev = pick_device(cfg.device);
+  const Device dev = choose_device(cfg.device);
   backend(dev).set_tf32(cfg.tf32);
   const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
   CoresetSelection coreset;
@@ -124,7 +110,7 @@ json evaluate_run(const std::string& run_dir, const std::string& device) {
   } catch (const json::exception& e) {
     BTS_FAIL("checkpoint '" << file << "': its config is not valid JSON: " << e.what());
   }
-  const Device dev = pick_device(device);
+  const Device dev = choose_device(device);
   DataSplit data = load_dataset(cfg.dataset, cfg.data_dir);
   take_subset(data.test, cfg.test_subset);
   DeviceDataset test_ds(std::move(data.test), dev, 0);

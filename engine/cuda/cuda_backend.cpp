@@ -22,8 +22,13 @@ BackendProbe probe_cuda() {
 
 // The registration: this library's static initialiser tells the engine that a CUDA backend is linked. The
 // executables link this library whole (CMake: bts_backends), so the initialiser is never dropped by the linker.
-const bool kRegistered =
-    register_backend(Device::CUDA, BackendRegistration{probe_cuda, []() -> Backend* { return new CudaBackend(); }});
+DeviceIdentity identify_cuda(int index) {
+  return DeviceIdentity{index, cuda::device_description(index), cuda::device_uuid(index)};
+}
+
+const bool kRegistered = register_backend(
+    Device::CUDA, BackendRegistration{probe_cuda, []() -> Backend* { return new CudaBackend(); }, identify_cuda,
+                                      cuda::select_device});
 
 }  // namespace
 

@@ -27,4 +27,22 @@ std::string device_description(int index) {
   return buf;
 }
 
+std::string device_uuid(int index) {
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, index) != cudaSuccess) return "";
+  const auto* u = reinterpret_cast<const unsigned char*>(p.uuid.bytes);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+  return buf;
+}
+
+bool select_device(int index, std::string* why) {
+  const cudaError_t err = cudaSetDevice(index);
+  if (err == cudaSuccess) return true;
+  if (why) *why = std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+  cudaGetLastError();
+  return false;
+}
+
 }  // namespace bts::cuda
