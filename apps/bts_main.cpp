@@ -5,6 +5,8 @@
 //   bts train --resume --run-dir D        continue an interrupted run
 //   bts eval --run-dir D                  test accuracy of a run's checkpoint
 //   bts info                              the build and the devices found
+//   bts plot --run-dir D [--run-dir E]    curves of one or several runs (curves.svg)
+//   bts data fetch cifar10|cifar100|svhn [--to D]   download a data set where --data-dir D finds it
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +22,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "apps/run_pictures.h"
+#include "data/fetch.h"
 #include "engine/device.h"
 #include "engine/file_write.h"
 #include "kernels/common/check.h"
@@ -100,10 +104,36 @@ int main(int argc, char** argv) {
 
   auto* info = app.add_subcommand("info", "print the build and the devices found");
 
+  auto* plot = app.add_subcommand("plot", "draw runs' curves (loss, accuracy, LR, samples backward per epoch) on "
+                                          "shared axes; works while a run is still going");
+  std::vector<std::string> plot_dirs;
+  std::string plot_out;
+  plot->add_option("--run-dir", plot_dirs, "a run directory (repeatable)")->required();
+  plot->add_option("--out", plot_out, "file stem: <stem>.svg/.gp/.csv (default <run-dir>/curves for one run, "
+                                      "curves-<n>-runs for several)");
+
   auto* check = app.add_subcommand("check", "check configs as `bts train` would and read their data sets, training "
                                             "nothing (the sweep apps' preflight)");
   std::string check_path;
   check->add_option("--configs", check_path, "JSON file: an array of {\"name\": ..., \"config\": {...}}")->required();
+
+  auto* data = app.add_subcommand("data", "data set utilities");
+  data->require_subcommand(1);
+  auto* fetch = data->add_subcommand(
+      "fetch",
+      "download a data set's official files (CIFAR-10/100 binary versions, SVHN format 2), check their published "
+      "MD5, and unpack them where `bts train --data-dir <to>` finds them: <to>/cifar-10-batches-bin, "
+      "<to>/cifar-100-binary, <to>/{train,test}_32x32.mat. An interrupted download is resumed by running the "
+      "command again; nothing unverified is ever put in place (docs/DATA.md)");
+  std::string fetch_name, fetch_to = "data", fetch_from;
+  bool fetch_quiet = false;
+  fetch->add_option("dataset", fetch_name, "cifar10, cifar100 or svhn")->required();
+  fetch->add_option("--to", fetch_to, "folder to put the data set in (created if missing)")->capture_default_str();
+  fetch->add_option("--from", fetch_from,
+                    "base URL to fetch the files from instead of the official site (http, https or file://; the "
+                    "files keep their names and checksums); default: the environment variable BTS_DATA_MIRROR, "
+                    "else the official site");
+  fetch->add_flag("--quiet", fetch_quiet, "no progress lines");
 
   try {
     app.parse(argc, argv);
@@ -115,6 +145,23 @@ int main(int argc, char** argv) {
       std::printf("bts 0.1.0, %s\n", bts::device_summary(bts::probe_devices()).c_str());
       return 0;
     }
+    if (*fetch) {
+      bts::FetchOptions fo;
+      fo.mirror = fetch_from;
+      if (fo.mirror.empty() && std::getenv("BTS_DATA_MIRROR") != nullptr) fo.mirror = std::getenv("BTS_DATA_MIRROR");
+      if (!fetch_quiet)
+        fo.log = [](const std::string& line) {
+          std::printf("bts: data fetch: %s\n", line.c_str());
+          std::fflush(stdout);  // one line per step of a download that takes minutes
+        };
+      const bts::FetchSpec spec = bts::official_fetch_spec(fetch_name);  // rejects unknown names, listing the valid
+      if (!fo.mirror.empty() && fo.log) fo.log("fetching from the mirror " + fo.mirror);
+      const std::string dir = bts::fetch_dataset(spec, fetch_to, fo);
+      std::printf("bts: data fetch: %s is ready: bts train --dataset %s --data-dir %s\n", fetch_name.c_str(),
+                  fetch_name.c_str(), dir.c_str());
+      return 0;
+    }
+    if (*plot) return bts::plot_command(plot_dirs, plot_out);
     if (*check) {
       std::ifstream f(check_path);
       if (!f) throw bts::Error("cannot open '" + check_path + "'");
@@ -205,6 +252,10 @@ int main(int argc, char** argv) {
       }
     }
     const json result = bts::train(bts::config_from_json(j), opt);
+    if (result.value("status", "") == "completed") {
+      const std::string line = bts::draw_run_curves(result.value("run_dir", std::string()));
+      if (!opt.quiet) std::printf("bts: %s\n", line.c_str());
+    }
     return result.value("status", "") == "interrupted" ? 130 : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bts: error: %s\n", e.what());

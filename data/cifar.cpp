@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 
+#include "data/fetch.h"
 #include "data/file_io.h"
 #include "kernels/common/check.h"
 
@@ -54,7 +55,8 @@ std::string resolve_dir(const std::string& dir, const std::string& probe, const 
   const std::string nested = join_path(dir, subdir);
   if (path_exists(join_path(nested, probe))) return nested;
   BTS_FAIL(kind_name(k) << ": '" << join_path(dir, probe) << "' not found (nor '" << join_path(nested, probe)
-                        << "'); expected --data-dir to be the extracted binary version (" << subdir << ")");
+                        << "'); expected --data-dir to be the extracted binary version (" << subdir << ") "
+                        << fetch_hint(k == CifarKind::Cifar10 ? "cifar10" : "cifar100", dir));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <memory>
 
+#include "data/fetch.h"
 #include "data/file_io.h"
 #include "kernels/common/check.h"
 
@@ -73,8 +74,25 @@ size_t class_bytes(matio_classes c) {
   }
 }
 
+// SVHN's largest split ("extra") has 531,131 images; a header claiming more than a million is corrupt, and its data
+// must not be allocated (matio sizes the buffer from the header before it can tell the file is short).
+constexpr size_t kMaxSvhnImages = 1000000;
+
 VarPtr read_var(mat_t* mat, const char* name, const std::string& path, const char* expected) {
   g_matio_message.clear();
+  {
+    // The header alone first: the element count it claims, bounded before matio allocates for the data.
+    VarPtr info(Mat_VarReadInfo(mat, name));
+    BTS_CHECK(info != nullptr, "'" << path << "': no readable variable '" << name << "', expected " << expected
+                                   << matio_reason());
+    size_t numel = 1;
+    bool overflow = info->rank < 0 || info->rank > 8 || info->dims == nullptr;
+    for (int i = 0; !overflow && i < info->rank; ++i) overflow = __builtin_mul_overflow(numel, info->dims[i], &numel);
+    BTS_CHECK(!overflow && numel <= kMaxSvhnImages * 32 * 32 * 3,
+              "'" << path << "': variable '" << name << "' claims "
+                  << (overflow ? std::string("an impossible shape") : "shape " + shape_of(info.get()))
+                  << ", expected " << expected << " with at most " << kMaxSvhnImages << " images");
+  }
   VarPtr v(Mat_VarRead(mat, name));
   BTS_CHECK(v != nullptr, "'" << path << "': no readable variable '" << name << "', expected " << expected
                               << matio_reason());
@@ -146,9 +164,14 @@ ImageSet read_svhn_mat(const std::string& path) {
 DataSplit load_svhn(const std::string& dir) {
   const DatasetInfo& info = dataset_info("svhn");
   const std::string train = join_path(dir, "train_32x32.mat"), test = join_path(dir, "test_32x32.mat");
+  // A missing file is most likely a data set never fetched: say how to get it.
+  auto read = [&](const std::string& f) {
+    BTS_CHECK(path_exists(f), "cannot open '" << f << "': no such file " << fetch_hint("svhn", dir));
+    return read_svhn_mat(f);
+  };
   DataSplit out;
-  out.train = make_dataset(info, "train", read_svhn_mat(train), info.train_count, train);
-  out.test = make_dataset(info, "test", read_svhn_mat(test), info.test_count, test);
+  out.train = make_dataset(info, "train", read(train), info.train_count, train);
+  out.test = make_dataset(info, "test", read(test), info.test_count, test);
   return out;
 }
 

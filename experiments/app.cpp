@@ -82,8 +82,10 @@ std::string self_path() {
 
 Scale make_scale(const AppOptions& o) {
   BTS_CHECK(o.scale == "quick" || o.scale == "full", "--scale must be quick or full, got '" << o.scale << "'");
-  BTS_CHECK(o.device == "auto" || o.device == "cpu" || o.device == "cuda",
-            "--device must be auto, cpu or cuda, got '" << o.device << "'");
+  const bool indexed = o.device.size() > 5 && o.device.size() <= 9 && o.device.compare(0, 5, "cuda:") == 0 &&
+                       o.device.find_first_not_of("0123456789", 5) == std::string::npos;
+  BTS_CHECK(o.device == "auto" || o.device == "cpu" || o.device == "cuda" || indexed,
+            "--device must be auto, cpu, cuda or cuda:N, got '" << o.device << "'");
   Scale s;
   s.quick = o.scale == "quick";
   s.seeds = o.seeds > 0 ? o.seeds : (s.quick ? QuickSettings::seeds : 3);
@@ -140,6 +142,7 @@ std::string aggregate_experiment(const Experiment& e, const Scale& scale, const 
 
   std::vector<std::string> figure_lines;
   if (e.figures) figure_lines = e.figures(scale, runs, root);
+  for (const std::string& l : write_budget_figures(e.name, runs, root)) figure_lines.push_back(l);
   if (!figure_lines.empty()) {
     md << "## Figures\n\n";
     for (const auto& l : figure_lines) md << "- " << l << "\n";
@@ -164,7 +167,8 @@ int print_slurm(const Experiment& e, const AppOptions& o, const Scale& scale, si
   if (!o.bts.empty()) cmd += " --bts " + shell_quote(fs::absolute(o.bts).string());
   SlurmOptions so;
   so.job_name = e.name;
-  so.tasks = o.slurm_tasks > 0 ? o.slurm_tasks : static_cast<int>(points);
+  so.gpus_per_task = o.slurm_gpus;
+  so.tasks = o.slurm_tasks > 0 ? o.slurm_tasks : static_cast<int>((points + so.gpus_per_task - 1) / so.gpus_per_task);
   so.time = o.slurm_time;
   so.partition = o.slurm_partition;
   so.jobs_per_task = o.jobs;
@@ -196,6 +200,12 @@ int run_shard(const Experiment& e, const AppOptions& o, const Scale& scale, cons
   BTS_CHECK(!ro.bts.empty(), "cannot find the bts binary next to this app; give it with --bts PATH");
   BTS_CHECK(::access(ro.bts.c_str(), X_OK) == 0, "--bts '" << ro.bts << "' is not an executable file");
   ro.jobs = o.jobs;
+  ro.jobs_per_gpu = o.jobs_per_gpu > 0 ? o.jobs_per_gpu : o.jobs;
+  ro.gpus = parse_gpu_list(o.gpus);
+  if (o.gpus.empty() && (o.device == "cuda" || o.device == "auto")) {
+    const int n = visible_gpus(ro.bts);  // asks `bts info`
+    for (int g = 0; g < n; ++g) ro.gpus.push_back(g);
+  }
   std::printf("%s at %s scale, shard %d/%d: %zu of %zu points\n", e.name.c_str(), scale.name(), shard.index,
               shard.count, mine.size(), all);
   std::fflush(stdout);
@@ -221,7 +231,11 @@ int run_app(const Experiment& e, int argc, char** argv) {
   app.add_option("--shard", o.shard, "run only shard i of n (points p with p % n == i)");
   app.add_option("--jobs", o.jobs, "runs at once (they share the GPU)")->check(CLI::Range(1, 1024));
   app.add_option("--seeds", o.seeds, "seeds per configuration (default 3, quick 2)")->check(CLI::Range(1, 1000));
-  app.add_option("--device", o.device, "device for every run")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--device", o.device, "device for every run: auto, cpu, cuda, or cuda:N (every run on GPU N)");
+  app.add_option("--gpus", o.gpus, "GPUs to place runs on, e.g. 0,1,2,3 (default: every visible GPU when --device "
+                                   "is cuda or auto); each run is pinned to one");
+  app.add_option("--jobs-per-gpu", o.jobs_per_gpu, "runs at once on each GPU (default: --jobs)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--set", o.sets, "override a config field of every run: --set tf32=false (repeatable)");
   app.add_option("--bts", o.bts, "the bts binary (default: the one next to this app)");
   app.add_flag("--dry-run", o.dry_run, "list this shard's points and how each config differs from the base");
@@ -229,7 +243,9 @@ int run_app(const Experiment& e, int argc, char** argv) {
   app.add_option("--print-slurm", o.print_slurm, "write a Slurm job-array script running the shards, and exit");
   app.add_option("--slurm-time", o.slurm_time, "time limit per array task (Slurm syntax)");
   app.add_option("--slurm-partition", o.slurm_partition, "Slurm partition");
-  app.add_option("--slurm-tasks", o.slurm_tasks, "array size = shards (default: one per point)");
+  app.add_option("--slurm-tasks", o.slurm_tasks, "array size = shards (default: one per point, or per G points)");
+  app.add_option("--slurm-gpus", o.slurm_gpus, "GPUs per array task, G (each task runs G runs at once)")
+      ->check(CLI::Range(1, 64));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& err) {

@@ -18,6 +18,9 @@ struct AppOptions {
   std::string runs_root;      // default runs/<app> (full), runs/<app>-quick (quick)
   std::string shard = "0/1";
   int jobs = 1;
+  std::string gpus;           // "0,1,..."; "" (default): every visible GPU when the device is cuda or auto
+  int jobs_per_gpu = 0;       // 0: --jobs
+  int slurm_gpus = 1;         // GPUs per Slurm array task
   int seeds = 0;              // 0: the scale's default (3 full, 2 quick)
   std::string device = "auto";
   std::vector<std::string> sets;

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "kernels/common/check.h"
 
@@ -117,6 +119,49 @@ std::vector<std::string> write_curve_figures(const std::vector<CurveSpec>& specs
     };
     const FigureFiles f = write_curves(out / c.stem, learning_curves(runs, c.where, c.series_axis, c.title, rename));
     lines.push_back(figure_line(f, c.title));
+  }
+  return lines;
+}
+
+std::vector<std::string> write_budget_figures(const std::string& app, const std::vector<RunRecord>& runs,
+                                              const fs::path& out) {
+  // group (the other axes' labels) -> method -> budget -> accuracies over seeds
+  std::map<std::map<std::string, std::string>, std::map<std::string, std::map<double, std::vector<double>>>> groups;
+  for (const RunRecord& r : runs) {
+    const auto& l = r.point.labels;
+    if (!r.completed() || !l.count("budget") || !l.count("method")) continue;
+    const std::string& b = l.at("budget");
+    if (b.size() < 2 || b[0] != 'B') continue;
+    const std::optional<double> acc = metric_value(r.result, Metric::Accuracy);
+    if (!acc) continue;
+    std::map<std::string, std::string> key;
+    for (const auto& [axis, label] : l)
+      if (axis != "budget" && axis != "method" && axis != kSeedAxis) key[axis] = label;
+    groups[key][l.at("method")][std::stod(b.substr(1))].push_back(*acc);
+  }
+  std::vector<std::string> lines;
+  for (const auto& [key, methods] : groups) {
+    std::set<double> budgets;
+    for (const auto& m : methods)
+      for (const auto& b : m.second) budgets.insert(b.first);
+    if (budgets.size() < 2) continue;  // nothing to draw against
+    std::string stem = app + "-budget", what;
+    for (const auto& [axis, label] : key) {
+      stem += "-" + label;
+      what += (what.empty() ? "" : ", ") + (axis == "dataset" ? dataset_title(label) : label);
+    }
+    CurvePlot plot{app + ": test accuracy against budget" + (what.empty() ? "" : " (" + what + ")"), "budget B",
+                   "test accuracy (%)", {}};
+    for (const auto& [method, by_budget] : methods) {
+      Series s{method_title(method), {}, {}};
+      for (const auto& [budget, values] : by_budget) {
+        const Stat st = summarize(values, static_cast<int>(values.size()));
+        s.xy.emplace_back(budget, st.mean);
+        s.err.push_back(st.std);
+      }
+      plot.series.push_back(std::move(s));
+    }
+    lines.push_back(figure_line(write_curves(out / stem, plot), plot.title + ", mean ± std over seeds"));
   }
   return lines;
 }

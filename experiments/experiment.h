@@ -73,6 +73,10 @@ struct CurveSpec {
 // Writes the figures; one report line each ("`x.svg`: title", or why it was not rendered).
 std::vector<std::string> write_curve_figures(const std::vector<CurveSpec>& specs, const std::vector<RunRecord>& runs,
                                              const std::filesystem::path& out);
+// Accuracy against budget, one figure per combination of the other axes (data set, schedule, augmentation, ...)
+// that has runs at two or more budgets: one line per method, mean +- std over seeds (stem <app>-budget-...).
+std::vector<std::string> write_budget_figures(const std::string& app, const std::vector<RunRecord>& runs,
+                                              const std::filesystem::path& out);
 // The report line for one written figure.
 std::string figure_line(const FigureFiles& f, const std::string& title);
 

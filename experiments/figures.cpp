@@ -67,25 +67,56 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
+namespace {
+// One plot's datablocks (named $<prefix><i>) and its plot command; `empty_note` when it has no series.
+void plot_commands(std::ostringstream& gp, const CurvePlot& plot, const std::string& prefix, bool xlabel,
+                   const char* empty_note) {
+  for (size_t i = 0; i < plot.series.size(); ++i) {
+    const Series& s = plot.series[i];
+    gp << "$" << prefix << i << " << EOD\n";
+    for (size_t k = 0; k < s.xy.size(); ++k) {
+      gp << num(s.xy[k].first) << " " << num(s.xy[k].second);
+      if (!s.err.empty()) gp << " " << num(k < s.err.size() && std::isfinite(s.err[k]) ? s.err[k] : 0.0);
+      gp << "\n";
+    }
+    gp << "EOD\n";
+  }
+  gp << "set title " << gq(plot.title) << "\nset xlabel " << gq(xlabel ? plot.xlabel : "") << "\nset ylabel "
+     << gq(plot.ylabel) << "\n";
+  if (plot.series.empty()) {
+    gp << "set label 1 " << gq(empty_note) << " at graph 0.5, graph 0.5 center\nplot [0:1] [0:1] NaN notitle\n"
+       << "unset label 1\n";
+    return;
+  }
+  gp << "plot ";
+  for (size_t i = 0; i < plot.series.size(); ++i) {
+    const bool bars = !plot.series[i].err.empty();
+    gp << (i ? ", \\\n     " : "") << "$" << prefix << i
+       << (bars ? " using 1:2:3 with yerrorlines" : " using 1:2 with linespoints") << " pt 7 ps 0.5 title "
+       << gq(plot.series[i].label);
+  }
+  gp << "\n";
+}
+}  // namespace
+
 std::string curves_script(const CurvePlot& plot, const fs::path& svg) {
   std::ostringstream gp;
   gp << header(560, svg);
-  for (size_t i = 0; i < plot.series.size(); ++i) {
-    gp << "$s" << i << " << EOD\n";
-    for (auto [x, y] : plot.series[i].xy) gp << num(x) << " " << num(y) << "\n";
-    gp << "EOD\n";
+  plot_commands(gp, plot, "s", true, "no completed runs yet");
+  return gp.str();
+}
+
+std::string curve_panels_script(const std::string& title, const std::vector<CurvePanel>& panels, const fs::path& svg) {
+  std::ostringstream gp;
+  const size_t n = std::max<size_t>(1, panels.size());
+  gp << header(260 * static_cast<int>(n) + 60, svg);
+  // A fixed left margin lines the panels' x axes up whatever their tick labels' widths.
+  gp << "set lmargin 12\nset rmargin 28\nset multiplot layout " << n << ",1 title " << gq(title) << "\n";
+  for (size_t p = 0; p < panels.size(); ++p) {
+    gp << (panels[p].log_y ? "set logscale y\nset format y \"%g\"\n" : "unset logscale y\nset format y \"%g\"\n");
+    plot_commands(gp, panels[p].plot, "p" + std::to_string(p) + "s", p + 1 == panels.size(), "no data yet");
   }
-  gp << "set title " << gq(plot.title) << "\nset xlabel " << gq(plot.xlabel) << "\nset ylabel " << gq(plot.ylabel)
-     << "\n";
-  if (plot.series.empty()) {
-    gp << "set label 1 'no completed runs yet' at graph 0.5, graph 0.5 center\nplot [0:1] [0:1] NaN notitle\n";
-    return gp.str();
-  }
-  gp << "plot ";
-  for (size_t i = 0; i < plot.series.size(); ++i)
-    gp << (i ? ", \\\n     " : "") << "$s" << i << " using 1:2 with linespoints pt 7 ps 0.5 title "
-       << gq(plot.series[i].label);
-  gp << "\n";
+  gp << "unset multiplot\n";
   return gp.str();
 }
 
@@ -136,11 +167,31 @@ std::string bars_script(const std::string& title, const std::vector<BarPanel>& p
 FigureFiles write_curves(const fs::path& stem, const CurvePlot& plot) {
   FigureFiles f{stem.string() + ".csv", stem.string() + ".gp", stem.string() + ".svg", false, ""};
   std::ostringstream csv;
-  csv << "series,x,y\n";
+  bool with_err = false;
+  for (const Series& s : plot.series) with_err = with_err || !s.err.empty();
+  csv << (with_err ? "series,x,y,err\n" : "series,x,y\n");
   for (const Series& s : plot.series)
-    for (auto [x, y] : s.xy) csv << csv_field(s.label) << "," << num(x) << "," << num(y) << "\n";
+    for (size_t k = 0; k < s.xy.size(); ++k) {
+      csv << csv_field(s.label) << "," << num(s.xy[k].first) << "," << num(s.xy[k].second);
+      if (with_err) csv << "," << num(k < s.err.size() ? s.err[k] : NAN);
+      csv << "\n";
+    }
   write_text_file(f.csv, csv.str());
   write_text_file(f.gp, curves_script(plot, f.svg));
+  render(f);
+  return f;
+}
+
+FigureFiles write_curve_panels(const fs::path& stem, const std::string& title, const std::vector<CurvePanel>& panels) {
+  FigureFiles f{stem.string() + ".csv", stem.string() + ".gp", stem.string() + ".svg", false, ""};
+  std::ostringstream csv;
+  csv << "panel,series,x,y\n";
+  for (const CurvePanel& p : panels)
+    for (const Series& s : p.plot.series)
+      for (auto [x, y] : s.xy)
+        csv << csv_field(p.plot.ylabel) << "," << csv_field(s.label) << "," << num(x) << "," << num(y) << "\n";
+  write_text_file(f.csv, csv.str());
+  write_text_file(f.gp, curve_panels_script(title, panels, f.svg));
   render(f);
   return f;
 }

@@ -14,6 +14,7 @@ namespace bts::experiments {
 struct Series {
   std::string label;
   std::vector<std::pair<double, double>> xy;
+  std::vector<double> err;  // empty, or one error bar (+-) per point (NaN: none)
 };
 
 struct CurvePlot {
@@ -39,14 +40,25 @@ struct FigureFiles {
   std::string note;  // why it was not rendered
 };
 
-// <stem>.csv (series,x,y), <stem>.gp, <stem>.svg.
+// <stem>.csv (series,x,y, and err when a series has error bars), <stem>.gp, <stem>.svg.
 FigureFiles write_curves(const std::filesystem::path& stem, const CurvePlot& plot);
+
+// Several curve plots sharing the x axis, stacked (a run's loss, accuracy, LR, ...); a panel may use a log y axis.
+struct CurvePanel {
+  CurvePlot plot;  // its xlabel is used on the bottom panel only
+  bool log_y = false;
+};
+// <stem>.csv (panel,series,x,y), <stem>.gp, <stem>.svg.
+FigureFiles write_curve_panels(const std::filesystem::path& stem, const std::string& title,
+                               const std::vector<CurvePanel>& panels);
 
 // Panels stacked vertically; <stem>.csv (panel,bar,mean,std), <stem>.gp, <stem>.svg.
 FigureFiles write_bars(const std::filesystem::path& stem, const std::string& title, const std::vector<BarPanel>& panels);
 
 // The gnuplot script text (exposed for tests).
 std::string curves_script(const CurvePlot& plot, const std::filesystem::path& svg);
+std::string curve_panels_script(const std::string& title, const std::vector<CurvePanel>& panels,
+                                const std::filesystem::path& svg);
 std::string bars_script(const std::string& title, const std::vector<BarPanel>& panels, const std::filesystem::path& svg);
 
 // A CSV field, quoted when it needs to be.

@@ -17,7 +17,8 @@ extern char** environ;
 
 namespace bts::experiments {
 
-pid_t spawn_process(const std::vector<std::string>& args, const std::string& output) {
+pid_t spawn_process(const std::vector<std::string>& args, const std::string& output,
+                    const std::vector<std::string>& extra_env) {
   BTS_CHECK(!args.empty(), "spawn_process: empty command");
   std::vector<std::string> copy = args;
   std::vector<char*> argv;
@@ -41,9 +42,15 @@ pid_t spawn_process(const std::vector<std::string>& args, const std::string& out
   // BTS_PARENT_PID asks a bts child to end (with a checkpoint, as on SIGTERM) when this process dies: killing only
   // a sweep's parent must not leave its runs going on unattended (apps/bts_main.cpp).
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "BTS_PARENT_PID=", 15) != 0) env_strings.emplace_back(*e);
+  std::vector<std::string> replaced{"BTS_PARENT_PID="};
+  for (const std::string& e : extra_env) replaced.push_back(e.substr(0, e.find('=') + 1));
+  for (char** e = environ; *e != nullptr; ++e) {
+    bool keep = true;
+    for (const std::string& r : replaced) keep = keep && std::strncmp(*e, r.c_str(), r.size()) != 0;
+    if (keep) env_strings.emplace_back(*e);
+  }
   env_strings.push_back("BTS_PARENT_PID=" + std::to_string(::getpid()));
+  for (const std::string& e : extra_env) env_strings.push_back(e);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -9,7 +9,9 @@ namespace bts::experiments {
 
 // Starts argv[0] (a path, or a name looked up in PATH) with stdout and stderr appended to `output` ("" keeps
 // the parent's). Throws bts::Error when it cannot start.
-pid_t spawn_process(const std::vector<std::string>& argv, const std::string& output);
+// `extra_env` ("NAME=value") is added to (or replaces in) the inherited environment.
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& output,
+                    const std::vector<std::string>& extra_env = {});
 
 // Waits for that child; its raw wait status.
 int wait_process(pid_t pid);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -54,12 +55,15 @@ struct Job {
   size_t index;  // into points
   fs::path dir;
   std::chrono::steady_clock::time_point t0;
+  int gpu = -1;  // the GPU it is pinned to (one of RunnerOptions::gpus), -1: none
 };
 
-pid_t spawn_run(const std::string& bts, const fs::path& dir, bool resume) {
+pid_t spawn_run(const std::string& bts, const fs::path& dir, bool resume, int gpu) {
   std::vector<std::string> args = bts_arguments(dir, resume);
   args.insert(args.begin(), bts);
-  return spawn_process(args, (dir / "stdout.txt").string());
+  std::vector<std::string> env;
+  if (gpu >= 0) env.push_back("CUDA_VISIBLE_DEVICES=" + pinned_visible_devices(gpu, std::getenv("CUDA_VISIBLE_DEVICES")));
+  return spawn_process(args, (dir / "stdout.txt").string(), env);
 }
 
 std::string result_summary(const fs::path& dir) {
@@ -85,6 +89,53 @@ bool completed(const fs::path& dir) {
 }
 
 }  // namespace
+
+std::string pinned_visible_devices(int index, const char* visible) {
+  if (visible == nullptr || *visible == '\0') return std::to_string(index);
+  std::vector<std::string> ids;
+  std::stringstream in(visible);
+  for (std::string id; std::getline(in, id, ',');) ids.push_back(id);
+  BTS_CHECK(index >= 0 && index < static_cast<int>(ids.size()),
+            "GPU " << index << " is not among the " << ids.size() << " this process sees (CUDA_VISIBLE_DEVICES="
+                   << visible << ")");
+  return ids[static_cast<size_t>(index)];
+}
+
+std::vector<int> parse_gpu_list(const std::string& text) {
+  std::vector<int> out;
+  if (text.empty()) return out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    BTS_CHECK(!item.empty() && item.size() <= 4 && item.find_first_not_of("0123456789") == std::string::npos,
+              "--gpus '" << text << "': expected GPU indices separated by commas, e.g. 0,1,2,3");
+    out.push_back(std::stoi(item));
+  }
+  BTS_CHECK(!out.empty() && text.back() != ',', "--gpus '" << text << "': expected GPU indices separated by commas");
+  return out;
+}
+
+int visible_gpus(const std::string& bts) {
+  char path[] = "/tmp/bts_info_XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) return 0;
+  ::close(fd);
+  int n = 0;
+  try {
+    if (wait_process(spawn_process({bts, "info"}, path)) == 0) {
+      // "bts 0.1.0, CUDA: <name>" (one GPU), "..., cuda:0 of N CUDA devices" (several), "..., CPU (no CUDA ...)".
+      std::ifstream f(path);
+      const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      const size_t of = text.find(" of ");
+      if (of != std::string::npos && text.find(" CUDA devices", of) != std::string::npos)
+        n = std::atoi(text.c_str() + of + 4);
+      else if (text.find(", CUDA: ") != std::string::npos)
+        n = 1;
+    }
+  } catch (const std::exception&) {
+  }
+  ::unlink(path);
+  return n;
+}
 
 json run_config(const Point& p, const fs::path& dir) {
   json c = p.config;
@@ -145,6 +196,20 @@ void preflight(const std::vector<Point>& points, const std::vector<std::pair<siz
 
 SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_root, const RunnerOptions& opt) {
   BTS_CHECK(opt.jobs >= 1, "--jobs must be >= 1, got " << opt.jobs);
+  BTS_CHECK(opt.jobs_per_gpu >= 1, "--jobs-per-gpu must be >= 1, got " << opt.jobs_per_gpu);
+  // With GPU placement, a run holds one of jobs_per_gpu slots on one GPU; otherwise one of `jobs` slots.
+  std::map<int, int> on_gpu;  // GPU -> runs on it now
+  for (int g : opt.gpus) {
+    BTS_CHECK(g >= 0, "--gpus: GPU index " << g << " is negative");
+    BTS_CHECK(on_gpu.emplace(g, 0).second, "--gpus names GPU " << g << " twice");
+  }
+  const size_t capacity = opt.gpus.empty() ? static_cast<size_t>(opt.jobs) : opt.gpus.size() * opt.jobs_per_gpu;
+  auto free_gpu = [&]() {
+    int best = -1;
+    for (int g : opt.gpus)  // the least loaded, in the order given
+      if (on_gpu[g] < opt.jobs_per_gpu && (best < 0 || on_gpu[g] < on_gpu[best])) best = g;
+    return best;
+  };
   const auto t0 = std::chrono::steady_clock::now();
   auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -168,17 +233,19 @@ SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_ro
       case RunAction::Start: queue.emplace_back(i, false); break;
     }
   }
-  std::fprintf(opt.log, "sweep: %d points, %d already completed, %zu to run (%d at once), runs in %s\n", s.points,
-               s.skipped, queue.size(), opt.jobs, root.string().c_str());
+  const std::string placement =
+      opt.gpus.empty() ? "" : ", " + std::to_string(opt.jobs_per_gpu) + " per GPU on " + std::to_string(opt.gpus.size()) + " GPU(s)";
+  std::fprintf(opt.log, "sweep: %d points, %d already completed, %zu to run (%zu at once%s), runs in %s\n", s.points,
+               s.skipped, queue.size(), capacity, placement.c_str(), root.string().c_str());
   for (const auto& f : s.failures) std::fprintf(opt.log, "sweep: %s: %s\n", f.name.c_str(), f.what.c_str());
   std::fflush(opt.log);
   if (!queue.empty()) preflight(points, queue, root, opt);
 
   // Runs side by side on a CPU would oversubscribe the cores with their OpenMP threads: share them out, unless
   // the caller chose a thread count.
-  if (opt.jobs > 1 && !std::getenv("OMP_NUM_THREADS")) {
+  if (capacity > 1 && !std::getenv("OMP_NUM_THREADS")) {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    ::setenv("OMP_NUM_THREADS", std::to_string(std::max(1u, cores / static_cast<unsigned>(opt.jobs))).c_str(), 1);
+    ::setenv("OMP_NUM_THREADS", std::to_string(std::max(1u, cores / static_cast<unsigned>(capacity))).c_str(), 1);
   }
 
   StopSignals signals;
@@ -193,7 +260,9 @@ SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_ro
                    static_cast<int>(g_stop), running.size());
       for (auto& [pid, job] : running) ::kill(pid, SIGTERM);
     }
-    while (!g_stop && running.size() < static_cast<size_t>(opt.jobs) && next < queue.size()) {
+    while (!g_stop && running.size() < capacity && next < queue.size()) {
+      const int gpu = opt.gpus.empty() ? -1 : free_gpu();
+      if (!opt.gpus.empty() && gpu < 0) break;  // every GPU at its limit (cannot happen below capacity)
       const auto [i, resume] = queue[next++];
       const fs::path dir = root / points[i].name;
       fs::create_directories(dir);
@@ -202,16 +271,18 @@ SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_ro
       }
       pid_t pid = -1;
       try {
-        pid = spawn_run(opt.bts, dir, resume);
+        pid = spawn_run(opt.bts, dir, resume, gpu);
       } catch (const std::exception& e) {  // e.g. out of processes: this run fails, the others go on
         s.failures.push_back({points[i].name, e.what(), ""});
         std::fprintf(opt.log, "[%7.1f s] FAILED %s: %s\n", since(t0), points[i].name.c_str(), e.what());
         continue;
       }
-      running.emplace(pid, Job{i, dir, std::chrono::steady_clock::now()});
+      running.emplace(pid, Job{i, dir, std::chrono::steady_clock::now(), gpu});
+      if (gpu >= 0) ++on_gpu[gpu];
       (resume ? s.resumed : s.started)++;
-      std::fprintf(opt.log, "[%7.1f s] %-6s %zu/%zu %s\n", since(t0), resume ? "resume" : "start", next, queue.size(),
-                   points[i].name.c_str());
+      const std::string where = gpu >= 0 ? " on GPU " + std::to_string(gpu) : "";
+      std::fprintf(opt.log, "[%7.1f s] %-6s %zu/%zu %s%s\n", since(t0), resume ? "resume" : "start", next, queue.size(),
+                   points[i].name.c_str(), where.c_str());
       std::fflush(opt.log);
     }
     if (running.empty()) break;
@@ -225,6 +296,7 @@ SweepSummary run_sweep(const std::vector<Point>& points, const fs::path& runs_ro
     if (it == running.end()) continue;  // not one of ours
     const Job job = it->second;
     running.erase(it);
+    if (job.gpu >= 0) --on_gpu[job.gpu];
     ++finished;
     const std::string& name = points[job.index].name;
     const double secs = since(job.t0);

@@ -1,7 +1,7 @@
 // The sweep runner: runs each point of a (shard of a) grid as its own `bts train` process and run directory
 // <runs_root>/<point name>. Finished runs are skipped, interrupted ones resumed from their checkpoints (see
-// run_state.h). Up to `jobs` runs go at once (several small runs share one GPU well). Each run's stdout and
-// stderr go to <dir>/stdout.txt. A failed run is reported (name, exit status, last lines) and the others go on.
+// run_state.h). Up to `jobs` runs go at once (several small runs share one GPU well), or, with GPU placement,
+// `jobs_per_gpu` runs on each of the given GPUs. Each run's stdout and stderr go to <dir>/stdout.txt. A failed run is reported (name, exit status, last lines) and the others go on.
 // SIGINT/SIGTERM stop new starts, pass SIGTERM to the running runs (which checkpoint and exit) and return.
 #pragma once
 #include <cstdio>
@@ -15,9 +15,22 @@ namespace bts::experiments {
 
 struct RunnerOptions {
   std::string bts;            // path of the bts binary
-  int jobs = 1;
+  int jobs = 1;               // runs at once without GPU placement (the CPU, or all runs on one device)
   std::FILE* log = stdout;    // progress lines
+  // GPU placement: when not empty, each run is pinned to one of these GPUs (indices among those this process sees,
+  // i.e. into $CUDA_VISIBLE_DEVICES when that is set) through its child's CUDA_VISIBLE_DEVICES, with at most
+  // jobs_per_gpu runs on a GPU at once; `jobs` is then unused.
+  std::vector<int> gpus;
+  int jobs_per_gpu = 1;
 };
+
+// The CUDA_VISIBLE_DEVICES value that pins a child to GPU `index` of those this process sees: the index-th entry
+// of `visible` (this process's own CUDA_VISIBLE_DEVICES) when it is set, else the index itself.
+std::string pinned_visible_devices(int index, const char* visible);
+// "0,1,3" -> {0, 1, 3}; "" -> {}. Throws naming the text for anything else.
+std::vector<int> parse_gpu_list(const std::string& text);
+// How many GPUs `bts info` (the given binary) sees; 0 when none or when it cannot tell.
+int visible_gpus(const std::string& bts);
 
 struct RunFailure {
   std::string name;

@@ -37,8 +37,10 @@ std::string slurm_script(const std::string& command, const SlurmOptions& o) {
   if (!o.partition.empty()) s << "#SBATCH --partition=" << o.partition << "\n";
   s << "#SBATCH --signal=B:TERM@120\n"
     << "set -euo pipefail\n"
-    << "exec " << command << " --jobs " << o.jobs_per_task << " --shard \"${SLURM_ARRAY_TASK_ID}/" << o.tasks
-    << "\"\n";
+    << "exec " << command << " --jobs " << o.jobs_per_task;
+  // Several GPUs per task: the app places one run per GPU Slurm gave the task (its CUDA_VISIBLE_DEVICES).
+  if (o.gpus_per_task > 1) s << " --jobs-per-gpu " << o.jobs_per_task;
+  s << " --shard \"${SLURM_ARRAY_TASK_ID}/" << o.tasks << "\"\n";
   return s.str();
 }
 

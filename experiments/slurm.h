@@ -1,5 +1,6 @@
 // A Slurm job-array script that runs an experiment's shards on a cluster: array task k runs
-// `<app> <args> --shard k/n`, one GPU each. Runs are resumable, so a requeued or timed-out task picks up where it
+// `<app> <args> --shard k/n`, with G GPUs each (one by default; with G > 1 the task runs G runs at once, one per
+// GPU). Runs are resumable, so a requeued or timed-out task picks up where it
 // stopped; when every task is done, `<app> <args> --aggregate-only` writes the tables (the script says so).
 #pragma once
 #include <string>

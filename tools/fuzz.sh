@@ -24,7 +24,7 @@ mkdir -p "$out/obj" "$out/bin" "$out/corpus" "$out/logs" "$out/crashes"
 # The readers and what they need from the engine (its CPU backend and kernels, tensor files) and the trainer's
 # config, progress and strategies (config validation knows the strategy names; core-set files are a strategy's);
 # no CUDA, no OpenMP (the pragma is ignored), no OpenBLAS (the built-in GEMM).
-sources=(data/cifar.cpp data/dataset.cpp data/device_dataset.cpp data/fashion_mnist.cpp data/file_io.cpp data/idx.cpp
+sources=(data/cifar.cpp data/dataset.cpp data/device_dataset.cpp data/fashion_mnist.cpp data/fetch.cpp data/file_io.cpp data/idx.cpp
          data/miniimagenet.cpp data/miniimagenet_convert.cpp data/packed_file.cpp data/svhn.cpp
          engine/arena.cpp engine/backend.cpp engine/buffer.cpp engine/rng.cpp engine/tensor.cpp
          engine/cpu/cpu_backend.cpp engine/cpu/cpu_ops.cpp engine/cpu/cpu_training_kernels.cpp
@@ -36,6 +36,13 @@ san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 libs=(-lmatio -lstb -lz)
 
 echo "fuzz.sh: compiling readers with $($cxx --version | head -1)"
+# An object is rebuilt when its source is newer; a changed header (a struct's layout) rebuilds them all, else
+# objects compiled against the old layout would be linked with new ones.
+stamp="$out/obj/.headers"
+if [ -f "$stamp" ] && [ -n "$(cd "$root" && find kernels engine data models train tests/fuzz -name '*.h' -newer "$stamp" | head -1)" ]; then
+  rm -f "$out/obj/"*.o
+fi
+touch "$stamp"
 objs=()
 for s in "${sources[@]}"; do
   o="$out/obj/$(echo "$s" | tr / _).o"

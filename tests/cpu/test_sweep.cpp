@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <set>
 
@@ -17,6 +18,7 @@
 #include "experiments/grid.h"
 #include "experiments/paper_numbers.h"
 #include "experiments/report.h"
+#include "experiments/run_curves.h"
 #include "experiments/run_state.h"
 #include "experiments/runner.h"
 #include "experiments/slurm.h"
@@ -299,6 +301,69 @@ TEST_CASE("figures: gnuplot scripts with inline data, CSV always, SVG when gnupl
   else CHECK(b.note.find("gnuplot") != std::string::npos);
 }
 
+TEST_CASE("budget figures: accuracy against budget per method, mean +- std over seeds, one per other-axes group") {
+  TempDir tmp("budgetfig");
+  Grid g;
+  g.axes = {method_axis({"unif-sgd", "p-sgd"}), budget_axis({0.2, 0.5}), seed_axis(2)};
+  std::vector<RunRecord> runs;
+  for (const Point& p : expand({g})) {
+    const double acc = (p.labels.at("budget") == "B0.2" ? 0.6 : 0.8) + (p.labels.at("seed") == "s1" ? 0.02 : 0.0);
+    runs.push_back({p, "completed", completed_result(p.config, acc, 10)});
+  }
+  const auto lines = write_budget_figures("table2", runs, tmp.path);
+  REQUIRE(lines.size() == 1);
+  std::ifstream csv(tmp.path / "table2-budget.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  CHECK(header == "series,x,y,err");
+  std::vector<std::string> rows;
+  while (std::getline(csv, line)) rows.push_back(line);
+  REQUIRE(rows.size() == 4);
+  // p-SGD (sorted by method name first) at B 0.2: mean of 60 and 62, std sqrt(2).
+  CHECK(rows[0].rfind("p-SGD,0.2,61,1.414213", 0) == 0);
+  CHECK(rows[3].rfind("unif-SGD,0.5,81,", 0) == 0);
+  const std::string gp = curves_script(CurvePlot{"t", "x", "y", {{"a", {{0.2, 61}}, {1.4}}}}, tmp.path / "x.svg");
+  CHECK(gp.find("0.2 61 1.4") != std::string::npos);
+  CHECK(gp.find("using 1:2:3 with yerrorlines") != std::string::npos);
+  // One budget only: nothing to draw.
+  std::vector<RunRecord> one;
+  for (const RunRecord& r : runs)
+    if (r.point.labels.at("budget") == "B0.5") one.push_back(r);
+  CHECK(write_budget_figures("table2", one, tmp.path / "one").empty());
+}
+
+TEST_CASE("run curves: from metrics.jsonl (a torn last line ignored), with N for the backward fraction") {
+  TempDir tmp("runcurves");
+  const fs::path d = tmp.path / "run-a";
+  write(d / "config.json", R"({"method": "sb", "train_subset": 1000})");
+  write(d / "metrics.jsonl",
+        "{\"epoch\": 1, \"train_loss\": 2.0, \"train_accuracy\": 0.3, \"lr\": 0.1, \"counters\": "
+        "{\"samples_backward\": 400}, \"test_accuracy\": 0.35}\n"
+        "{\"epoch\": 2, \"train_loss\": 1.0, \"train_accuracy\": 0.6, \"lr\": 0.01, \"counters\": "
+        "{\"samples_backward\": 700}}\n"
+        "{\"epoch\": 3, \"train_lo");
+  const RunCurves r = read_run_curves(d);
+  CHECK(r.label == "run-a");
+  CHECK(r.method == "sb");
+  CHECK(r.train_size == 1000);
+  REQUIRE(r.epochs.size() == 2);
+  const std::vector<CurvePanel> panels = run_curve_panels({r});
+  REQUIRE(panels.size() == 4);
+  CHECK(panels[0].log_y);
+  CHECK(panels[0].plot.series[0].xy == std::vector<std::pair<double, double>>{{1, 2.0}, {2, 1.0}});
+  REQUIRE(panels[1].plot.series.size() == 2);  // training and test accuracy
+  CHECK(panels[1].plot.series[1].xy == std::vector<std::pair<double, double>>{{1, 35.0}});
+  CHECK(panels[3].plot.series[0].xy == std::vector<std::pair<double, double>>{{1, 0.4}, {2, 0.3}});
+  const std::string gp = curve_panels_script("t", panels, tmp.path / "c.svg");
+  CHECK(gp.find("set multiplot layout 4,1") != std::string::npos);
+  CHECK(gp.find("set logscale y") != std::string::npos);
+  const FigureFiles f = plot_runs({r, r}, tmp.path / "two");
+  CHECK(fs::exists(f.csv));
+  if (f.rendered) CHECK(fs::file_size(f.svg) > 1000);
+  else CHECK(f.note.find("gnuplot") != std::string::npos);
+  CHECK_THROWS_WITH_AS(read_run_curves(tmp.path / "nothing"), doctest::Contains("holds no run"), bts::Error);
+}
+
 TEST_CASE("Slurm script: array over the shards, the command, resumable") {
   SlurmOptions o;
   o.job_name = "table2";
@@ -315,6 +380,12 @@ TEST_CASE("Slurm script: array over the shards, the command, resumable") {
   CHECK(s.find("exec /opt/bts/table2 --scale full --runs-root /scratch/r --jobs 3 --shard \"${SLURM_ARRAY_TASK_ID}/8\"") !=
         std::string::npos);
   CHECK(s.find("--aggregate-only") != std::string::npos);
+  // Four GPUs per task: the task places one run per GPU Slurm gives it.
+  o.gpus_per_task = 4;
+  o.jobs_per_task = 1;
+  const std::string g = slurm_script("/opt/bts/table2 --scale full", o);
+  CHECK(g.find("#SBATCH --gpus-per-task=4\n") != std::string::npos);
+  CHECK(g.find("--jobs 1 --jobs-per-gpu 1 --shard") != std::string::npos);
   CHECK(shell_quote("plain/path-1.0") == "plain/path-1.0");
   CHECK(shell_quote("it's here") == "'it'\\''s here'");
 }
@@ -391,6 +462,60 @@ TEST_CASE("sweep through a fake bts: runs, skips, failures, resume") {
   CHECK(s.started == 2);
   CHECK(s.failures.size() == 2);
   std::fclose(log);
+}
+
+TEST_CASE("GPU placement: each run pinned to one GPU through CUDA_VISIBLE_DEVICES, never two on a GPU at once") {
+  TempDir tmp("gpus");
+  // A stand-in for bts that records the device it was handed and takes a lock directory per GPU while it "runs":
+  // mkdir fails if another run holds that GPU, which it records as a clash.
+  const fs::path fake = tmp.path / "fake_bts.sh";
+  const fs::path locks = tmp.path / "locks";
+  fs::create_directories(locks);
+  write(fake,
+        "#!/bin/sh\n"
+        "if [ \"$1\" = check ]; then exit 0; fi\n"
+        "d=$5; echo \"$CUDA_VISIBLE_DEVICES\" > \"$d/device\"\n"
+        "if mkdir \"" + locks.string() + "/gpu$CUDA_VISIBLE_DEVICES\" 2>/dev/null; then\n"
+        "  sleep 0.3; rmdir \"" + locks.string() + "/gpu$CUDA_VISIBLE_DEVICES\"\n"
+        "else echo clash > \"$d/clash\"; fi\n"
+        "echo \"{\\\"status\\\": \\\"completed\\\", \\\"final_test_accuracy\\\": 0.5, \\\"config\\\": $(cat \"$3\")}\" > \"$d/result.json\"\n");
+  ::chmod(fake.c_str(), 0755);
+  Grid g;
+  g.axes = {method_axis({"unif-sgd", "p-sgd", "sb"}), seed_axis(2)};
+  const std::vector<Point> pts = expand({g});
+  std::FILE* log = std::tmpfile();
+  RunnerOptions o{fake.string(), 1, log};
+  o.gpus = {0, 1};
+  o.jobs_per_gpu = 1;
+  // This process sees GPUs "4,5" (as under Slurm): GPU 0 and 1 of those are the children's 4 and 5.
+  const char* saved = std::getenv("CUDA_VISIBLE_DEVICES");
+  const std::string saved_value = saved ? saved : "";
+  ::setenv("CUDA_VISIBLE_DEVICES", "4,5", 1);
+  const SweepSummary s = run_sweep(pts, tmp.path / "runs", o);
+  if (saved) ::setenv("CUDA_VISIBLE_DEVICES", saved_value.c_str(), 1);
+  else ::unsetenv("CUDA_VISIBLE_DEVICES");
+  std::fclose(log);
+  CHECK(s.succeeded == 6);
+  std::map<std::string, int> per_device;
+  for (const Point& p : pts) {
+    const fs::path d = tmp.path / "runs" / p.name;
+    std::ifstream f(d / "device");
+    std::string dev;
+    f >> dev;
+    INFO(p.name << " got '" << dev << "'");
+    CHECK((dev == "4" || dev == "5"));
+    ++per_device[dev];
+    CHECK_FALSE(fs::exists(d / "clash"));
+  }
+  CHECK(per_device["4"] >= 1);
+  CHECK(per_device["5"] >= 1);
+  CHECK(pinned_visible_devices(3, nullptr) == "3");
+  CHECK(pinned_visible_devices(1, "GPU-aa,GPU-bb") == "GPU-bb");
+  CHECK_THROWS_WITH_AS(pinned_visible_devices(2, "0,1"), doctest::Contains("not among the 2"), bts::Error);
+  CHECK(parse_gpu_list("0,1,3") == std::vector<int>{0, 1, 3});
+  CHECK(parse_gpu_list("").empty());
+  CHECK_THROWS_WITH_AS(parse_gpu_list("0,,1"), doctest::Contains("expected GPU indices"), bts::Error);
+  CHECK_THROWS_WITH_AS(parse_gpu_list("a"), doctest::Contains("expected GPU indices"), bts::Error);
 }
 
 TEST_CASE("sweep preflight: a failing `bts check` is one error, and nothing is spawned") {
