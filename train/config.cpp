@@ -250,6 +250,14 @@ void apply_override(json& j, const std::string& assignment) {
   std::string part;
   std::vector<std::string> parts;
   while (std::getline(ss, part, '.')) parts.push_back(part);
+  for (const std::string& p : parts)
+    BTS_CHECK(!p.empty(), "override '" << assignment << "': the key has an empty part (expected a.b.c)");
+  BTS_CHECK(!parts.empty() && key.back() != '.', "override '" << assignment << "': the key has an empty part");
+  // The config itself must be an object (a config file holding a number or a list is refused here, by name,
+  // rather than deep in the JSON library).
+  BTS_CHECK(j.is_object() || j.is_null(), "override '" << assignment << "': the config is "
+                                                       << (j.is_array() ? "a list" : "a single value")
+                                                       << ", not an object of settings");
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     if (!node->contains(parts[i])) (*node)[parts[i]] = json::object();
     node = &(*node)[parts[i]];

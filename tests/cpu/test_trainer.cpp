@@ -52,6 +52,12 @@ TEST_CASE("config: defaults, every error names the key, the value and what is al
   CHECK_FALSE(o.crop_flip);
   CHECK(config_from_json(config_to_json(o)).method == "scan-sgd");  // the resolved config reads back
   CHECK_THROWS_AS(apply_override(j, "novalue"), Error);
+  // A config that is not an object, or a key with an empty part: one clear error (found by fuzz_config), not the
+  // JSON library's exception.
+  nlohmann::json number = 11111;
+  CHECK_THROWS_WITH_AS(apply_override(number, "seed=1"), doctest::Contains("not an object of settings"), Error);
+  CHECK_THROWS_WITH_AS(apply_override(j, "model..width=1"), doctest::Contains("empty part"), Error);
+  CHECK_THROWS_WITH_AS(apply_override(j, "model.=1"), doctest::Contains("empty part"), Error);
 }
 
 TEST_CASE("entropy of presentation counts") {
