@@ -191,7 +191,7 @@ CurvePlot learning_curves(const std::vector<RunRecord>& runs, const Where& where
     // Seeds share the evaluation schedule; average point by point over the common prefix.
     size_t len = curves.front().size();
     for (const auto& c : curves) len = std::min(len, c.size());
-    Series s{(rename ? rename(label) : label) + (curves.size() > 1 ? " (mean of " + std::to_string(curves.size()) + ")" : ""), {}};
+    Series s{(rename ? rename(label) : label) + (curves.size() > 1 ? " (mean of " + std::to_string(curves.size()) + ")" : ""), {}, {}};
     for (size_t k = 0; k < len; ++k) {
       double x = 0, y = 0;
       for (const auto& c : curves) {

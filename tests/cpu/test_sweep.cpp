@@ -277,7 +277,7 @@ TEST_CASE("aggregation: mean, sample std, missing and failed runs, layout, CSV")
 
 TEST_CASE("figures: gnuplot scripts with inline data, CSV always, SVG when gnuplot is there") {
   TempDir tmp("fig");
-  CurvePlot plot{"curves \"quoted\"", "x", "y", {{"unif-SGD", {{0.1, 50}, {0.3, 60}}}, {"p-SGD", {{0.3, 61}}}}};
+  CurvePlot plot{"curves \"quoted\"", "x", "y", {{"unif-SGD", {{0.1, 50}, {0.3, 60}}, {}}, {"p-SGD", {{0.3, 61}}, {}}}};
   const std::string gp = curves_script(plot, tmp.path / "c.svg");
   CHECK(gp.find("$s0 << EOD\n0.1 50\n0.3 60\nEOD") != std::string::npos);
   CHECK(gp.find("title \"unif-SGD\"") != std::string::npos);
@@ -443,7 +443,10 @@ TEST_CASE("sweep through a fake bts: runs, skips, failures, resume") {
   write(interrupted / "config.json", run_config(pts[1], interrupted).dump());
 
   std::FILE* log = std::tmpfile();
-  RunnerOptions o{fake.string(), 2, log};
+  RunnerOptions o;
+  o.bts = fake.string();
+  o.jobs = 2;
+  o.log = log;
   SweepSummary s = run_sweep(pts, root, o);
   CHECK(s.points == 4);
   CHECK(s.skipped == 0);
@@ -484,7 +487,10 @@ TEST_CASE("GPU placement: each run pinned to one GPU through CUDA_VISIBLE_DEVICE
   g.axes = {method_axis({"unif-sgd", "p-sgd", "sb"}), seed_axis(2)};
   const std::vector<Point> pts = expand({g});
   std::FILE* log = std::tmpfile();
-  RunnerOptions o{fake.string(), 1, log};
+  RunnerOptions o;
+  o.bts = fake.string();
+  o.jobs = 1;
+  o.log = log;
   o.gpus = {0, 1};
   o.jobs_per_gpu = 1;
   // This process sees GPUs "4,5" (as under Slurm): GPU 0 and 1 of those are the children's 4 and 5.
@@ -530,7 +536,10 @@ TEST_CASE("sweep preflight: a failing `bts check` is one error, and nothing is s
   g.axes = {method_axis({"unif-sgd"}), seed_axis(2)};
   const fs::path root = tmp.path / "runs";
   std::FILE* log = std::tmpfile();
-  RunnerOptions o{fake.string(), 2, log};
+  RunnerOptions o;
+  o.bts = fake.string();
+  o.jobs = 2;
+  o.log = log;
   CHECK_THROWS_WITH_AS(run_sweep(expand({g}), root, o), doctest::Contains("nothing was started"), bts::Error);
   CHECK_THROWS_WITH_AS(run_sweep(expand({g}), root, o), doctest::Contains("unif-sgd-s0: no data here"), bts::Error);
   for (const auto& e : fs::directory_iterator(root)) CHECK_MESSAGE(e.path().filename().string()[0] == '.', e.path());
