@@ -1,5 +1,6 @@
 #include "data/svhn.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -78,20 +79,25 @@ size_t class_bytes(matio_classes c) {
 // must not be allocated (matio sizes the buffer from the header before it can tell the file is short).
 constexpr size_t kMaxSvhnImages = 1000000;
 
-VarPtr read_var(mat_t* mat, const char* name, const std::string& path, const char* expected) {
+// `max_bytes`: what the variable's data may take (X: 3,072 uint8 per image; y: one label of at most 8 bytes per
+// image).
+VarPtr read_var(mat_t* mat, const char* name, const std::string& path, const char* expected, size_t max_bytes) {
   g_matio_message.clear();
   {
-    // The header alone first: the element count it claims, bounded before matio allocates for the data.
+    // The header alone first: the bytes its shape and class claim, bounded before matio allocates for the data.
     VarPtr info(Mat_VarReadInfo(mat, name));
     BTS_CHECK(info != nullptr, "'" << path << "': no readable variable '" << name << "', expected " << expected
                                    << matio_reason());
     size_t numel = 1;
     bool overflow = info->rank < 0 || info->rank > 8 || info->dims == nullptr;
     for (int i = 0; !overflow && i < info->rank; ++i) overflow = __builtin_mul_overflow(numel, info->dims[i], &numel);
-    BTS_CHECK(!overflow && numel <= kMaxSvhnImages * 32 * 32 * 3,
+    size_t bytes = 0;
+    overflow = overflow || __builtin_mul_overflow(numel, std::max<size_t>(1, class_bytes(info->class_type)), &bytes);
+    BTS_CHECK(!overflow && bytes <= max_bytes,
               "'" << path << "': variable '" << name << "' claims "
                   << (overflow ? std::string("an impossible shape") : "shape " + shape_of(info.get()))
-                  << ", expected " << expected << " with at most " << kMaxSvhnImages << " images");
+                  << " of class " << int(info->class_type) << ", expected " << expected << " with at most "
+                  << kMaxSvhnImages << " images");
   }
   VarPtr v(Mat_VarRead(mat, name));
   BTS_CHECK(v != nullptr, "'" << path << "': no readable variable '" << name << "', expected " << expected
@@ -111,7 +117,7 @@ ImageSet read_svhn_mat(const std::string& path) {
                                 << matio_reason());
 
   const char* x_expected = "X: 32x32x3xN uint8 images";
-  VarPtr x = read_var(mat.get(), "X", path, x_expected);
+  VarPtr x = read_var(mat.get(), "X", path, x_expected, kMaxSvhnImages * 32 * 32 * 3);
   BTS_CHECK(x->class_type == MAT_C_UINT8 && !x->isComplex,
             "'" << path << "': X has class " << int(x->class_type) << (x->isComplex ? " (complex)" : "")
                 << ", expected " << x_expected);
@@ -122,7 +128,7 @@ ImageSet read_svhn_mat(const std::string& path) {
             "'" << path << "': X holds " << x->nbytes << " bytes of data, expected " << numel_of(x.get()));
 
   const char* y_expected = "y: N labels 1..10 (N x 1)";
-  VarPtr y = read_var(mat.get(), "y", path, y_expected);
+  VarPtr y = read_var(mat.get(), "y", path, y_expected, kMaxSvhnImages * 8);
   const size_t ny = numel_of(y.get());
   BTS_CHECK(class_bytes(y->class_type) > 0 && !y->isComplex && y->rank == 2 && (y->dims[0] == 1 || y->dims[1] == 1),
             "'" << path << "': y has class " << int(y->class_type) << " and shape " << shape_of(y.get())
