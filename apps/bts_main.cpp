@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   train->add_option("--width", width, "ResNet-18 width multiplier");
   train->add_option("--train-subset", train_subset, "train on a fixed random subset of this many samples (0: all)");
   train->add_option("--seed", seed, "random seed");
-  train->add_option("--device", device, "auto, cpu, cuda");
+  train->add_option("--device", device, "auto, cpu, cuda or cuda:N (GPU N)");
   train->add_option("--set", sets, "override any config field: --set optimizer.weight_decay=5e-4 (repeatable)");
   train->add_flag("--resume", resume, "continue the run in --run-dir from its checkpoint");
   train->add_flag("--quiet", quiet, "no progress lines");
