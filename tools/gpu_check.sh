@@ -412,7 +412,9 @@ else
     has --data-dir && [ -n "$FM" ] && targs+=(--data-dir "$FM")
     if has --run-dir; then rm -rf "$ROOT/build/gpu-logs/train-run"; targs+=(--run-dir "$ROOT/build/gpu-logs/train-run"); fi
     if [ "$have_gpu" = 1 ]; then
-      has --device && targs+=(--device cuda)
+      # cuda:0 where bts takes an index: the run then also goes through the device selection (cudaSetDevice) and
+      # result.json records the GPU's name and UUID (printed below).
+      if has 'cuda:N'; then targs+=(--device cuda:0); else has --device && targs+=(--device cuda); fi
       if has --steps; then targs+=(--steps 500)
       else has --epochs && targs+=(--epochs 2); has --budget && targs+=(--budget 0.5); fi
       TRAIN_KIND="bts train (GPU)"
@@ -430,6 +432,8 @@ else
     targs=(--steps 20 --width 0.25 --batch 128); TRAIN_KIND="CPU smoke run (no train subcommand yet)"
   fi
   timed "$L" "$(limit 150 20)" "$B_BTS" "${targs[@]}"
+  tr="$ROOT/build/gpu-logs/train-run/result.json"
+  [ -f "$tr" ] && python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("result.json gpu:", r.get("gpu"), "accuracy:", r.get("final_test_accuracy"))' "$tr" >>"$L" 2>&1 || true
   if [ "$RC" = 0 ]; then record train PASS "$SECS" "$TRAIN_KIND: bts ${targs[*]}"
   else record train FAIL "$SECS" "$(rcnote "$RC"); $TRAIN_KIND: bts ${targs[*]}"; show_tail "$L" 20; fi
 
