@@ -1,7 +1,5 @@
 #include "data/packed_file.h"
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "data/file_io.h"
@@ -104,25 +102,14 @@ PackedContents read_packed(const std::string& path) {
   return parse_packed(map.data(), map.size(), path);
 }
 
-PackedWriter::PackedWriter(const std::string& path, const PackedHeader& h) : path_(path), tmp_(path + ".tmp"), h_(h) {
+PackedWriter::PackedWriter(const std::string& path, const PackedHeader& h) : file_(path, path + ".tmp"), h_(h) {
   uint8_t header[kPackedHeaderBytes];
   encode_packed_header(h, header);
-  std::FILE* f = std::fopen(tmp_.c_str(), "wb");
-  BTS_CHECK(f != nullptr, "cannot create '" << tmp_ << "': " << std::strerror(errno));
-  file_ = f;
   write(header, sizeof header);
 }
 
-PackedWriter::~PackedWriter() {
-  if (file_) std::fclose(static_cast<std::FILE*>(file_));
-  if (!done_) std::remove(tmp_.c_str());
-}
-
 void PackedWriter::write(const void* p, size_t bytes) {
-  BTS_CHECK(file_ && !done_, "'" << tmp_ << "': write after finish");
-  if (bytes == 0) return;
-  BTS_CHECK(std::fwrite(p, 1, bytes, static_cast<std::FILE*>(file_)) == bytes,
-            "cannot write '" << tmp_ << "': " << std::strerror(errno));
+  file_.write(p, bytes);
   written_ += bytes;
 }
 
@@ -138,15 +125,9 @@ void PackedWriter::write_labels(const int32_t* labels, size_t n) {
 
 void PackedWriter::finish() {
   const uint64_t want = packed_file_bytes(h_);
-  BTS_CHECK(written_ == want, "'" << tmp_ << "': wrote " << with_commas(written_) << " bytes, the header promises "
-                                  << with_commas(want));
-  std::FILE* f = static_cast<std::FILE*>(file_);
-  file_ = nullptr;
-  const bool ok = std::fflush(f) == 0 && std::fclose(f) == 0;
-  BTS_CHECK(ok, "cannot write '" << tmp_ << "': " << std::strerror(errno));
-  BTS_CHECK(std::rename(tmp_.c_str(), path_.c_str()) == 0,
-            "cannot rename '" << tmp_ << "' to '" << path_ << "': " << std::strerror(errno));
-  done_ = true;
+  BTS_CHECK(written_ == want, "'" << file_.temporary_path() << "': wrote " << with_commas(written_)
+                                  << " bytes, the header promises " << with_commas(want));
+  file_.commit();
 }
 
 void write_packed(const std::string& path, const std::string& name, int classes, const ImageSet& train,

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "data/dataset.h"
+#include "engine/file_write.h"
 
 namespace bts {
 
@@ -48,13 +49,13 @@ PackedContents parse_packed(const uint8_t* data, size_t size, const std::string&
 // Maps `path` and parses it.
 PackedContents read_packed(const std::string& path);
 
-// Streams a packed file to `path` (through path + ".tmp", renamed by finish(), so a failure leaves nothing
-// half-written). Images go out one or many at a time, so the converter writes its permuted order straight from
+// Streams a packed file to `path` (through path + ".tmp", an AtomicFile renamed by finish(), so a failure leaves
+// nothing half-written). Images go out one or many at a time, so the converter writes its permuted order straight from
 // its pool without building permuted copies.
 class PackedWriter {
  public:
   PackedWriter(const std::string& path, const PackedHeader& h);
-  ~PackedWriter();  // removes the temporary file unless finish() succeeded
+  // Destroyed without finish() (an error on the way), the temporary file is removed.
   PackedWriter(const PackedWriter&) = delete;
   PackedWriter& operator=(const PackedWriter&) = delete;
   // Write in file order: every train image, then train labels, then test images, then test labels.
@@ -64,11 +65,9 @@ class PackedWriter {
 
  private:
   void write(const void* p, size_t bytes);
-  std::string path_, tmp_;
+  AtomicFile file_;
   PackedHeader h_;
-  void* file_ = nullptr;  // FILE*
   uint64_t written_ = 0;
-  bool done_ = false;
 };
 
 // Writes both splits (tests and small conversions; same format as PackedWriter).

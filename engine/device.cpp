@@ -24,32 +24,6 @@ std::string device_summary(const DeviceStatus& s) {
   return "CPU (no CUDA device: " + s.description + ")";
 }
 
-DeviceSpec parse_device_spec(const std::string& text) {
-  DeviceSpec d;
-  if (text == "auto") return d;
-  if (text == "cpu") {
-    d.kind = DeviceSpec::Kind::Cpu;
-    return d;
-  }
-  d.kind = DeviceSpec::Kind::Cuda;
-  if (text == "cuda") return d;
-  const std::string prefix = "cuda:";
-  const std::string digits = text.compare(0, prefix.size(), prefix) == 0 ? text.substr(prefix.size()) : "";
-  BTS_CHECK(!digits.empty() && digits.size() <= 4 && digits.find_first_not_of("0123456789") == std::string::npos,
-            "device '" << text << "': expected auto, cpu, cuda or cuda:N (N the index of a visible GPU, 0 ..)");
-  d.index = std::stoi(digits);
-  return d;
-}
-
-bool is_device_spec(const std::string& text) {
-  try {
-    parse_device_spec(text);
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 Device choose_device(const std::string& spec) {
   const DeviceSpec d = parse_device_spec(spec);
   if (d.kind == DeviceSpec::Kind::Cpu) return Device::CPU;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "engine/backend.h"
+#include "engine/device_spec.h"  // parse_device_spec, is_device_spec
 #include "engine/dtype.h"
 
 namespace bts {
@@ -17,16 +18,6 @@ DeviceStatus probe_devices();
 // One line for logs: "CUDA: NVIDIA H200 (...)" (", 1 of 8 CUDA devices" when there are several) or
 // "CPU (no CUDA device: ...)".
 std::string device_summary(const DeviceStatus& s);
-
-// What a config's or a flag's `device` asks for: "auto" (a GPU when one answers, else the CPU), "cpu", "cuda"
-// (GPU 0), or "cuda:N" (GPU N of those visible).
-struct DeviceSpec {
-  enum class Kind { Auto, Cpu, Cuda } kind = Kind::Auto;
-  int index = -1;  // cuda:N; -1: not given
-};
-// Throws naming the text and what is allowed.
-DeviceSpec parse_device_spec(const std::string& text);
-bool is_device_spec(const std::string& text);
 
 // Resolves a spec on this machine and, for a GPU, selects it for the whole process (before anything runs on it):
 // throws for "cuda" without a GPU, or an index beyond those present, naming what there is.

@@ -14,7 +14,10 @@ namespace {
 std::string reason() { return std::strerror(errno); }
 }  // namespace
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
+AtomicFile::AtomicFile(std::string path)
+    : AtomicFile(path, path + ".tmp." + std::to_string(::getpid())) {}
+
+AtomicFile::AtomicFile(std::string path, std::string temporary) : path_(std::move(path)), tmp_(std::move(temporary)) {
   f_ = std::fopen(tmp_.c_str(), "wb");
   BTS_CHECK(f_ != nullptr, "cannot create '" << tmp_ << "': " << reason());
 }

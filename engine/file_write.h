@@ -13,6 +13,8 @@ namespace bts {
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
+  // With a temporary name of the caller's (a converter whose signal handler must know it in advance).
+  AtomicFile(std::string path, std::string temporary);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;

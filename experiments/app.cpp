@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/device_spec.h"
 #include "engine/file_write.h"
 #include "kernels/common/check.h"
 #include "experiments/report.h"
@@ -82,10 +83,7 @@ std::string self_path() {
 
 Scale make_scale(const AppOptions& o) {
   BTS_CHECK(o.scale == "quick" || o.scale == "full", "--scale must be quick or full, got '" << o.scale << "'");
-  const bool indexed = o.device.size() > 5 && o.device.size() <= 9 && o.device.compare(0, 5, "cuda:") == 0 &&
-                       o.device.find_first_not_of("0123456789", 5) == std::string::npos;
-  BTS_CHECK(o.device == "auto" || o.device == "cpu" || o.device == "cuda" || indexed,
-            "--device must be auto, cpu, cuda or cuda:N, got '" << o.device << "'");
+  BTS_CHECK(is_device_spec(o.device), "--device must be auto, cpu, cuda or cuda:N, got '" << o.device << "'");
   Scale s;
   s.quick = o.scale == "quick";
   s.seeds = o.seeds > 0 ? o.seeds : (s.quick ? QuickSettings::seeds : 3);

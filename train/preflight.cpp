@@ -5,6 +5,7 @@
 
 #include "data/dataset.h"
 #include "kernels/common/check.h"
+#include "train/run_data.h"
 #include "train/strategies/sampler.h"
 
 namespace bts {
@@ -53,10 +54,7 @@ std::vector<PreflightError> preflight(const nlohmann::json& points) {
         errors.push_back({name, s.error});
         continue;
       }
-      BTS_CHECK(cfg.train_subset <= s.train, "train_subset " << cfg.train_subset << " exceeds the " << s.train
-                                                              << " training samples of " << cfg.dataset);
-      BTS_CHECK(cfg.test_subset <= s.test, "test_subset " << cfg.test_subset << " exceeds the " << s.test
-                                                           << " test samples of " << cfg.dataset);
+      check_subsets(cfg, s.train, s.test);
       // The strategy's budget arithmetic (e.g. a budget too small for one iteration). The core-set's sampler needs
       // its selection run's subset: its arithmetic is unif-SGD's over N B samples, checked as such.
       const int64_t n = cfg.train_subset > 0 ? cfg.train_subset : s.train;

@@ -40,19 +40,21 @@ Dataset copy_of(const Dataset& d) {
 }
 }  // namespace
 
+void check_subsets(const TrainConfig& cfg, int64_t train_size, int64_t test_size) {
+  BTS_CHECK(cfg.train_subset <= train_size, "train_subset " << cfg.train_subset << " exceeds the " << train_size
+                                                            << " training samples of " << cfg.dataset
+                                                            << " (0 means all)");
+  BTS_CHECK(cfg.test_subset <= test_size, "test_subset " << cfg.test_subset << " exceeds the " << test_size
+                                                         << " test samples of " << cfg.dataset << " (0 means all)");
+}
+
 RunData load_run_data(const TrainConfig& cfg, Device device, const DataSplit* preloaded) {
   BTS_CHECK(!preloaded || preloaded->train.name == cfg.dataset,
             "preloaded data set is '" << (preloaded ? preloaded->train.name : "") << "', the config asks for '"
                                       << cfg.dataset << "'");
   DataSplit data = preloaded ? DataSplit{copy_of(preloaded->train), copy_of(preloaded->test)}
                              : load_dataset(cfg.dataset, cfg.data_dir);
-  // A subset larger than the data set is a mistake (a typo, the wrong data set), not a request for all of it.
-  BTS_CHECK(cfg.train_subset <= data.train.size(), "train_subset " << cfg.train_subset << " exceeds the "
-                                                                    << data.train.size() << " training samples of "
-                                                                    << cfg.dataset << " (0 means all)");
-  BTS_CHECK(cfg.test_subset <= data.test.size(), "test_subset " << cfg.test_subset << " exceeds the "
-                                                                 << data.test.size() << " test samples of "
-                                                                 << cfg.dataset << " (0 means all)");
+  check_subsets(cfg, data.train.size(), data.test.size());
   take_subset(data.train, cfg.train_subset);
   take_subset(data.test, cfg.test_subset);
   // On the CPU the device data sets take the host tensors over (no second copy of a large data set).

@@ -9,6 +9,11 @@
 
 namespace bts {
 
+// Throws unless the config's train_subset and test_subset fit a data set of these split sizes (a subset larger than
+// the data set is a mistake: a typo, the wrong data set; not a request for all of it). The run and the sweeps'
+// preflight both ask this.
+void check_subsets(const TrainConfig& cfg, int64_t train_size, int64_t test_size);
+
 // Keeps a fixed random subset of k samples (the same for every run with the same k); k <= 0 or k >= size: all.
 void take_subset(Dataset& ds, int64_t k);
 
