@@ -53,6 +53,24 @@ else()
   message(WARNING "bts: OpenBLAS not found; CPU GEMM uses the built-in blocked loops (slow, correct)")
 endif()
 
+# oneDNN (Debian's libdnnl-dev) for the CPU convolutions: JIT kernels for the machine's vector units. Required unless
+# BTS_REQUIRE_DNNL is OFF (the GPU machine, which has no apt): without it the CPU convolutions use im2col + GEMM.
+option(BTS_REQUIRE_DNNL "Fail configure when oneDNN is missing" ON)
+find_path(BTS_DNNL_INCLUDE oneapi/dnnl/dnnl.hpp)
+find_library(BTS_DNNL_LIB NAMES dnnl)
+add_library(bts_dnnl INTERFACE)
+if(BTS_DNNL_INCLUDE AND BTS_DNNL_LIB)
+  target_include_directories(bts_dnnl INTERFACE ${BTS_DNNL_INCLUDE})
+  target_link_libraries(bts_dnnl INTERFACE ${BTS_DNNL_LIB})
+  target_compile_definitions(bts_dnnl INTERFACE BTS_WITH_DNNL)
+  message(STATUS "bts: oneDNN ${BTS_DNNL_LIB}")
+elseif(BTS_REQUIRE_DNNL)
+  message(FATAL_ERROR "bts: oneDNN (oneapi/dnnl/dnnl.hpp, libdnnl) not found. Install the Debian package "
+                      "'libdnnl-dev', or configure with -DBTS_REQUIRE_DNNL=OFF for im2col + GEMM convolutions.")
+else()
+  message(WARNING "bts: oneDNN not found; CPU convolutions use im2col + GEMM")
+endif()
+
 # OpenMP (part of GCC) spreads the CPU convolution's per-image work over the cores.
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 

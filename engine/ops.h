@@ -5,9 +5,11 @@
 
 namespace bts {
 
-// CPU implementation choice for convolution and linear: the plain reference loops (the oracle) or
-// im2col + OpenBLAS gemm (default). Tests flip it to compare the two.
-enum class CpuAlgo { Reference, Gemm };
+// CPU implementation choice: the plain reference loops everywhere (the oracle); Gemm: im2col + OpenBLAS for
+// convolution and linear and the vectorised f32 BatchNorm; Fast (default): as Gemm but oneDNN's f32 convolutions
+// where the build has oneDNN. Tests flip it to compare them.
+enum class CpuAlgo { Reference, Gemm, Fast };
+const char* cpu_algo_name(CpuAlgo algo);
 void set_cpu_algo(CpuAlgo algo);
 CpuAlgo cpu_algo();
 

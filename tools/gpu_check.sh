@@ -292,7 +292,7 @@ else
   [ -n "$CUDNN_LIB" ] && cudnn_args=("-DCUDNN_ROOT=$CUDNN_FROM" "-DBTS_CUDNN_INCLUDE=$CUDNN_INC" "-DBTS_CUDNN_LIB=$CUDNN_LIB")
   cfg=(cmake -S . -B "$BUILD" "${gen[@]+"${gen[@]}"}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90
        "-DCMAKE_CUDA_COMPILER=$NVCC" -DBTS_CUDA=ON -DBTS_BUILD_TESTS=ON "-DBTS_EXTRA_PREFIX=$CARRY"
-       -DBTS_REQUIRE_OPENBLAS=OFF -DBTS_REQUIRE_DATA_LIBS=OFF "${cudnn_args[@]}" "${CM_LIBS[@]+"${CM_LIBS[@]}"}"
+       -DBTS_REQUIRE_OPENBLAS=OFF -DBTS_REQUIRE_DNNL=OFF -DBTS_REQUIRE_DATA_LIBS=OFF "${cudnn_args[@]}" "${CM_LIBS[@]+"${CM_LIBS[@]}"}"
        "-DCMAKE_CXX_FLAGS=$flags" "-DCMAKE_CUDA_FLAGS=$flags")
   echo "== way A: configure ($BUILD)"
   timed "$BLOG" "$(limit 120 200)" "${cfg[@]}"

@@ -79,11 +79,12 @@ if [ "$want_binaries" = 1 ]; then
   gen=()
   command -v ninja >/dev/null && gen=(-G Ninja)
   mkdir -p "$BUILD"
-  # OpenBLAS, libmatio and stb are switched off explicitly (their cache variables preset to OFF, so find_* is
-  # skipped): the GPU machine has none of them, and a binary that needs libopenblas.so.0 or libmatio.so.11 would
-  # not start there. zlib stays (libz.so.1 is everywhere).
+  # OpenBLAS, oneDNN, libmatio and stb are switched off explicitly (their cache variables preset to OFF, so find_*
+  # is skipped): the GPU machine has none of them, and a binary that needs libopenblas.so.0, libdnnl.so.2 or
+  # libmatio.so.11 would not start there. zlib stays (libz.so.1 is everywhere).
   cmake -S . -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DBTS_CUDA=ON \
     -DBTS_BUILD_TESTS=ON -DBTS_REQUIRE_OPENBLAS=OFF -DBTS_OPENBLAS_LIB=OFF -DBTS_CBLAS_INCLUDE=OFF \
+    -DBTS_REQUIRE_DNNL=OFF -DBTS_DNNL_LIB=OFF -DBTS_DNNL_INCLUDE=OFF \
     -DBTS_REQUIRE_DATA_LIBS=OFF -DBTS_MATIO_LIB=OFF -DBTS_MATIO_INCLUDE=OFF -DBTS_STB_LIB=OFF -DBTS_STB_INCLUDE=OFF \
     >"$BUILD/configure.log" 2>&1 || { tail -n 40 "$BUILD/configure.log"; echo "prepare_carry: configure failed" >&2; exit 1; }
   grep -E '^-- bts:' "$BUILD/configure.log" | sed 's/^/   /' || true

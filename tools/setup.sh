@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bts needs (build tools, libraries, the Fashion-MNIST data set).
 # nvcc and the CUDA libraries come from the CUDA toolkit under /usr/local/cuda, not from apt.
-# libcurl4-openssl-dev, libarchive-dev and libssl-dev are for `bts data fetch` (download, unpack, MD5).
+# libcurl4-openssl-dev, libarchive-dev and libssl-dev are for `bts data fetch` (download, unpack, MD5);
+# libdnnl-dev (oneDNN) for the CPU convolutions.
 set -euo pipefail
-packages=(cmake ninja-build g++ nlohmann-json3-dev doctest-dev libcli11-dev zlib1g-dev libopenblas-dev
+packages=(cmake ninja-build g++ nlohmann-json3-dev doctest-dev libcli11-dev zlib1g-dev libopenblas-dev libdnnl-dev
           libmatio-dev libstb-dev dataset-fashion-mnist gnuplot-nox libcurl4-openssl-dev libarchive-dev libssl-dev)
 missing=()
 for p in "${packages[@]}"; do

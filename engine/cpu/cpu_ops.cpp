@@ -1,11 +1,14 @@
-// The CPU backend's differentiable ops and SGD step: the reference loops or im2col + GEMM (set_cpu_algo), in the
-// tensors' dtype (f32, or f64 for the gradient checks).
+// The CPU backend's differentiable ops and SGD step: the reference loops, im2col + GEMM or oneDNN (set_cpu_algo), in
+// the tensors' dtype (f32, or f64 for the gradient checks; oneDNN is f32 only, so f64 takes GEMM).
+#include <type_traits>
+
 #include "engine/arena.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_dnnl.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/linear.h"
@@ -17,8 +20,13 @@ namespace bts {
 namespace kc = kernels::cpu;
 
 namespace {
-CpuAlgo g_cpu_algo = CpuAlgo::Gemm;
+CpuAlgo g_cpu_algo = CpuAlgo::Fast;
 bool reference() { return g_cpu_algo == CpuAlgo::Reference; }
+// oneDNN takes the f32 convolutions in the fast mode when the build has it.
+template <typename T>
+bool use_dnnl() {
+  return std::is_same_v<T, float> && g_cpu_algo == CpuAlgo::Fast && kc::dnnl_available();
+}
 
 // A step-lifetime tensor for outputs nobody asked for (the kernels always write all of theirs).
 template <typename T>
@@ -30,11 +38,21 @@ kc::BatchNormShape bn_shape(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim
 }  // namespace
 
 void set_cpu_algo(CpuAlgo algo) { g_cpu_algo = algo; }
+const char* cpu_algo_name(CpuAlgo algo) {
+  switch (algo) {
+    case CpuAlgo::Reference: return "reference";
+    case CpuAlgo::Gemm: return "gemm";
+    case CpuAlgo::Fast: return kc::dnnl_available() ? "fast (oneDNN)" : "fast (gemm, no oneDNN)";
+  }
+  return "?";
+}
 CpuAlgo cpu_algo() { return g_cpu_algo; }
 
 void CpuBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y, Arena&) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>)
+      if (use_dnnl<T>()) return kc::conv2d_forward_dnnl(s, x.data<T>(), w.data<T>(), y.data<T>());
     (reference() ? kc::conv2d_forward_ref<T> : kc::conv2d_forward_gemm<T>)(s, x.data<T>(), w.data<T>(), y.data<T>());
   });
 }
@@ -43,6 +61,9 @@ void CpuBackend::conv2d_backward_data(const kernels::ConvShape& s, const Tensor&
                                       Arena&) {
   dispatch_float(dy.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>)
+      if (use_dnnl<T>())
+        return kc::conv2d_backward_data_dnnl(s, dy.data<T>(), w.data<T>(), dx.as<T>(), dx.accumulate);
     (reference() ? kc::conv2d_backward_data_ref<T> : kc::conv2d_backward_data_gemm<T>)(s, dy.data<T>(), w.data<T>(),
                                                                                          dx.as<T>(), dx.accumulate);
   });
@@ -52,6 +73,9 @@ void CpuBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tenso
                                         Arena&) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>)
+      if (use_dnnl<T>())
+        return kc::conv2d_backward_filter_dnnl(s, x.data<T>(), dy.data<T>(), dw.as<T>(), dw.accumulate);
     (reference() ? kc::conv2d_backward_filter_ref<T> : kc::conv2d_backward_filter_gemm<T>)(
         s, x.data<T>(), dy.data<T>(), dw.as<T>(), dw.accumulate);
   });
@@ -62,6 +86,11 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
                                          Tensor& running_mean, Tensor& running_var) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>)
+      if (!reference())
+        return kc::batchnorm_forward_train_fast(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
+                                                T(momentum), y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
+                                                running_mean.data<T>(), running_var.data<T>());
     kc::batchnorm_forward_train<T>(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps), T(momentum),
                                    y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(), running_mean.data<T>(),
                                    running_var.data<T>());
@@ -72,6 +101,10 @@ void CpuBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, co
                                         const Tensor& running_mean, const Tensor& running_var, Tensor& y) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>)
+      if (!reference())
+        return kc::batchnorm_forward_eval_fast(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
+                                               running_mean.data<T>(), running_var.data<T>(), y.data<T>());
     kc::batchnorm_forward_eval<T>(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
                                   running_mean.data<T>(), running_var.data<T>(), y.data<T>());
   });
@@ -86,6 +119,11 @@ void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Ten
     T* pgamma = dgamma ? dgamma.as<T>() : scratch_of<T>(scratch, s.C);
     T* pbeta = dbeta ? dbeta.as<T>() : scratch_of<T>(scratch, s.C);
     T* px = dx ? dx.as<T>() : scratch_of<T>(scratch, x.numel());
+    if constexpr (std::is_same_v<T, float>)
+      if (!reference())
+        return kc::batchnorm_backward_fast(s, x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),
+                                           save_invstd.data<T>(), px, pgamma, pbeta, dx.accumulate,
+                                           dgamma.accumulate);
     kc::batchnorm_backward<T>(s, x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),
                               save_invstd.data<T>(), px, pgamma, pbeta, dx.accumulate, dgamma.accumulate);
   });

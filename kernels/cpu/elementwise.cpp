@@ -1,40 +1,84 @@
 #include "kernels/cpu/elementwise.h"
 
+#include <algorithm>
+
+#include "kernels/cpu/vector_isa.h"
+
 namespace bts::kernels::cpu {
 
-// Loops are split by the accumulate flag so each one vectorises, and spread over OpenMP threads when large.
+// Each kernel is a loop the compiler vectorises (no branches: the ReLU mask selects, it does not jump), cloned for
+// the machine's vector units (vector_isa.h), run over blocks of 32 Ki elements spread across OpenMP threads.
+// Every output element depends on its inputs only, so the results are the same on any thread count and ISA.
 namespace {
-constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kBlock = 1 << 15;
+
+template <typename F>
+void for_blocks(int64_t n, F body) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  if (blocks <= 1) {
+    body(int64_t(0), n);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) body(b * kBlock, std::min(n, (b + 1) * kBlock) - b * kBlock);
 }
 
-template <typename T> void relu_forward(int64_t n, const T* x, T* y) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+template <typename T> BTS_INLINE_BODY void relu_fwd(int64_t n, const T* x, T* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+template <typename T> BTS_INLINE_BODY void relu_bwd(int64_t n, const T* y, const T* dy, T* dx) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T g = dy[i];  // loaded unconditionally, so the select vectorises
+    dx[i] = y[i] > T(0) ? g : T(0);
+  }
+}
+template <typename T> BTS_INLINE_BODY void relu_bwd_add(int64_t n, const T* y, const T* dy, T* dx) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T g = dy[i];
+    dx[i] += y[i] > T(0) ? g : T(0);
+  }
+}
+template <typename T> BTS_INLINE_BODY void add2(int64_t n, const T* a, const T* b, T* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+template <typename T> BTS_INLINE_BODY void add_into(int64_t n, const T* src, T* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+// The cloned entry points, one per dtype (target_clones does not apply to templates).
+#define BTS_CLONED(T)                                                                                        \
+  BTS_VECTOR_CLONES void relu_fwd_k(int64_t n, const T* x, T* y) { relu_fwd(n, x, y); }                      \
+  BTS_VECTOR_CLONES void relu_bwd_k(int64_t n, const T* y, const T* dy, T* dx) { relu_bwd(n, y, dy, dx); }   \
+  BTS_VECTOR_CLONES void relu_bwd_add_k(int64_t n, const T* y, const T* dy, T* dx) {                         \
+    relu_bwd_add(n, y, dy, dx);                                                                              \
+  }                                                                                                          \
+  BTS_VECTOR_CLONES void add2_k(int64_t n, const T* a, const T* b, T* y) { add2(n, a, b, y); }               \
+  BTS_VECTOR_CLONES void add_into_k(int64_t n, const T* src, T* dst) { add_into(n, src, dst); }
+BTS_CLONED(float)
+BTS_CLONED(double)
+#undef BTS_CLONED
+}  // namespace
+
+template <typename T> void relu_forward(int64_t n, const T* x, T* y) {
+  for_blocks(n, [&](int64_t i, int64_t m) { relu_fwd_k(m, x + i, y + i); });
 }
 
 template <typename T> void relu_backward(int64_t n, const T* y, const T* dy, T* dx, bool accumulate) {
-  if (accumulate) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] += y[i] > T(0) ? dy[i] : T(0);
-  } else {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
-  }
+  if (accumulate)
+    for_blocks(n, [&](int64_t i, int64_t m) { relu_bwd_add_k(m, y + i, dy + i, dx + i); });
+  else
+    for_blocks(n, [&](int64_t i, int64_t m) { relu_bwd_k(m, y + i, dy + i, dx + i); });
 }
 
 template <typename T> void add_forward(int64_t n, const T* a, const T* b, T* y) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  for_blocks(n, [&](int64_t i, int64_t m) { add2_k(m, a + i, b + i, y + i); });
 }
 
 template <typename T> void copy_grad(int64_t n, const T* src, T* dst, bool accumulate) {
-  if (accumulate) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-  } else {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
-  }
+  if (accumulate)
+    for_blocks(n, [&](int64_t i, int64_t m) { add_into_k(m, src + i, dst + i); });
+  else
+    for_blocks(n, [&](int64_t i, int64_t m) { std::copy(src + i, src + i + m, dst + i); });
 }
 
 #define BTS_INSTANTIATE(T)                                                  \

@@ -76,7 +76,7 @@ struct Report {
 // gradient, whose effect then flows through the remaining steps).
 struct GoldenRun {
   DType dtype = DType::F32;
-  CpuAlgo algo = CpuAlgo::Gemm;
+  CpuAlgo algo = CpuAlgo::Fast;
   Limits limits{};
   Device device = Device::CPU;
   bool enforce = true;
@@ -97,7 +97,7 @@ inline Report run_golden(const GoldenRun& run) {
   set_cpu_algo(run.algo);
   if (!run.quiet)
     std::printf("  golden: %s on %s, %s CPU algorithm\n", dtype_name(dt), device_name(dev),
-                run.algo == CpuAlgo::Gemm ? "gemm" : "reference");
+                cpu_algo_name(run.algo));
 
   ResNet18 model(cfg);
   model.finalize(dt, dev, 0);

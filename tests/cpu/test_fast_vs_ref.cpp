@@ -1,8 +1,18 @@
-// The fast CPU path (im2col + OpenBLAS gemm) against the reference loops, forward and backward, in float and
-// double, on shapes that include odd sizes, strides, 1x1 kernels and accumulation into existing gradients.
+// The fast CPU paths against the reference loops, forward and backward: im2col + OpenBLAS gemm in float and
+// double, oneDNN's convolutions and the vectorised BatchNorm in float, on shapes that include odd sizes, strides,
+// 1x1 kernels, batches that split into unequal chunks and accumulation into existing gradients; and the oneDNN
+// and BatchNorm results bit for bit the same on 1, 2, 3 and 4 threads.
+#include <cmath>
 #include <cstdio>
+#include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_dnnl.h"
 #include "kernels/cpu/linear.h"
 #include "tests/common/helpers.h"
 
@@ -37,16 +47,134 @@ template <typename T> void check_conv(const ConvShape& s, double tol) {
               (long long)s.R, (long long)s.stride, (long long)s.pad, e);
   CHECK(e < tol);
 }
+
+// The convolution shapes every fast path is checked on.
+const ConvShape kConvShapes[] = {
+    {2, 3, 8, 8, 4, 3, 3, 1, 1},   {3, 5, 7, 9, 6, 3, 3, 2, 1},  {2, 4, 6, 6, 8, 1, 1, 1, 0},
+    {2, 4, 7, 7, 8, 1, 1, 2, 0},   {1, 1, 28, 28, 8, 3, 3, 1, 1}, {4, 16, 5, 5, 32, 3, 3, 2, 1},
+    {1, 3, 5, 4, 2, 3, 3, 1, 0},   {2, 2, 3, 3, 2, 3, 3, 1, 2},   {19, 16, 6, 6, 32, 3, 3, 1, 1},
+    {13, 32, 9, 9, 16, 3, 3, 2, 1}, {11, 8, 8, 8, 64, 1, 1, 2, 0}};
+
+// oneDNN's three convolutions on one shape, from gradients that start as `dx0`/`dw0`.
+struct DnnlResult {
+  Tensor y, dx, dw;
+};
+DnnlResult run_dnnl(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx0,
+                    const Tensor& dw0, bool acc) {
+  DnnlResult r{Tensor::empty(dy.shape(), DType::F32), dx0.clone(), dw0.clone()};
+  cpu::conv2d_forward_dnnl(s, x.data<float>(), w.data<float>(), r.y.data<float>());
+  cpu::conv2d_backward_data_dnnl(s, dy.data<float>(), w.data<float>(), r.dx.data<float>(), acc);
+  cpu::conv2d_backward_filter_dnnl(s, x.data<float>(), dy.data<float>(), r.dw.data<float>(), acc);
+  return r;
+}
+
+template <typename T> std::vector<T> values(const Tensor& t) { return std::vector<T>(t.data<T>(), t.data<T>() + t.numel()); }
 }  // namespace
 
 TEST_SUITE("fast_vs_ref") {
 
+TEST_CASE("conv2d oneDNN path equals the reference, and is the same on any thread count") {
+  if (!cpu::dnnl_available()) {
+    MESSAGE("SKIPPED: built without oneDNN");
+    return;
+  }
+  for (const auto& s : kConvShapes) {
+    Rng rng(23, static_cast<uint64_t>(s.N * 100 + s.C));
+    Tensor x = random_tensor({s.N, s.C, s.H, s.W}, DType::F32, rng), w = random_tensor({s.K, s.C, s.R, s.S}, DType::F32, rng);
+    Tensor dy = random_tensor({s.N, s.K, s.P(), s.Q()}, DType::F32, rng);
+    Tensor y_ref = Tensor::empty(dy.shape(), DType::F32);
+    cpu::conv2d_forward_ref<float>(s, x.data<float>(), w.data<float>(), y_ref.data<float>());
+    for (bool acc : {false, true}) {
+      Tensor dx0 = random_tensor(x.shape(), DType::F32, rng), dw0 = random_tensor(w.shape(), DType::F32, rng);
+      Tensor dx_ref = dx0.clone(), dw_ref = dw0.clone();
+      cpu::conv2d_backward_data_ref<float>(s, dy.data<float>(), w.data<float>(), dx_ref.data<float>(), acc);
+      cpu::conv2d_backward_filter_ref<float>(s, x.data<float>(), dy.data<float>(), dw_ref.data<float>(), acc);
+      const DnnlResult r = run_dnnl(s, x, w, dy, dx0, dw0, acc);
+      INFO("shape N" << s.N << " C" << s.C << " " << s.H << "x" << s.W << " K" << s.K << " R" << s.R << " stride "
+                     << s.stride << " accumulate " << acc);
+      CHECK(rel_error(r.y, y_ref) < 1e-5);
+      CHECK(rel_error(r.dx, dx_ref) < 1e-5);
+      CHECK(rel_error(r.dw, dw_ref) < 1e-5);
+#ifdef _OPENMP
+      const int prev = omp_get_max_threads();
+      for (int threads : {1, 3, 4}) {
+        omp_set_num_threads(threads);
+        const DnnlResult t = run_dnnl(s, x, w, dy, dx0, dw0, acc);
+        INFO("threads " << threads << " vs " << prev);
+        CHECK(values<float>(t.y) == values<float>(r.y));
+        CHECK(values<float>(t.dx) == values<float>(r.dx));
+        CHECK(values<float>(t.dw) == values<float>(r.dw));
+      }
+      omp_set_num_threads(prev);
+#endif
+    }
+  }
+}
+
+TEST_CASE("BatchNorm fast f32 path equals the reference, and is the same on any thread count") {
+  using cpu::BatchNormShape;
+  for (const BatchNormShape s : {BatchNormShape{4, 3, 25}, BatchNormShape{128, 8, 49}, BatchNormShape{2, 17, 7},
+                                 BatchNormShape{16, 64, 16}, BatchNormShape{1, 2, 1}}) {
+    Rng rng(24, static_cast<uint64_t>(s.C));
+    const Shape xs{s.N, s.C, s.HW}, cs{s.C};
+    // A mean far from zero, where a one-pass variance or an uncentred gradient would lose digits.
+    Tensor x = random_tensor(xs, DType::F32, rng, 3.0), dy = random_tensor(xs, DType::F32, rng);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] += 20.f;
+    Tensor gamma = random_tensor(cs, DType::F32, rng), beta = random_tensor(cs, DType::F32, rng);
+    Tensor rm = random_tensor(cs, DType::F32, rng), rv = random_tensor(cs, DType::F32, rng);
+    for (int64_t c = 0; c < s.C; ++c) rv.data<float>()[c] = 1.f + std::abs(rv.data<float>()[c]);
+    INFO("N" << s.N << " C" << s.C << " HW" << s.HW);
+    auto forward = [&](bool fast, Tensor& y, Tensor& mean, Tensor& invstd, Tensor& rm1, Tensor& rv1) {
+      (fast ? cpu::batchnorm_forward_train_fast : cpu::batchnorm_forward_train<float>)(
+          s, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f, 0.1f, y.data<float>(),
+          mean.data<float>(), invstd.data<float>(), rm1.data<float>(), rv1.data<float>());
+    };
+    Tensor y1 = Tensor::empty(xs, DType::F32), m1 = Tensor::empty(cs, DType::F32), i1 = Tensor::empty(cs, DType::F32);
+    Tensor y2 = y1.clone(), m2 = m1.clone(), i2 = i1.clone(), rm1 = rm.clone(), rv1 = rv.clone(), rm2 = rm.clone(),
+           rv2 = rv.clone();
+    forward(false, y1, m1, i1, rm1, rv1);
+    forward(true, y2, m2, i2, rm2, rv2);
+    CHECK(rel_error(y2, y1) < 1e-6);
+    CHECK(rel_error(m2, m1) < 1e-7);
+    CHECK(rel_error(i2, i1) < 1e-6);
+    CHECK(rel_error(rm2, rm1) < 1e-7);
+    CHECK(rel_error(rv2, rv1) < 1e-6);
+    Tensor e1 = Tensor::empty(xs, DType::F32), e2 = Tensor::empty(xs, DType::F32);
+    cpu::batchnorm_forward_eval<float>(s, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
+                                       rm.data<float>(), rv.data<float>(), e1.data<float>());
+    cpu::batchnorm_forward_eval_fast(s, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
+                                     rm.data<float>(), rv.data<float>(), e2.data<float>());
+    CHECK(rel_error(e2, e1) < 1e-6);
+    for (bool acc : {false, true}) {
+      Tensor dx1 = random_tensor(xs, DType::F32, rng), dg1 = random_tensor(cs, DType::F32, rng),
+             db1 = random_tensor(cs, DType::F32, rng);
+      Tensor dx2 = dx1.clone(), dg2 = dg1.clone(), db2 = db1.clone(), dx3 = dx1.clone(), dg3 = dg1.clone(),
+             db3 = db1.clone();
+      cpu::batchnorm_backward<float>(s, x.data<float>(), dy.data<float>(), gamma.data<float>(), m1.data<float>(),
+                                     i1.data<float>(), dx1.data<float>(), dg1.data<float>(), db1.data<float>(), acc,
+                                     acc);
+      cpu::batchnorm_backward_fast(s, x.data<float>(), dy.data<float>(), gamma.data<float>(), m1.data<float>(),
+                                   i1.data<float>(), dx2.data<float>(), dg2.data<float>(), db2.data<float>(), acc,
+                                   acc);
+      CHECK(rel_error(dx2, dx1) < 1e-5);
+      CHECK(rel_error(dg2, dg1) < 1e-6);
+      CHECK(rel_error(db2, db1) < 1e-6);
+#ifdef _OPENMP
+      const int prev = omp_get_max_threads();
+      omp_set_num_threads(3);
+      cpu::batchnorm_backward_fast(s, x.data<float>(), dy.data<float>(), gamma.data<float>(), m1.data<float>(),
+                                   i1.data<float>(), dx3.data<float>(), dg3.data<float>(), db3.data<float>(), acc,
+                                   acc);
+      omp_set_num_threads(prev);
+      CHECK(values<float>(dx3) == values<float>(dx2));
+      CHECK(values<float>(dg3) == values<float>(dg2));
+#endif
+    }
+  }
+}
+
 TEST_CASE("conv2d gemm path equals the reference") {
-  const ConvShape shapes[] = {
-      {2, 3, 8, 8, 4, 3, 3, 1, 1},   {3, 5, 7, 9, 6, 3, 3, 2, 1},  {2, 4, 6, 6, 8, 1, 1, 1, 0},
-      {2, 4, 7, 7, 8, 1, 1, 2, 0},   {1, 1, 28, 28, 8, 3, 3, 1, 1}, {4, 16, 5, 5, 32, 3, 3, 2, 1},
-      {1, 3, 5, 4, 2, 3, 3, 1, 0},   {2, 2, 3, 3, 2, 3, 3, 1, 2}};
-  for (const auto& s : shapes) {
+  for (const auto& s : kConvShapes) {
     check_conv<float>(s, 1e-5);
     check_conv<double>(s, 1e-13);
   }

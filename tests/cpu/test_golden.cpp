@@ -25,4 +25,8 @@ TEST_CASE("ResNet-18 (reduced width) matches PyTorch in float32, fast CPU ops (i
   run_against_golden(DType::F32, CpuAlgo::Gemm, Limits{4e-6, 1e-6, 2e-5, 2e-6, 1e-6, 5e-5, 3e-5});
 }
 
+TEST_CASE("ResNet-18 (reduced width) matches PyTorch in float32, default CPU ops (oneDNN convolutions)") {
+  run_against_golden(DType::F32, CpuAlgo::Fast, Limits{4e-6, 1e-6, 2e-5, 2e-6, 1e-6, 5e-5, 3e-5});
+}
+
 }  // TEST_SUITE

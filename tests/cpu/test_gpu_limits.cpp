@@ -24,11 +24,12 @@ using bts::test::Report;
 
 namespace {
 
-// The fp32 runs a GPU with TF32 off can be: OpenBLAS's order, the reference loops' order, and 18 other orders
+// The fp32 runs a GPU with TF32 off can be: OpenBLAS's order, the reference loops' order, oneDNN's, and 18 other orders
 // (outputs moved by up to 4, 16 or 32 ulps: cuDNN's and cuBLAS's kernels split and tree-reduce their sums; a sum
 // of K terms in another order moves by about sqrt(K)/2 ulps, 12 for K = 576, more where it cancels).
 std::vector<Arithmetic> fp32_arithmetics() {
-  std::vector<Arithmetic> v{{"gemm", CpuAlgo::Gemm, {}}, {"reference loops", CpuAlgo::Reference, {}}};
+  std::vector<Arithmetic> v{{"gemm", CpuAlgo::Gemm, {}}, {"reference loops", CpuAlgo::Reference, {}},
+                            {"oneDNN", CpuAlgo::Fast, {}}};
   for (int ulps : {4, 16, 32})
     for (uint64_t seed = 1; seed <= 6; ++seed)
       v.push_back({"gemm +-" + std::to_string(ulps) + " ulp, seed " + std::to_string(seed), CpuAlgo::Gemm,

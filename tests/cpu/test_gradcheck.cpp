@@ -29,7 +29,7 @@ TEST_CASE("conv2d: input and weight gradients, several geometries, both CPU algo
       in.push_back(random_tensor({g.N, g.C, g.H, g.W}, DType::F64, rng));
       in.push_back(random_tensor({g.K, g.C, g.R, g.R}, DType::F64, rng));
       const int stride = static_cast<int>(g.stride), pad = static_cast<int>(g.pad);
-      gradcheck(std::string("conv2d ") + (algo == CpuAlgo::Gemm ? "gemm" : "ref"),
+      gradcheck(std::string("conv2d ") + cpu_algo_name(algo),
                 [&](Tape& t, std::vector<Var>& v) { return conv2d(t, v[0], v[1], stride, pad); }, in, {true, true});
     }
   }

@@ -1,0 +1,20 @@
+// Fastest CPU convolution where oneDNN (Debian's libdnnl-dev) is present: oneDNN's JIT kernels for the machine's
+// vector units, in the layouts they want (the data is reordered to and from NCHW/KCRS around each call), fp32.
+// Same contract as conv2d_*_gemm (conv2d.h), float only (the f64 gradient checks use the reference or GEMM path).
+//
+// Results do not depend on the thread count: the batch is cut into a fixed number of chunks of consecutive images
+// (whatever the thread count), each chunk runs single-threaded primitives made for one thread, and the backward
+// filter's per-chunk partial sums are added in chunk order. The threads only share out the chunks.
+#pragma once
+#include "kernels/common/conv_shape.h"
+
+namespace bts::kernels::cpu {
+
+// Whether this build has oneDNN (BTS_WITH_DNNL); without it the functions below must not be called.
+bool dnnl_available();
+
+void conv2d_forward_dnnl(const ConvShape& s, const float* x, const float* w, float* y);
+void conv2d_backward_data_dnnl(const ConvShape& s, const float* dy, const float* w, float* dx, bool accumulate);
+void conv2d_backward_filter_dnnl(const ConvShape& s, const float* x, const float* dy, float* dw, bool accumulate);
+
+}  // namespace bts::kernels::cpu
