@@ -26,9 +26,9 @@ Var Tape::param(Parameter& p) {
   return Var(&n);
 }
 
-Var Tape::output(const Shape& shape, DType dtype, bool requires_grad) {
+Var Tape::output(const Shape& shape, DType dtype, bool requires_grad, Layout layout) {
   Node& n = nodes_.emplace_back();
-  n.value = Tensor::empty_in(arena_, shape, dtype);
+  n.value = Tensor::empty_in(arena_, shape, dtype, layout);
   n.requires_grad = requires_grad && grad_enabled_;
   n.written = &n.own_written;
   return Var(&n);
@@ -51,8 +51,9 @@ const Tensor& Tape::grad(Var v) const {
 GradTarget Tape::grad_target(Var v) {
   Node* n = v.node();
   if (!n->requires_grad) return {};
-  if (!n->grad.defined()) n->grad = Tensor::empty_in(arena_, n->value.shape(), n->value.dtype());
-  GradTarget t{n->grad.raw(), *n->written};
+  if (!n->grad.defined()) n->grad = Tensor::empty_in(arena_, n->value.shape(), n->value.dtype(), n->value.layout());
+  BTS_CHECK(n->grad.layout() == n->value.layout(), "gradient layout differs from its value's");
+  GradTarget t{n->grad.raw(), *n->written, n->value.layout()};
   *n->written = true;
   return t;
 }

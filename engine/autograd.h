@@ -50,8 +50,9 @@ class Tape {
   Var input(const Tensor& value);     // a view; never requires grad
   Var leaf(const Tensor& value, bool requires_grad);  // a view; its gradient is kept on the tape
   Var param(Parameter& p);            // requires grad when grad mode is on
-  // A new op output of the given shape (arena-allocated); requires grad if any input does and grad is on.
-  Var output(const Shape& shape, DType dtype, bool requires_grad);
+  // A new op output of the given shape and layout (arena-allocated); requires grad if any input does and grad is on.
+  // Its gradient gets the same layout.
+  Var output(const Shape& shape, DType dtype, bool requires_grad, Layout layout = Layout::NCHW);
   // Arena-backed scratch kept until clear() (saved statistics, per-sample outputs).
   Tensor& scratch(const Shape& shape, DType dtype);
 

@@ -33,10 +33,12 @@ class Tensor;
 using StreamHandle = void*;  // cudaStream_t on the GPU; nullptr on the CPU
 using EventHandle = void*;   // cudaEvent_t on the GPU; a host timestamp on the CPU
 
-// Where a backward writes a gradient: the pointer and whether to add to what is there.
+// Where a backward writes a gradient: the pointer, whether to add to what is there, and the memory layout of the
+// gradient (that of the value it is the gradient of).
 struct GradTarget {
   void* ptr = nullptr;
   bool accumulate = false;
+  Layout layout = Layout::NCHW;
   explicit operator bool() const { return ptr != nullptr; }
   template <typename T> T* as() const { return static_cast<T*>(ptr); }
 };
@@ -79,6 +81,9 @@ class Backend {
   virtual bool tf32() const = 0;
 
   // ---- differentiable ops (engine/ops.cpp validates shapes, dtypes and devices before calling).
+  // The memory layout this backend wants a convolution's output (and so the BatchNorm, ReLU and residual adds after
+  // it) in, for tensors of this dtype. Every op accepts NCHW; ops given NHWC keep it. Default NCHW.
+  virtual Layout activation_layout(DType) const { return Layout::NCHW; }
   virtual void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                               Arena& scratch) = 0;
   virtual void conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,

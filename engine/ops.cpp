@@ -29,7 +29,8 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
   BTS_CHECK(s.P() >= 1 && s.Q() >= 1, "conv2d: input " << shape_str(X.shape()) << " too small for kernel "
                                                        << s.R << "x" << s.S);
   Backend& be = backend(X.device());
-  Var y = t.output({s.N, s.K, s.P(), s.Q()}, X.dtype(), any_grad(x, w));
+  BTS_CHECK(Wt.layout() == Layout::NCHW, "conv2d: weights must be KCRS (NCHW), got " << Wt.describe());
+  Var y = t.output({s.N, s.K, s.P(), s.Q()}, X.dtype(), any_grad(x, w), be.activation_layout(X.dtype()));
   be.conv2d_forward(s, X, Wt, y.mutable_value(), t.arena());
   t.record(y, [&t, &be, x, w, y, s] {
     if (GradTarget gw = t.grad_target(w)) be.conv2d_backward_filter(s, x.value(), t.grad(y), gw, t.arena());
@@ -50,14 +51,14 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
             "batchnorm2d: input " << X.describe() << " vs " << gamma.value().numel() << " channels");
   Backend& be = backend(X.device());
   if (!training) {
-    Var y = t.output(X.shape(), X.dtype(), false);
+    Var y = t.output(X.shape(), X.dtype(), false, X.layout());
     be.batchnorm_forward_eval(X, gamma.value(), beta.value(), eps, running_mean, running_var, y.mutable_value());
     return y;
   }
   const int64_t C = X.dim(1);
   BTS_CHECK(X.dim(0) * X.dim(2) * X.dim(3) > 1, "batchnorm2d in training needs more than one value per channel, "
                                                 "got input " << shape_str(X.shape()));
-  Var y = t.output(X.shape(), X.dtype(), any_grad(x, gamma, beta));
+  Var y = t.output(X.shape(), X.dtype(), any_grad(x, gamma, beta), X.layout());
   Tensor* mean = &t.scratch({C}, X.dtype());
   Tensor* invstd = &t.scratch({C}, X.dtype());
   be.batchnorm_forward_train(X, gamma.value(), beta.value(), eps, momentum, y.mutable_value(), *mean, *invstd, running_mean,
@@ -75,7 +76,7 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
 Var relu(Tape& t, Var x) {
   const Tensor& X = x.value();
   Backend& be = backend(X.device());
-  Var y = t.output(X.shape(), X.dtype(), any_grad(x));
+  Var y = t.output(X.shape(), X.dtype(), any_grad(x), X.layout());
   be.relu_forward(X, y.mutable_value());
   t.record(y, [&t, &be, x, y] {
     if (GradTarget gx = t.grad_target(x)) be.relu_backward(y.value(), t.grad(y), gx);
@@ -88,8 +89,9 @@ Var add(Tape& t, Var a, Var b) {
   require_same(A, b.value(), "add");
   BTS_CHECK(A.shape() == b.value().shape(), "add: shapes " << shape_str(A.shape()) << " and "
                                                            << shape_str(b.value().shape()));
+  BTS_CHECK(A.layout() == b.value().layout(), "add: layouts differ: " << A.describe() << " vs " << b.value().describe());
   Backend& be = backend(A.device());
-  Var y = t.output(A.shape(), A.dtype(), any_grad(a, b));
+  Var y = t.output(A.shape(), A.dtype(), any_grad(a, b), A.layout());
   be.add_forward(A, b.value(), y.mutable_value());
   t.record(y, [&t, &be, a, b, y] {
     if (GradTarget ga = t.grad_target(a)) be.copy_grad(t.grad(y), ga);

@@ -122,6 +122,7 @@ int64_t Tensor::dim(int i) const {
 std::string Tensor::describe() const {
   std::ostringstream os;
   os << dtype_name(dtype_) << shape_str(shape_) << "@" << device_name(device_);
+  if (layout_ == Layout::NHWC) os << " NHWC";
   return os.str();
 }
 

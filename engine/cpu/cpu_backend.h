@@ -23,6 +23,7 @@ class CpuBackend final : public Backend {
   void record_event(EventHandle e) override;
   double elapsed_ms(EventHandle begin, EventHandle end) override;
   void destroy_event(EventHandle e) noexcept override;
+  Layout activation_layout(DType dtype) const override;  // NHWC for f32 with oneDNN, else NCHW
   void set_tf32(bool) override {}
   bool tf32() const override { return false; }
 

@@ -35,7 +35,21 @@ T* scratch_of(Arena& arena, int64_t n) {
 }
 
 kc::BatchNormShape bn_shape(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
+
+kc::DnnlLayouts layouts(Layout x, Layout y) { return {x == Layout::NHWC, y == Layout::NHWC}; }
+
+// The reference and GEMM kernels read and write NCHW only; NHWC reaches them only if the algorithm was switched
+// between a forward and its backward.
+void require_nchw(Layout a, Layout b, const char* op) {
+  BTS_CHECK(a == Layout::NCHW && b == Layout::NCHW,
+            op << ": channels-last tensors need the default CPU algorithm (oneDNN), not " << cpu_algo_name(g_cpu_algo));
+}
+bool nhwc(const Tensor& t) { return t.layout() == Layout::NHWC; }
 }  // namespace
+
+Layout CpuBackend::activation_layout(DType dtype) const {
+  return dtype == DType::F32 && use_dnnl<float>() ? Layout::NHWC : Layout::NCHW;
+}
 
 void set_cpu_algo(CpuAlgo algo) { g_cpu_algo = algo; }
 const char* cpu_algo_name(CpuAlgo algo) {
@@ -52,7 +66,9 @@ void CpuBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, co
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float>)
-      if (use_dnnl<T>()) return kc::conv2d_forward_dnnl(s, x.data<T>(), w.data<T>(), y.data<T>());
+      if (use_dnnl<T>())
+        return kc::conv2d_forward_dnnl(s, layouts(x.layout(), y.layout()), x.data<T>(), w.data<T>(), y.data<T>());
+    require_nchw(x.layout(), y.layout(), "conv2d forward");
     (reference() ? kc::conv2d_forward_ref<T> : kc::conv2d_forward_gemm<T>)(s, x.data<T>(), w.data<T>(), y.data<T>());
   });
 }
@@ -63,7 +79,9 @@ void CpuBackend::conv2d_backward_data(const kernels::ConvShape& s, const Tensor&
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float>)
       if (use_dnnl<T>())
-        return kc::conv2d_backward_data_dnnl(s, dy.data<T>(), w.data<T>(), dx.as<T>(), dx.accumulate);
+        return kc::conv2d_backward_data_dnnl(s, layouts(dx.layout, dy.layout()), dy.data<T>(), w.data<T>(), dx.as<T>(),
+                                             dx.accumulate);
+    require_nchw(dx.layout, dy.layout(), "conv2d backward data");
     (reference() ? kc::conv2d_backward_data_ref<T> : kc::conv2d_backward_data_gemm<T>)(s, dy.data<T>(), w.data<T>(),
                                                                                          dx.as<T>(), dx.accumulate);
   });
@@ -75,7 +93,9 @@ void CpuBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tenso
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float>)
       if (use_dnnl<T>())
-        return kc::conv2d_backward_filter_dnnl(s, x.data<T>(), dy.data<T>(), dw.as<T>(), dw.accumulate);
+        return kc::conv2d_backward_filter_dnnl(s, layouts(x.layout(), dy.layout()), x.data<T>(), dy.data<T>(),
+                                               dw.as<T>(), dw.accumulate);
+    require_nchw(x.layout(), dy.layout(), "conv2d backward filter");
     (reference() ? kc::conv2d_backward_filter_ref<T> : kc::conv2d_backward_filter_gemm<T>)(
         s, x.data<T>(), dy.data<T>(), dw.as<T>(), dw.accumulate);
   });
@@ -86,6 +106,12 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
                                          Tensor& running_mean, Tensor& running_var) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>)
+      if (nhwc(x))
+        return kc::batchnorm_forward_train_nhwc(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
+                                                T(momentum), y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
+                                                running_mean.data<T>(), running_var.data<T>());
+    require_nchw(x.layout(), y.layout(), "batchnorm forward");
     if constexpr (std::is_same_v<T, float>)
       if (!reference())
         return kc::batchnorm_forward_train_fast(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
@@ -101,6 +127,11 @@ void CpuBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, co
                                         const Tensor& running_mean, const Tensor& running_var, Tensor& y) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>)
+      if (nhwc(x))
+        return kc::batchnorm_forward_eval_nhwc(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
+                                               running_mean.data<T>(), running_var.data<T>(), y.data<T>());
+    require_nchw(x.layout(), y.layout(), "batchnorm forward");
     if constexpr (std::is_same_v<T, float>)
       if (!reference())
         return kc::batchnorm_forward_eval_fast(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
@@ -119,6 +150,12 @@ void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Ten
     T* pgamma = dgamma ? dgamma.as<T>() : scratch_of<T>(scratch, s.C);
     T* pbeta = dbeta ? dbeta.as<T>() : scratch_of<T>(scratch, s.C);
     T* px = dx ? dx.as<T>() : scratch_of<T>(scratch, x.numel());
+    if constexpr (std::is_same_v<T, float>)
+      if (nhwc(x))
+        return kc::batchnorm_backward_nhwc(s, x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),
+                                           save_invstd.data<T>(), px, pgamma, pbeta, dx.accumulate,
+                                           dgamma.accumulate);
+    require_nchw(x.layout(), dy.layout(), "batchnorm backward");
     if constexpr (std::is_same_v<T, float>)
       if (!reference())
         return kc::batchnorm_backward_fast(s, x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),
@@ -160,14 +197,16 @@ void CpuBackend::copy_grad(const Tensor& dy, GradTarget dx) {
 void CpuBackend::global_avg_pool_forward(const Tensor& x, Tensor& y) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kc::global_avg_pool_forward<T>(x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.data<T>(), y.data<T>());
+    (nhwc(x) ? kc::global_avg_pool_forward_nhwc<T> : kc::global_avg_pool_forward<T>)(
+        x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.data<T>(), y.data<T>());
   });
 }
 
 void CpuBackend::global_avg_pool_backward(const Tensor& dy, int64_t hw, GradTarget dx) {
   dispatch_float(dy.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kc::global_avg_pool_backward<T>(dy.dim(0), dy.dim(1), hw, dy.data<T>(), dx.as<T>(), dx.accumulate);
+    (dx.layout == Layout::NHWC ? kc::global_avg_pool_backward_nhwc<T> : kc::global_avg_pool_backward<T>)(
+        dy.dim(0), dy.dim(1), hw, dy.data<T>(), dx.as<T>(), dx.accumulate);
   });
 }
 

@@ -36,4 +36,16 @@ void batchnorm_backward_fast(const BatchNormShape& s, const float* x, const floa
                              const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
                              bool accumulate_dx, bool accumulate_params);
 
+// The same three on channels-last (NHWC) data: rows of C channel values, N*HW rows. The rows are cut into a fixed
+// number of consecutive chunks (whatever the thread count); each chunk sums every channel in row order in double,
+// and the chunks' sums are added in chunk order, so results do not depend on the thread count or the clone.
+void batchnorm_forward_train_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                  float eps, float momentum, float* y, float* save_mean, float* save_invstd,
+                                  float* running_mean, float* running_var);
+void batchnorm_forward_eval_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                 float eps, const float* running_mean, const float* running_var, float* y);
+void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
+                             const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
+                             bool accumulate_dx, bool accumulate_params);
+
 }  // namespace bts::kernels::cpu

@@ -1,6 +1,7 @@
-// oneDNN convolutions (conv2d_dnnl.h). One Plan per convolution geometry and chunk size holds the three
-// primitives (forward, backward data, backward weights), made once and reused, each with the memory layouts oneDNN
-// chose for this machine ("any"), and the reorders between those and the engine's NCHW/KCRS. Workspaces are
+// oneDNN convolutions (conv2d_dnnl.h). One Plan per convolution geometry, chunk size and activation layouts holds
+// the three primitives (forward, backward data, backward weights), made once and reused. NHWC activations are
+// handed to oneDNN as they are (its channels-last kernels); for NCHW ones oneDNN chooses its layout ("any") and the
+// plan reorders between that and NCHW. Weights are always chosen by oneDNN and reordered from/to KCRS. Workspaces are
 // grow-only, per thread (activations, scratchpads) or per plan (weights), so a training step allocates nothing
 // once every shape has been seen.
 #include "kernels/cpu/conv2d_dnnl.h"
@@ -102,60 +103,72 @@ struct Plan {
   dnnl::convolution_backward_weights bwd_filter;
   Reorder src_to_fwd, wei_to_fwd, dst_from_fwd;
   Reorder dy_to_bwd_data, wei_to_bwd_data, dx_from_bwd_data, dx_from_bwd_data_add;
-  Reorder src_to_bwd_filter, dy_to_bwd_filter, dw_from_bwd_filter, dw_from_bwd_filter_add;
+  Reorder src_to_bwd_filter, dy_to_bwd_filter, dw_chunk_to_user, dw_from_bwd_filter, dw_from_bwd_filter_add;
   std::vector<float> wei_fwd, wei_bwd_data;  // this call's weights in each primitive's layout (grow-only)
 };
 
 memory::desc plain(memory::dims dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
 
-std::unique_ptr<Plan> make_plan(const ConvShape& s, int64_t mb) {
-  OneThreadScope one_thread;
+std::unique_ptr<Plan> make_plan(const ConvShape& s, int64_t mb, DnnlLayouts l) {
   auto p = std::make_unique<Plan>();
   const memory::dims src{mb, s.C, s.H, s.W}, wei{s.K, s.C, s.R, s.S}, dst{mb, s.K, s.P(), s.Q()};
   const memory::dims strides{s.stride, s.stride}, pad{s.pad, s.pad};
-  p->user_src = plain(src, Tag::nchw);
+  p->user_src = plain(src, l.x_nhwc ? Tag::nhwc : Tag::nchw);
   p->user_wei = plain(wei, Tag::oihw);
-  p->user_dst = plain(dst, Tag::nchw);
-  const memory::desc any_src = plain(src, Tag::any), any_wei = plain(wei, Tag::any), any_dst = plain(dst, Tag::any);
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // each thread brings its own
-  const auto algo = dnnl::algorithm::convolution_direct;  // never Winograd: its fp32 transform error is larger
-  auto& eng = cpu_engine();
-  p->fwd_pd = dnnl::convolution_forward::primitive_desc(
-      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, any_src, any_wei, any_dst, strides,
-                                      pad, pad),
-      attr, eng);
-  p->bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(
-      dnnl::convolution_backward_data::desc(algo, any_src, any_wei, any_dst, strides, pad, pad), attr, eng, p->fwd_pd);
-  p->bwd_filter_pd = dnnl::convolution_backward_weights::primitive_desc(
-      dnnl::convolution_backward_weights::desc(algo, any_src, any_wei, any_dst, strides, pad, pad), attr, eng,
-      p->fwd_pd);
-  p->fwd = dnnl::convolution_forward(p->fwd_pd);
-  p->bwd_data = dnnl::convolution_backward_data(p->bwd_data_pd);
-  p->bwd_filter = dnnl::convolution_backward_weights(p->bwd_filter_pd);
-  p->src_to_fwd.make(p->user_src, p->fwd_pd.src_desc());
+  p->user_dst = plain(dst, l.y_nhwc ? Tag::nhwc : Tag::nchw);
+  // With a channels-last side the primitive works channels-last on both (an NCHW side is reordered: oneDNN has no
+  // fast kernel mixing the two, e.g. for the stem's NCHW input); with NCHW on both, oneDNN chooses (its blocked
+  // layouts, with reorders).
+  const bool channels_last = l.x_nhwc || l.y_nhwc;
+  const memory::desc any_src = plain(src, channels_last ? Tag::nhwc : Tag::any), any_wei = plain(wei, Tag::any),
+                     any_dst = plain(dst, channels_last ? Tag::nhwc : Tag::any);
+  {
+    OneThreadScope one_thread;  // everything that runs inside the per-chunk loop
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // each thread brings its own
+    const auto algo = dnnl::algorithm::convolution_direct;  // never Winograd: its fp32 transform error is larger
+    auto& eng = cpu_engine();
+    p->fwd_pd = dnnl::convolution_forward::primitive_desc(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, any_src, any_wei, any_dst, strides,
+                                        pad, pad),
+        attr, eng);
+    p->bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(
+        dnnl::convolution_backward_data::desc(algo, any_src, any_wei, any_dst, strides, pad, pad), attr, eng,
+        p->fwd_pd);
+    p->bwd_filter_pd = dnnl::convolution_backward_weights::primitive_desc(
+        dnnl::convolution_backward_weights::desc(algo, any_src, any_wei, any_dst, strides, pad, pad), attr, eng,
+        p->fwd_pd);
+    p->fwd = dnnl::convolution_forward(p->fwd_pd);
+    p->bwd_data = dnnl::convolution_backward_data(p->bwd_data_pd);
+    p->bwd_filter = dnnl::convolution_backward_weights(p->bwd_filter_pd);
+    p->src_to_fwd.make(p->user_src, p->fwd_pd.src_desc());
+    p->dst_from_fwd.make(p->fwd_pd.dst_desc(), p->user_dst);
+    p->dy_to_bwd_data.make(p->user_dst, p->bwd_data_pd.diff_dst_desc());
+    p->dx_from_bwd_data.make(p->bwd_data_pd.diff_src_desc(), p->user_src);
+    p->dx_from_bwd_data_add.make(p->bwd_data_pd.diff_src_desc(), p->user_src, true);
+    p->src_to_bwd_filter.make(p->user_src, p->bwd_filter_pd.src_desc());
+    p->dy_to_bwd_filter.make(p->user_dst, p->bwd_filter_pd.diff_dst_desc());
+    p->dw_chunk_to_user.make(p->bwd_filter_pd.diff_weights_desc(), p->user_wei);
+  }
+  // The weights' reorders run once per call outside the per-chunk loop, on all threads (a reorder moves values,
+  // it sums nothing, so the thread count cannot change its result).
   p->wei_to_fwd.make(p->user_wei, p->fwd_pd.weights_desc());
-  p->dst_from_fwd.make(p->fwd_pd.dst_desc(), p->user_dst);
-  p->dy_to_bwd_data.make(p->user_dst, p->bwd_data_pd.diff_dst_desc());
   p->wei_to_bwd_data.make(p->user_wei, p->bwd_data_pd.weights_desc());
-  p->dx_from_bwd_data.make(p->bwd_data_pd.diff_src_desc(), p->user_src);
-  p->dx_from_bwd_data_add.make(p->bwd_data_pd.diff_src_desc(), p->user_src, true);
-  p->src_to_bwd_filter.make(p->user_src, p->bwd_filter_pd.src_desc());
-  p->dy_to_bwd_filter.make(p->user_dst, p->bwd_filter_pd.diff_dst_desc());
   p->dw_from_bwd_filter.make(p->bwd_filter_pd.diff_weights_desc(), p->user_wei);
   p->dw_from_bwd_filter_add.make(p->bwd_filter_pd.diff_weights_desc(), p->user_wei, true);
   return p;
 }
 
-// The plan for this geometry with a chunk of mb images, made on first use. Plans live as long as the process.
-Plan& plan_for(const ConvShape& s, int64_t mb) {
+// The plan for this geometry and layouts with a chunk of mb images, made on first use. Plans live as long as the
+// process.
+Plan& plan_for(const ConvShape& s, int64_t mb, DnnlLayouts l) {
   static std::mutex mu;
-  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>,
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int>,
                   std::unique_ptr<Plan>>
       plans;
   std::lock_guard<std::mutex> lock(mu);
-  auto& slot = plans[{mb, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad}];
-  if (!slot) slot = make_plan(s, mb);
+  auto& slot = plans[{mb, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, int(l.x_nhwc) * 2 + int(l.y_nhwc)}];
+  if (!slot) slot = make_plan(s, mb, l);
   return *slot;
 }
 
@@ -163,9 +176,9 @@ Plan& plan_for(const ConvShape& s, int64_t mb) {
 struct Chunking {
   int64_t chunks;
   std::vector<Plan*> plan;  // per chunk
-  Chunking(const ConvShape& s) : chunks(chunk_count(s.N)) {
+  Chunking(const ConvShape& s, DnnlLayouts l) : chunks(chunk_count(s.N)) {
     for (int64_t c = 0; c < chunks; ++c)
-      plan.push_back(&plan_for(s, chunk_begin(s.N, chunks, c + 1) - chunk_begin(s.N, chunks, c)));
+      plan.push_back(&plan_for(s, chunk_begin(s.N, chunks, c + 1) - chunk_begin(s.N, chunks, c), l));
   }
   // Each distinct plan once, for per-call work such as reordering the weights.
   std::vector<Plan*> distinct() const {
@@ -201,8 +214,8 @@ memory scratchpad(const memory::desc& d) { return memory(d, cpu_engine(), thread
 
 bool dnnl_available() { return true; }
 
-void conv2d_forward_dnnl(const ConvShape& s, const float* x, const float* w, float* y) {
-  const Chunking ch(s);
+void conv2d_forward_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, const float* w, float* y) {
+  const Chunking ch(s, l);
   std::vector<void*> wei(static_cast<size_t>(ch.chunks));
   for (Plan* p : ch.distinct()) {
     void* wp = weights_as(p->wei_to_fwd, p->user_wei, p->fwd_pd.weights_desc(), w, p->wei_fwd);
@@ -228,8 +241,9 @@ void conv2d_forward_dnnl(const ConvShape& s, const float* x, const float* w, flo
   }
 }
 
-void conv2d_backward_data_dnnl(const ConvShape& s, const float* dy, const float* w, float* dx, bool accumulate) {
-  const Chunking ch(s);
+void conv2d_backward_data_dnnl(const ConvShape& s, DnnlLayouts l, const float* dy, const float* w, float* dx,
+                               bool accumulate) {
+  const Chunking ch(s, l);
   std::vector<void*> wei(static_cast<size_t>(ch.chunks));
   for (Plan* p : ch.distinct()) {
     void* wp = weights_as(p->wei_to_bwd_data, p->user_wei, p->bwd_data_pd.weights_desc(), w, p->wei_bwd_data);
@@ -256,8 +270,9 @@ void conv2d_backward_data_dnnl(const ConvShape& s, const float* dy, const float*
   }
 }
 
-void conv2d_backward_filter_dnnl(const ConvShape& s, const float* x, const float* dy, float* dw, bool accumulate) {
-  const Chunking ch(s);
+void conv2d_backward_filter_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, const float* dy, float* dw,
+                                 bool accumulate) {
+  const Chunking ch(s, l);
   const std::vector<Plan*> plans = ch.distinct();
   // Partial sums are added in oneDNN's layout when every chunk's plan has the same one, else in KCRS.
   bool same_layout = true;
@@ -281,7 +296,7 @@ void conv2d_backward_filter_dnnl(const ConvShape& s, const float* x, const float
                                            {DNNL_ARG_DIFF_DST, ddst},
                                            {DNNL_ARG_DIFF_WEIGHTS, dwei},
                                            {DNNL_ARG_SCRATCHPAD, scratchpad(p.bwd_filter_pd.scratchpad_desc())}});
-    if (!same_layout) p.dw_from_bwd_filter.run(dwei, memory(p.user_wei, cpu_engine(), mine));
+    if (!same_layout) p.dw_chunk_to_user.run(dwei, memory(p.user_wei, cpu_engine(), mine));
     thread_stream().wait();
   }
   // Each element adds its partials in chunk order: the same sums on 1 thread or 16.
@@ -308,9 +323,13 @@ void conv2d_backward_filter_dnnl(const ConvShape& s, const float* x, const float
 
 namespace bts::kernels::cpu {
 bool dnnl_available() { return false; }
-void conv2d_forward_dnnl(const ConvShape&, const float*, const float*, float*) { std::abort(); }
-void conv2d_backward_data_dnnl(const ConvShape&, const float*, const float*, float*, bool) { std::abort(); }
-void conv2d_backward_filter_dnnl(const ConvShape&, const float*, const float*, float*, bool) { std::abort(); }
+void conv2d_forward_dnnl(const ConvShape&, DnnlLayouts, const float*, const float*, float*) { std::abort(); }
+void conv2d_backward_data_dnnl(const ConvShape&, DnnlLayouts, const float*, const float*, float*, bool) {
+  std::abort();
+}
+void conv2d_backward_filter_dnnl(const ConvShape&, DnnlLayouts, const float*, const float*, float*, bool) {
+  std::abort();
+}
 }  // namespace bts::kernels::cpu
 
 #endif

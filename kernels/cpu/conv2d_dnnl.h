@@ -13,8 +13,16 @@ namespace bts::kernels::cpu {
 // Whether this build has oneDNN (BTS_WITH_DNNL); without it the functions below must not be called.
 bool dnnl_available();
 
-void conv2d_forward_dnnl(const ConvShape& s, const float* x, const float* w, float* y);
-void conv2d_backward_data_dnnl(const ConvShape& s, const float* dy, const float* w, float* dx, bool accumulate);
-void conv2d_backward_filter_dnnl(const ConvShape& s, const float* x, const float* dy, float* dw, bool accumulate);
+// The memory layouts of the input (x, dx) and output (y, dy) activations: NCHW, or NHWC (channels last). Weights
+// are always KCRS. With NHWC on both sides nothing is reordered around the convolution but the weights.
+struct DnnlLayouts {
+  bool x_nhwc = false, y_nhwc = false;
+};
+
+void conv2d_forward_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, const float* w, float* y);
+void conv2d_backward_data_dnnl(const ConvShape& s, DnnlLayouts l, const float* dy, const float* w, float* dx,
+                               bool accumulate);
+void conv2d_backward_filter_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, const float* dy, float* dw,
+                                 bool accumulate);
 
 }  // namespace bts::kernels::cpu

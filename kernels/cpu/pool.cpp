@@ -1,5 +1,8 @@
 #include "kernels/cpu/pool.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace bts::kernels::cpu {
 
 template <typename T> void global_avg_pool_forward(int64_t N, int64_t C, int64_t HW, const T* x, T* y) {
@@ -18,9 +21,36 @@ void global_avg_pool_backward(int64_t N, int64_t C, int64_t HW, const T* dy, T* 
   }
 }
 
+template <typename T> void global_avg_pool_forward_nhwc(int64_t N, int64_t C, int64_t HW, const T* x, T* y) {
+  thread_local std::vector<double> acc;  // grow-only: no allocation once the widest layer has been seen
+  if (acc.size() < static_cast<size_t>(C)) acc.resize(static_cast<size_t>(C));
+  for (int64_t n = 0; n < N; ++n) {
+    std::fill(acc.begin(), acc.begin() + C, 0.0);
+    for (int64_t i = 0; i < HW; ++i)
+      for (int64_t c = 0; c < C; ++c) acc[c] += x[(n * HW + i) * C + c];
+    for (int64_t c = 0; c < C; ++c) y[n * C + c] = static_cast<T>(acc[c] / static_cast<double>(HW));
+  }
+}
+
+template <typename T>
+void global_avg_pool_backward_nhwc(int64_t N, int64_t C, int64_t HW, const T* dy, T* dx, bool accumulate) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 0; i < HW; ++i) {
+      T* o = dx + (n * HW + i) * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const T g = dy[n * C + c] / static_cast<T>(HW);
+        o[c] = accumulate ? o[c] + g : g;
+      }
+    }
+}
+
 template void global_avg_pool_forward<float>(int64_t, int64_t, int64_t, const float*, float*);
 template void global_avg_pool_forward<double>(int64_t, int64_t, int64_t, const double*, double*);
 template void global_avg_pool_backward<float>(int64_t, int64_t, int64_t, const float*, float*, bool);
 template void global_avg_pool_backward<double>(int64_t, int64_t, int64_t, const double*, double*, bool);
+template void global_avg_pool_forward_nhwc<float>(int64_t, int64_t, int64_t, const float*, float*);
+template void global_avg_pool_forward_nhwc<double>(int64_t, int64_t, int64_t, const double*, double*);
+template void global_avg_pool_backward_nhwc<float>(int64_t, int64_t, int64_t, const float*, float*, bool);
+template void global_avg_pool_backward_nhwc<double>(int64_t, int64_t, int64_t, const double*, double*, bool);
 
 }  // namespace bts::kernels::cpu

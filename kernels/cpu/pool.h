@@ -8,4 +8,10 @@ template <typename T> void global_avg_pool_forward(int64_t N, int64_t C, int64_t
 template <typename T>
 void global_avg_pool_backward(int64_t N, int64_t C, int64_t HW, const T* dy, T* dx, bool accumulate);
 
+// The same on channels-last input x[n][i][c]: each output sums its HW values in the same order as the NCHW
+// version, so the results are the same bits.
+template <typename T> void global_avg_pool_forward_nhwc(int64_t N, int64_t C, int64_t HW, const T* x, T* y);
+template <typename T>
+void global_avg_pool_backward_nhwc(int64_t N, int64_t C, int64_t HW, const T* dy, T* dx, bool accumulate);
+
 }  // namespace bts::kernels::cpu

@@ -4,6 +4,7 @@
 // and BatchNorm results bit for bit the same on 1, 2, 3 and 4 threads.
 #include <cmath>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -14,6 +15,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_dnnl.h"
 #include "kernels/cpu/linear.h"
+#include "kernels/cpu/pool.h"
 #include "tests/common/helpers.h"
 
 using namespace bts;
@@ -55,17 +57,38 @@ const ConvShape kConvShapes[] = {
     {1, 3, 5, 4, 2, 3, 3, 1, 0},   {2, 2, 3, 3, 2, 3, 3, 1, 2},   {19, 16, 6, 6, 32, 3, 3, 1, 1},
     {13, 32, 9, 9, 16, 3, 3, 2, 1}, {11, 8, 8, 8, 64, 1, 1, 2, 0}};
 
-// oneDNN's three convolutions on one shape, from gradients that start as `dx0`/`dw0`.
+// NCHW <-> NHWC copies of a float tensor [N, C, H, W] (the shape stays NCHW, as the engine keeps it).
+Tensor to_nhwc(const Tensor& t) {
+  const int64_t N = t.dim(0), C = t.dim(1), HW = t.dim(2) * t.dim(3);
+  Tensor o = Tensor::empty(t.shape(), DType::F32);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < HW; ++i) o.data<float>()[(n * HW + i) * C + c] = t.data<float>()[(n * C + c) * HW + i];
+  return o;
+}
+Tensor from_nhwc(const Tensor& t) {
+  const int64_t N = t.dim(0), C = t.dim(1), HW = t.dim(2) * t.dim(3);
+  Tensor o = Tensor::empty(t.shape(), DType::F32);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < HW; ++i) o.data<float>()[(n * C + c) * HW + i] = t.data<float>()[(n * HW + i) * C + c];
+  return o;
+}
+
+// oneDNN's three convolutions on one shape with the given activation layouts, from gradients that start as
+// `dx0`/`dw0`; inputs and results in NCHW (converted around the calls).
 struct DnnlResult {
   Tensor y, dx, dw;
 };
-DnnlResult run_dnnl(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx0,
-                    const Tensor& dw0, bool acc) {
-  DnnlResult r{Tensor::empty(dy.shape(), DType::F32), dx0.clone(), dw0.clone()};
-  cpu::conv2d_forward_dnnl(s, x.data<float>(), w.data<float>(), r.y.data<float>());
-  cpu::conv2d_backward_data_dnnl(s, dy.data<float>(), w.data<float>(), r.dx.data<float>(), acc);
-  cpu::conv2d_backward_filter_dnnl(s, x.data<float>(), dy.data<float>(), r.dw.data<float>(), acc);
-  return r;
+DnnlResult run_dnnl(const ConvShape& s, cpu::DnnlLayouts l, const Tensor& x, const Tensor& w, const Tensor& dy,
+                    const Tensor& dx0, const Tensor& dw0, bool acc) {
+  const Tensor xl = l.x_nhwc ? to_nhwc(x) : x.clone();
+  const Tensor dyl = l.y_nhwc ? to_nhwc(dy) : dy.clone();
+  Tensor y = Tensor::empty(dy.shape(), DType::F32), dx = l.x_nhwc ? to_nhwc(dx0) : dx0.clone(), dw = dw0.clone();
+  cpu::conv2d_forward_dnnl(s, l, xl.data<float>(), w.data<float>(), y.data<float>());
+  cpu::conv2d_backward_data_dnnl(s, l, dyl.data<float>(), w.data<float>(), dx.data<float>(), acc);
+  cpu::conv2d_backward_filter_dnnl(s, l, xl.data<float>(), dyl.data<float>(), dw.data<float>(), acc);
+  return {l.y_nhwc ? from_nhwc(y) : std::move(y), l.x_nhwc ? from_nhwc(dx) : std::move(dx), std::move(dw)};
 }
 
 template <typename T> std::vector<T> values(const Tensor& t) { return std::vector<T>(t.data<T>(), t.data<T>() + t.numel()); }
@@ -73,7 +96,7 @@ template <typename T> std::vector<T> values(const Tensor& t) { return std::vecto
 
 TEST_SUITE("fast_vs_ref") {
 
-TEST_CASE("conv2d oneDNN path equals the reference, and is the same on any thread count") {
+TEST_CASE("conv2d oneDNN path equals the reference in every layout, and is the same on any thread count") {
   if (!cpu::dnnl_available()) {
     MESSAGE("SKIPPED: built without oneDNN");
     return;
@@ -89,24 +112,28 @@ TEST_CASE("conv2d oneDNN path equals the reference, and is the same on any threa
       Tensor dx_ref = dx0.clone(), dw_ref = dw0.clone();
       cpu::conv2d_backward_data_ref<float>(s, dy.data<float>(), w.data<float>(), dx_ref.data<float>(), acc);
       cpu::conv2d_backward_filter_ref<float>(s, x.data<float>(), dy.data<float>(), dw_ref.data<float>(), acc);
-      const DnnlResult r = run_dnnl(s, x, w, dy, dx0, dw0, acc);
-      INFO("shape N" << s.N << " C" << s.C << " " << s.H << "x" << s.W << " K" << s.K << " R" << s.R << " stride "
-                     << s.stride << " accumulate " << acc);
-      CHECK(rel_error(r.y, y_ref) < 1e-5);
-      CHECK(rel_error(r.dx, dx_ref) < 1e-5);
-      CHECK(rel_error(r.dw, dw_ref) < 1e-5);
+      for (const cpu::DnnlLayouts l : {cpu::DnnlLayouts{false, false}, cpu::DnnlLayouts{true, true},
+                                       cpu::DnnlLayouts{false, true}, cpu::DnnlLayouts{true, false}}) {
+        const DnnlResult r = run_dnnl(s, l, x, w, dy, dx0, dw0, acc);
+        INFO("shape N" << s.N << " C" << s.C << " " << s.H << "x" << s.W << " K" << s.K << " R" << s.R
+                       << " stride " << s.stride << " accumulate " << acc << " NHWC in " << l.x_nhwc << " out "
+                       << l.y_nhwc);
+        CHECK(rel_error(r.y, y_ref) < 1e-5);
+        CHECK(rel_error(r.dx, dx_ref) < 1e-5);
+        CHECK(rel_error(r.dw, dw_ref) < 1e-5);
 #ifdef _OPENMP
-      const int prev = omp_get_max_threads();
-      for (int threads : {1, 3, 4}) {
-        omp_set_num_threads(threads);
-        const DnnlResult t = run_dnnl(s, x, w, dy, dx0, dw0, acc);
-        INFO("threads " << threads << " vs " << prev);
-        CHECK(values<float>(t.y) == values<float>(r.y));
-        CHECK(values<float>(t.dx) == values<float>(r.dx));
-        CHECK(values<float>(t.dw) == values<float>(r.dw));
-      }
-      omp_set_num_threads(prev);
+        const int prev = omp_get_max_threads();
+        for (int threads : {1, 3, 4}) {
+          omp_set_num_threads(threads);
+          const DnnlResult t = run_dnnl(s, l, x, w, dy, dx0, dw0, acc);
+          INFO("threads " << threads << " vs " << prev);
+          CHECK(values<float>(t.y) == values<float>(r.y));
+          CHECK(values<float>(t.dx) == values<float>(r.dx));
+          CHECK(values<float>(t.dw) == values<float>(r.dw));
+        }
+        omp_set_num_threads(prev);
 #endif
+      }
     }
   }
 }
@@ -145,6 +172,42 @@ TEST_CASE("BatchNorm fast f32 path equals the reference, and is the same on any 
     cpu::batchnorm_forward_eval_fast(s, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
                                      rm.data<float>(), rv.data<float>(), e2.data<float>());
     CHECK(rel_error(e2, e1) < 1e-6);
+    {
+      const Shape x4{s.N, s.C, s.HW, 1};
+      Tensor xn = to_nhwc(x.reshaped(x4)), yn = Tensor::empty(x4, DType::F32), en = Tensor::empty(x4, DType::F32);
+      Tensor mn = m1.clone(), in = i1.clone(), rmn = rm.clone(), rvn = rv.clone();
+      cpu::batchnorm_forward_train_nhwc(s, xn.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f, 0.1f,
+                                        yn.data<float>(), mn.data<float>(), in.data<float>(), rmn.data<float>(),
+                                        rvn.data<float>());
+      CHECK(rel_error(from_nhwc(yn), y1.reshaped(x4)) < 1e-6);
+      CHECK(rel_error(mn, m1) < 1e-7);
+      CHECK(rel_error(in, i1) < 1e-6);
+      CHECK(rel_error(rmn, rm1) < 1e-7);
+      CHECK(rel_error(rvn, rv1) < 1e-6);
+      cpu::batchnorm_forward_eval_nhwc(s, xn.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
+                                       rm.data<float>(), rv.data<float>(), en.data<float>());
+      CHECK(rel_error(from_nhwc(en), e1.reshaped(x4)) < 1e-6);
+      // Pooling over the same data: the NHWC sums run in the NCHW order, so the bits are the same.
+      Tensor p1 = Tensor::empty({s.N, s.C}, DType::F32), p2 = Tensor::empty({s.N, s.C}, DType::F32);
+      cpu::global_avg_pool_forward<float>(s.N, s.C, s.HW, x.data<float>(), p1.data<float>());
+      cpu::global_avg_pool_forward_nhwc<float>(s.N, s.C, s.HW, xn.data<float>(), p2.data<float>());
+      CHECK(values<float>(p2) == values<float>(p1));
+      Tensor g1 = random_tensor(x4, DType::F32, rng), g2 = to_nhwc(g1);
+      cpu::global_avg_pool_backward<float>(s.N, s.C, s.HW, p1.data<float>(), g1.data<float>(), true);
+      cpu::global_avg_pool_backward_nhwc<float>(s.N, s.C, s.HW, p1.data<float>(), g2.data<float>(), true);
+      CHECK(values<float>(from_nhwc(g2)) == values<float>(g1));
+#ifdef _OPENMP
+      const int prev = omp_get_max_threads();
+      omp_set_num_threads(3);
+      Tensor y3 = Tensor::empty(x4, DType::F32), rm3 = rm.clone(), rv3 = rv.clone();
+      cpu::batchnorm_forward_train_nhwc(s, xn.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f, 0.1f,
+                                        y3.data<float>(), mn.data<float>(), in.data<float>(), rm3.data<float>(),
+                                        rv3.data<float>());
+      omp_set_num_threads(prev);
+      CHECK(values<float>(y3) == values<float>(yn));
+      CHECK(values<float>(rv3) == values<float>(rvn));
+#endif
+    }
     for (bool acc : {false, true}) {
       Tensor dx1 = random_tensor(xs, DType::F32, rng), dg1 = random_tensor(cs, DType::F32, rng),
              db1 = random_tensor(cs, DType::F32, rng);
@@ -159,6 +222,16 @@ TEST_CASE("BatchNorm fast f32 path equals the reference, and is the same on any 
       CHECK(rel_error(dx2, dx1) < 1e-5);
       CHECK(rel_error(dg2, dg1) < 1e-6);
       CHECK(rel_error(db2, db1) < 1e-6);
+      // Channels-last: the same values from the NHWC kernels (data transposed in and out).
+      const Shape x4{s.N, s.C, s.HW, 1};
+      Tensor xn = to_nhwc(x.reshaped(x4)), dyn = to_nhwc(dy.reshaped(x4));
+      Tensor dxn = to_nhwc(dx3.reshaped(x4)), dgn = dg3.clone(), dbn = db3.clone();
+      cpu::batchnorm_backward_nhwc(s, xn.data<float>(), dyn.data<float>(), gamma.data<float>(), m1.data<float>(),
+                                   i1.data<float>(), dxn.data<float>(), dgn.data<float>(), dbn.data<float>(), acc,
+                                   acc);
+      CHECK(rel_error(from_nhwc(dxn), dx1.reshaped(x4)) < 1e-5);
+      CHECK(rel_error(dgn, dg1) < 1e-6);
+      CHECK(rel_error(dbn, db1) < 1e-6);
 #ifdef _OPENMP
       const int prev = omp_get_max_threads();
       omp_set_num_threads(3);

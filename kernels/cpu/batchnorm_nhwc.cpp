@@ -1,0 +1,173 @@
+// The fast f32 BatchNorm on channels-last data (batchnorm.h). Every loop runs along a row's C channels, so it
+// vectorises across channels; statistics are double sums per channel, per fixed chunk of rows.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/vector_isa.h"
+
+namespace bts::kernels::cpu {
+
+namespace {
+
+constexpr int64_t kRowChunks = 8;
+
+BTS_VECTOR_CLONES void sum_rows(const float* x, int64_t rows, int64_t C, double* acc) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(x[r * C + c]);
+}
+
+BTS_VECTOR_CLONES void squared_deviation_rows(const float* x, int64_t rows, int64_t C, const double* mean,
+                                              double* acc) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = static_cast<double>(x[r * C + c]) - mean[c];
+      acc[c] += d * d;
+    }
+}
+
+BTS_VECTOR_CLONES void gradient_sum_rows(const float* x, const float* dy, int64_t rows, int64_t C, const double* mean,
+                                         double* acc_dy, double* acc_dyx) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < C; ++c) {
+      const double g = dy[r * C + c];
+      acc_dy[c] += g;
+      acc_dyx[c] += g * (static_cast<double>(x[r * C + c]) - mean[c]);
+    }
+}
+
+// y = (x - mean) * scale + shift, per channel
+BTS_VECTOR_CLONES void normalise_rows(const float* x, int64_t rows, int64_t C, const float* mean, const float* scale,
+                                      const float* shift, float* y) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < C; ++c) y[r * C + c] = (x[r * C + c] - mean[c]) * scale[c] + shift[c];
+}
+
+// dx (=, or +=) a * ((dy - mean_dy) - (x - mean) * d), per channel (batchnorm_fast.cpp derives it)
+BTS_VECTOR_CLONES void input_gradient_rows(const float* x, const float* dy, int64_t rows, int64_t C, const float* mean,
+                                           const float* mean_dy, const float* a, const float* d, float* dx,
+                                           bool accumulate) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * C;
+    const float* gr = dy + r * C;
+    float* o = dx + r * C;
+    if (accumulate)
+      for (int64_t c = 0; c < C; ++c) o[c] += a[c] * ((gr[c] - mean_dy[c]) - (xr[c] - mean[c]) * d[c]);
+    else
+      for (int64_t c = 0; c < C; ++c) o[c] = a[c] * ((gr[c] - mean_dy[c]) - (xr[c] - mean[c]) * d[c]);
+  }
+}
+
+// Rows [begin, end) of chunk k of `chunks`.
+struct RowChunks {
+  int64_t rows, chunks;
+  explicit RowChunks(int64_t r) : rows(r), chunks(std::max<int64_t>(1, std::min(kRowChunks, r))) {}
+  int64_t begin(int64_t k) const { return k * rows / chunks; }
+  int64_t size(int64_t k) const { return begin(k + 1) - begin(k); }
+};
+
+bool parallel(const BatchNormShape& s) { return s.N * s.C * s.HW >= (1 << 15); }
+
+// Per-channel sums: sum_chunk(k, acc) adds chunk k's rows into acc[0..width); the chunks' sums are then added in
+// chunk order into out (width doubles).
+template <typename F>
+void chunked_sums(const RowChunks& rc, int64_t width, bool par, std::vector<double>& partial, double* out, F sum_chunk) {
+  partial.assign(static_cast<size_t>(rc.chunks * width), 0.0);
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t k = 0; k < rc.chunks; ++k) sum_chunk(k, partial.data() + k * width);
+  std::fill(out, out + width, 0.0);
+  for (int64_t k = 0; k < rc.chunks; ++k)
+    for (int64_t c = 0; c < width; ++c) out[c] += partial[static_cast<size_t>(k * width + c)];
+}
+
+// Per-call workspaces, grow-only, of the calling thread.
+struct Workspace {
+  std::vector<double> partial, d1, d2;
+  std::vector<float> f1, f2, f3, f4;
+};
+Workspace& workspace(int64_t C) {
+  thread_local Workspace w;
+  for (auto* v : {&w.d1, &w.d2}) v->resize(static_cast<size_t>(C));
+  for (auto* v : {&w.f1, &w.f2, &w.f3, &w.f4}) v->resize(static_cast<size_t>(C));
+  return w;
+}
+
+}  // namespace
+
+void batchnorm_forward_train_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                  float eps, float momentum, float* y, float* save_mean, float* save_invstd,
+                                  float* running_mean, float* running_var) {
+  const int64_t C = s.C, M = s.N * s.HW;
+  const RowChunks rc(M);
+  const bool par = parallel(s);
+  Workspace& w = workspace(C);
+  double* mean = w.d1.data();
+  double* ssd = w.d2.data();
+  chunked_sums(rc, C, par, w.partial, mean,
+               [&](int64_t k, double* acc) { sum_rows(x + rc.begin(k) * C, rc.size(k), C, acc); });
+  for (int64_t c = 0; c < C; ++c) mean[c] /= static_cast<double>(M);
+  chunked_sums(rc, C, par, w.partial, ssd, [&](int64_t k, double* acc) {
+    squared_deviation_rows(x + rc.begin(k) * C, rc.size(k), C, mean, acc);
+  });
+  float *fm = w.f1.data(), *scale = w.f2.data();
+  for (int64_t c = 0; c < C; ++c) {
+    const double var = ssd[c] / static_cast<double>(M);
+    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
+    fm[c] = static_cast<float>(mean[c]);
+    scale[c] = static_cast<float>(gamma[c] * invstd);
+    save_mean[c] = fm[c];
+    save_invstd[c] = static_cast<float>(invstd);
+    const double unbiased = M > 1 ? ssd[c] / static_cast<double>(M - 1) : var, m = momentum;
+    running_mean[c] = static_cast<float>((1 - m) * running_mean[c] + m * mean[c]);
+    running_var[c] = static_cast<float>((1 - m) * running_var[c] + m * unbiased);
+  }
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t k = 0; k < rc.chunks; ++k)
+    normalise_rows(x + rc.begin(k) * C, rc.size(k), C, fm, scale, beta, y + rc.begin(k) * C);
+}
+
+void batchnorm_forward_eval_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                 float eps, const float* running_mean, const float* running_var, float* y) {
+  const int64_t C = s.C;
+  const RowChunks rc(s.N * s.HW);
+  Workspace& w = workspace(C);
+  float* scale = w.f2.data();
+  for (int64_t c = 0; c < C; ++c)
+    scale[c] = static_cast<float>(gamma[c] * (1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps)));
+#pragma omp parallel for schedule(static) if (parallel(s))
+  for (int64_t k = 0; k < rc.chunks; ++k)
+    normalise_rows(x + rc.begin(k) * C, rc.size(k), C, running_mean, scale, beta, y + rc.begin(k) * C);
+}
+
+void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
+                             const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
+                             bool accumulate_dx, bool accumulate_params) {
+  const int64_t C = s.C, M = s.N * s.HW;
+  const RowChunks rc(M);
+  const bool par = parallel(s);
+  Workspace& w = workspace(C);
+  double* mean = w.d1.data();
+  for (int64_t c = 0; c < C; ++c) mean[c] = save_mean[c];
+  // Both sums in one pass: [0, C) is sum dy, [C, 2C) is sum dy * (x - mean).
+  std::vector<double>& sums = w.d2;
+  sums.resize(static_cast<size_t>(2 * C));
+  chunked_sums(rc, 2 * C, par, w.partial, sums.data(), [&](int64_t k, double* acc) {
+    gradient_sum_rows(x + rc.begin(k) * C, dy + rc.begin(k) * C, rc.size(k), C, mean, acc, acc + C);
+  });
+  float *a = w.f1.data(), *mean_dy = w.f2.data(), *d = w.f3.data();
+  for (int64_t c = 0; c < C; ++c) {
+    const double invstd = save_invstd[c], g_dy = sums[c], g_dy_xhat = sums[C + c] * invstd;
+    a[c] = static_cast<float>(gamma[c] * invstd);
+    mean_dy[c] = static_cast<float>(g_dy / static_cast<double>(M));
+    d[c] = static_cast<float>(invstd * g_dy_xhat / static_cast<double>(M));
+    dgamma[c] = static_cast<float>(accumulate_params ? dgamma[c] + g_dy_xhat : g_dy_xhat);
+    dbeta[c] = static_cast<float>(accumulate_params ? dbeta[c] + g_dy : g_dy);
+  }
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t k = 0; k < rc.chunks; ++k)
+    input_gradient_rows(x + rc.begin(k) * C, dy + rc.begin(k) * C, rc.size(k), C, save_mean, mean_dy, a, d,
+                        dx + rc.begin(k) * C, accumulate_dx);
+}
+
+}  // namespace bts::kernels::cpu
