@@ -82,8 +82,9 @@ class Backend {
 
   // ---- differentiable ops (engine/ops.cpp validates shapes, dtypes and devices before calling).
   // The memory layout this backend wants a convolution's output (and so the BatchNorm, ReLU and residual adds after
-  // it) in, for tensors of this dtype. Every op accepts NCHW; ops given NHWC keep it. Default NCHW.
-  virtual Layout activation_layout(DType) const { return Layout::NCHW; }
+  // it) in, for tensors of this dtype with this many channels. It must depend on nothing else, so that both
+  // branches of a residual add (same channel count) agree. Every op accepts NCHW; ops keep their input's layout.
+  virtual Layout activation_layout(DType, int64_t /*channels*/) const { return Layout::NCHW; }
   virtual void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                               Arena& scratch) = 0;
   virtual void conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,

@@ -9,8 +9,15 @@ namespace bts {
 
 enum class DType : uint8_t { F32, F64, U8, I32, I64 };
 enum class Device : uint8_t { CPU, CUDA };
-// NCHW is the only layout the ops implement today; the tag is checked so a wrong layout fails loudly.
-enum class Layout : uint8_t { NCHW, NHWC };
+// Memory layouts of 4-D activations [N, C, H, W] (the shape always names them in that order):
+//   NCHW     plain, what every op accepts and the CUDA backend uses;
+//   NHWC     channels last: x[n][h][w][c];
+//   NCHW16C  channels in blocks of 16 innermost, x[n][c / 16][h][w][c % 16] (oneDNN's nChw16c), only for C a
+//            multiple of 16 (so the tensor holds exactly N*C*H*W values).
+// The CPU backend chooses NHWC or NCHW16C for convolution outputs (Backend::activation_layout); the ops after a
+// convolution keep their input's layout; gradients take their value's.
+enum class Layout : uint8_t { NCHW, NHWC, NCHW16C };
+inline const char* layout_name(Layout l) { return l == Layout::NHWC ? "NHWC" : l == Layout::NCHW16C ? "nChw16c" : "NCHW"; }
 
 inline size_t dtype_size(DType t) {
   switch (t) {

@@ -30,7 +30,7 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
                                                        << s.R << "x" << s.S);
   Backend& be = backend(X.device());
   BTS_CHECK(Wt.layout() == Layout::NCHW, "conv2d: weights must be KCRS (NCHW), got " << Wt.describe());
-  Var y = t.output({s.N, s.K, s.P(), s.Q()}, X.dtype(), any_grad(x, w), be.activation_layout(X.dtype()));
+  Var y = t.output({s.N, s.K, s.P(), s.Q()}, X.dtype(), any_grad(x, w), be.activation_layout(X.dtype(), s.K));
   be.conv2d_forward(s, X, Wt, y.mutable_value(), t.arena());
   t.record(y, [&t, &be, x, w, y, s] {
     if (GradTarget gw = t.grad_target(w)) be.conv2d_backward_filter(s, x.value(), t.grad(y), gw, t.arena());

@@ -23,7 +23,19 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
+namespace {
+// A non-plain layout names how a 4-D [N, C, H, W] is stored; nChw16c holds exactly N*C*H*W values only when C is a
+// multiple of 16.
+void check_layout(const Shape& shape, Layout layout) {
+  if (layout == Layout::NCHW) return;
+  BTS_CHECK(shape.size() == 4, layout_name(layout) << " layout needs a 4-D shape, got " << shape_str(shape));
+  BTS_CHECK(layout != Layout::NCHW16C || shape[1] % 16 == 0,
+            "nChw16c layout needs channels in multiples of 16, got " << shape_str(shape));
+}
+}  // namespace
+
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, Layout layout) {
+  check_layout(shape, layout);
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
@@ -47,6 +59,7 @@ Tensor Tensor::empty_in(Arena& arena, const Shape& shape, DType dtype, Layout la
 }
 
 Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, Device device, Layout layout) {
+  check_layout(shape, layout);
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
@@ -122,7 +135,7 @@ int64_t Tensor::dim(int i) const {
 std::string Tensor::describe() const {
   std::ostringstream os;
   os << dtype_name(dtype_) << shape_str(shape_) << "@" << device_name(device_);
-  if (layout_ == Layout::NHWC) os << " NHWC";
+  if (layout_ != Layout::NCHW) os << " " << layout_name(layout_);
   return os.str();
 }
 

@@ -23,7 +23,9 @@ class CpuBackend final : public Backend {
   void record_event(EventHandle e) override;
   double elapsed_ms(EventHandle begin, EventHandle end) override;
   void destroy_event(EventHandle e) noexcept override;
-  Layout activation_layout(DType dtype) const override;  // NHWC for f32 with oneDNN, else NCHW
+  // f32 with oneDNN: nChw16c where the channels are a multiple of 16 and this CPU's oneDNN works in 16-channel
+  // blocks (AVX-512), else NHWC; NCHW otherwise.
+  Layout activation_layout(DType dtype, int64_t channels) const override;
   void set_tf32(bool) override {}
   bool tf32() const override { return false; }
 

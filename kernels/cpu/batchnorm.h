@@ -48,4 +48,16 @@ void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const floa
                              const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
                              bool accumulate_dx, bool accumulate_params);
 
+// The same on nChw16c data (C a multiple of 16): x[n][c / 16][hw][c % 16]. Statistics: each block of 16 channels
+// sums its images in order and each image's rows in order (blocks are shared out over threads), so results do not
+// depend on the thread count or the clone.
+void batchnorm_forward_train_blocked16(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                       float eps, float momentum, float* y, float* save_mean, float* save_invstd,
+                                       float* running_mean, float* running_var);
+void batchnorm_forward_eval_blocked16(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                      float eps, const float* running_mean, const float* running_var, float* y);
+void batchnorm_backward_blocked16(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
+                                  const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+                                  float* dbeta, bool accumulate_dx, bool accumulate_params);
+
 }  // namespace bts::kernels::cpu

@@ -1,7 +1,7 @@
 // oneDNN convolutions (conv2d_dnnl.h). One Plan per convolution geometry, chunk size and activation layouts holds
-// the three primitives (forward, backward data, backward weights), made once and reused. NHWC activations are
-// handed to oneDNN as they are (its channels-last kernels); for NCHW ones oneDNN chooses its layout ("any") and the
-// plan reorders between that and NCHW. Weights are always chosen by oneDNN and reordered from/to KCRS. Workspaces are
+// the three primitives (forward, backward data, backward weights), made once and reused, and the reorders between
+// the caller's layouts and the ones the primitives compute in. Weights are always in oneDNN's chosen layout,
+// reordered from/to KCRS on each call. Workspaces are
 // grow-only, per thread (activations, scratchpads) or per plan (weights), so a training step allocates nothing
 // once every shape has been seen.
 #include "kernels/cpu/conv2d_dnnl.h"
@@ -109,19 +109,22 @@ struct Plan {
 
 memory::desc plain(memory::dims dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
 
+Tag tag_of(DnnlAct a) { return a == DnnlAct::nhwc ? Tag::nhwc : a == DnnlAct::blocked16 ? Tag::nChw16c : Tag::nchw; }
+
 std::unique_ptr<Plan> make_plan(const ConvShape& s, int64_t mb, DnnlLayouts l) {
   auto p = std::make_unique<Plan>();
   const memory::dims src{mb, s.C, s.H, s.W}, wei{s.K, s.C, s.R, s.S}, dst{mb, s.K, s.P(), s.Q()};
   const memory::dims strides{s.stride, s.stride}, pad{s.pad, s.pad};
-  p->user_src = plain(src, l.x_nhwc ? Tag::nhwc : Tag::nchw);
+  p->user_src = plain(src, tag_of(l.x));
   p->user_wei = plain(wei, Tag::oihw);
-  p->user_dst = plain(dst, l.y_nhwc ? Tag::nhwc : Tag::nchw);
-  // With a channels-last side the primitive works channels-last on both (an NCHW side is reordered: oneDNN has no
-  // fast kernel mixing the two, e.g. for the stem's NCHW input); with NCHW on both, oneDNN chooses (its blocked
-  // layouts, with reorders).
-  const bool channels_last = l.x_nhwc || l.y_nhwc;
-  const memory::desc any_src = plain(src, channels_last ? Tag::nhwc : Tag::any), any_wei = plain(wei, Tag::any),
-                     any_dst = plain(dst, channels_last ? Tag::nhwc : Tag::any);
+  p->user_dst = plain(dst, tag_of(l.y));
+  // What the primitives compute in: with a blocked side, oneDNN's choice ("any": nChw16c on AVX-512, so no reorder
+  // for that side); else with a channels-last side, channels last on both (oneDNN has no fast kernel mixing NCHW
+  // and NHWC, e.g. for the stem's NCHW input); else oneDNN's choice, with reorders from and to NCHW.
+  const bool blocked = l.x == DnnlAct::blocked16 || l.y == DnnlAct::blocked16;
+  const bool channels_last = !blocked && (l.x == DnnlAct::nhwc || l.y == DnnlAct::nhwc);
+  const Tag act = channels_last ? Tag::nhwc : Tag::any;
+  const memory::desc any_src = plain(src, act), any_wei = plain(wei, Tag::any), any_dst = plain(dst, act);
   {
     OneThreadScope one_thread;  // everything that runs inside the per-chunk loop
     dnnl::primitive_attr attr;
@@ -167,7 +170,7 @@ Plan& plan_for(const ConvShape& s, int64_t mb, DnnlLayouts l) {
                   std::unique_ptr<Plan>>
       plans;
   std::lock_guard<std::mutex> lock(mu);
-  auto& slot = plans[{mb, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, int(l.x_nhwc) * 2 + int(l.y_nhwc)}];
+  auto& slot = plans[{mb, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, int(l.x) * 3 + int(l.y)}];
   if (!slot) slot = make_plan(s, mb, l);
   return *slot;
 }
@@ -213,6 +216,24 @@ memory scratchpad(const memory::desc& d) { return memory(d, cpu_engine(), thread
 }  // namespace
 
 bool dnnl_available() { return true; }
+
+bool dnnl_blocked16_native() {
+  static const bool native = [] {
+    try {
+      // A typical ResNet convolution with layouts left to oneDNN: does it pick 16-channel blocks for the output?
+      const memory::dims src{16, 64, 14, 14}, wei{64, 64, 3, 3}, strides{1, 1}, pad{1, 1};
+      const dnnl::convolution_forward::primitive_desc pd(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                          plain(src, Tag::any), plain(wei, Tag::any), plain(src, Tag::any), strides,
+                                          pad, pad),
+          cpu_engine());
+      return pd.dst_desc() == plain(src, Tag::nChw16c) && pd.src_desc() == plain(src, Tag::nChw16c);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return native;
+}
 
 void conv2d_forward_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, const float* w, float* y) {
   const Chunking ch(s, l);
@@ -323,6 +344,7 @@ void conv2d_backward_filter_dnnl(const ConvShape& s, DnnlLayouts l, const float*
 
 namespace bts::kernels::cpu {
 bool dnnl_available() { return false; }
+bool dnnl_blocked16_native() { return false; }
 void conv2d_forward_dnnl(const ConvShape&, DnnlLayouts, const float*, const float*, float*) { std::abort(); }
 void conv2d_backward_data_dnnl(const ConvShape&, DnnlLayouts, const float*, const float*, float*, bool) {
   std::abort();

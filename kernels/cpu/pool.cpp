@@ -44,6 +44,32 @@ void global_avg_pool_backward_nhwc(int64_t N, int64_t C, int64_t HW, const T* dy
     }
 }
 
+template <typename T> void global_avg_pool_forward_blocked16(int64_t N, int64_t C, int64_t HW, const T* x, T* y) {
+  const int64_t CB = C / 16;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t b = 0; b < CB; ++b) {
+      double acc[16] = {};
+      const T* xb = x + ((n * CB + b) * HW) * 16;
+      for (int64_t i = 0; i < HW; ++i)
+        for (int l = 0; l < 16; ++l) acc[l] += xb[i * 16 + l];
+      for (int l = 0; l < 16; ++l) y[n * C + b * 16 + l] = static_cast<T>(acc[l] / static_cast<double>(HW));
+    }
+}
+
+template <typename T>
+void global_avg_pool_backward_blocked16(int64_t N, int64_t C, int64_t HW, const T* dy, T* dx, bool accumulate) {
+  const int64_t CB = C / 16;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t b = 0; b < CB; ++b) {
+      T* ob = dx + ((n * CB + b) * HW) * 16;
+      for (int64_t i = 0; i < HW; ++i)
+        for (int l = 0; l < 16; ++l) {
+          const T g = dy[n * C + b * 16 + l] / static_cast<T>(HW);
+          ob[i * 16 + l] = accumulate ? ob[i * 16 + l] + g : g;
+        }
+    }
+}
+
 template void global_avg_pool_forward<float>(int64_t, int64_t, int64_t, const float*, float*);
 template void global_avg_pool_forward<double>(int64_t, int64_t, int64_t, const double*, double*);
 template void global_avg_pool_backward<float>(int64_t, int64_t, int64_t, const float*, float*, bool);
@@ -52,5 +78,9 @@ template void global_avg_pool_forward_nhwc<float>(int64_t, int64_t, int64_t, con
 template void global_avg_pool_forward_nhwc<double>(int64_t, int64_t, int64_t, const double*, double*);
 template void global_avg_pool_backward_nhwc<float>(int64_t, int64_t, int64_t, const float*, float*, bool);
 template void global_avg_pool_backward_nhwc<double>(int64_t, int64_t, int64_t, const double*, double*, bool);
+template void global_avg_pool_forward_blocked16<float>(int64_t, int64_t, int64_t, const float*, float*);
+template void global_avg_pool_forward_blocked16<double>(int64_t, int64_t, int64_t, const double*, double*);
+template void global_avg_pool_backward_blocked16<float>(int64_t, int64_t, int64_t, const float*, float*, bool);
+template void global_avg_pool_backward_blocked16<double>(int64_t, int64_t, int64_t, const double*, double*, bool);
 
 }  // namespace bts::kernels::cpu

@@ -13,5 +13,9 @@ void global_avg_pool_backward(int64_t N, int64_t C, int64_t HW, const T* dy, T* 
 template <typename T> void global_avg_pool_forward_nhwc(int64_t N, int64_t C, int64_t HW, const T* x, T* y);
 template <typename T>
 void global_avg_pool_backward_nhwc(int64_t N, int64_t C, int64_t HW, const T* dy, T* dx, bool accumulate);
+// And on nChw16c input x[n][c / 16][i][c % 16] (C a multiple of 16), also summing in the NCHW order.
+template <typename T> void global_avg_pool_forward_blocked16(int64_t N, int64_t C, int64_t HW, const T* x, T* y);
+template <typename T>
+void global_avg_pool_backward_blocked16(int64_t N, int64_t C, int64_t HW, const T* dy, T* dx, bool accumulate);
 
 }  // namespace bts::kernels::cpu

@@ -55,25 +55,36 @@ const ConvShape kConvShapes[] = {
     {2, 3, 8, 8, 4, 3, 3, 1, 1},   {3, 5, 7, 9, 6, 3, 3, 2, 1},  {2, 4, 6, 6, 8, 1, 1, 1, 0},
     {2, 4, 7, 7, 8, 1, 1, 2, 0},   {1, 1, 28, 28, 8, 3, 3, 1, 1}, {4, 16, 5, 5, 32, 3, 3, 2, 1},
     {1, 3, 5, 4, 2, 3, 3, 1, 0},   {2, 2, 3, 3, 2, 3, 3, 1, 2},   {19, 16, 6, 6, 32, 3, 3, 1, 1},
-    {13, 32, 9, 9, 16, 3, 3, 2, 1}, {11, 8, 8, 8, 64, 1, 1, 2, 0}};
+    {13, 32, 9, 9, 16, 3, 3, 2, 1}, {11, 8, 8, 8, 64, 1, 1, 2, 0}, {9, 3, 10, 10, 16, 3, 3, 1, 1}};
 
-// NCHW <-> NHWC copies of a float tensor [N, C, H, W] (the shape stays NCHW, as the engine keeps it).
-Tensor to_nhwc(const Tensor& t) {
+// Where element (n, c, i) of a float [N, C, H, W] tensor (i = h * W + w) lives in each layout.
+int64_t offset_in(cpu::DnnlAct l, int64_t N, int64_t C, int64_t HW, int64_t n, int64_t c, int64_t i) {
+  (void)N;
+  if (l == cpu::DnnlAct::nhwc) return (n * HW + i) * C + c;
+  if (l == cpu::DnnlAct::blocked16) return ((n * (C / 16) + c / 16) * HW + i) * 16 + c % 16;
+  return (n * C + c) * HW + i;
+}
+// NCHW -> layout l, and back (the shape stays NCHW, as the engine keeps it).
+Tensor to_layout(const Tensor& t, cpu::DnnlAct l) {
   const int64_t N = t.dim(0), C = t.dim(1), HW = t.dim(2) * t.dim(3);
   Tensor o = Tensor::empty(t.shape(), DType::F32);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < HW; ++i) o.data<float>()[(n * HW + i) * C + c] = t.data<float>()[(n * C + c) * HW + i];
+      for (int64_t i = 0; i < HW; ++i)
+        o.data<float>()[offset_in(l, N, C, HW, n, c, i)] = t.data<float>()[(n * C + c) * HW + i];
   return o;
 }
-Tensor from_nhwc(const Tensor& t) {
+Tensor from_layout(const Tensor& t, cpu::DnnlAct l) {
   const int64_t N = t.dim(0), C = t.dim(1), HW = t.dim(2) * t.dim(3);
   Tensor o = Tensor::empty(t.shape(), DType::F32);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < HW; ++i) o.data<float>()[(n * C + c) * HW + i] = t.data<float>()[(n * HW + i) * C + c];
+      for (int64_t i = 0; i < HW; ++i)
+        o.data<float>()[(n * C + c) * HW + i] = t.data<float>()[offset_in(l, N, C, HW, n, c, i)];
   return o;
 }
+Tensor to_nhwc(const Tensor& t) { return to_layout(t, cpu::DnnlAct::nhwc); }
+Tensor from_nhwc(const Tensor& t) { return from_layout(t, cpu::DnnlAct::nhwc); }
 
 // oneDNN's three convolutions on one shape with the given activation layouts, from gradients that start as
 // `dx0`/`dw0`; inputs and results in NCHW (converted around the calls).
@@ -82,13 +93,13 @@ struct DnnlResult {
 };
 DnnlResult run_dnnl(const ConvShape& s, cpu::DnnlLayouts l, const Tensor& x, const Tensor& w, const Tensor& dy,
                     const Tensor& dx0, const Tensor& dw0, bool acc) {
-  const Tensor xl = l.x_nhwc ? to_nhwc(x) : x.clone();
-  const Tensor dyl = l.y_nhwc ? to_nhwc(dy) : dy.clone();
-  Tensor y = Tensor::empty(dy.shape(), DType::F32), dx = l.x_nhwc ? to_nhwc(dx0) : dx0.clone(), dw = dw0.clone();
+  const Tensor xl = to_layout(x, l.x);
+  const Tensor dyl = to_layout(dy, l.y);
+  Tensor y = Tensor::empty(dy.shape(), DType::F32), dx = to_layout(dx0, l.x), dw = dw0.clone();
   cpu::conv2d_forward_dnnl(s, l, xl.data<float>(), w.data<float>(), y.data<float>());
   cpu::conv2d_backward_data_dnnl(s, l, dyl.data<float>(), w.data<float>(), dx.data<float>(), acc);
   cpu::conv2d_backward_filter_dnnl(s, l, xl.data<float>(), dyl.data<float>(), dw.data<float>(), acc);
-  return {l.y_nhwc ? from_nhwc(y) : std::move(y), l.x_nhwc ? from_nhwc(dx) : std::move(dx), std::move(dw)};
+  return {from_layout(y, l.y), from_layout(dx, l.x), std::move(dw)};
 }
 
 template <typename T> std::vector<T> values(const Tensor& t) { return std::vector<T>(t.data<T>(), t.data<T>() + t.numel()); }
@@ -112,12 +123,17 @@ TEST_CASE("conv2d oneDNN path equals the reference in every layout, and is the s
       Tensor dx_ref = dx0.clone(), dw_ref = dw0.clone();
       cpu::conv2d_backward_data_ref<float>(s, dy.data<float>(), w.data<float>(), dx_ref.data<float>(), acc);
       cpu::conv2d_backward_filter_ref<float>(s, x.data<float>(), dy.data<float>(), dw_ref.data<float>(), acc);
-      for (const cpu::DnnlLayouts l : {cpu::DnnlLayouts{false, false}, cpu::DnnlLayouts{true, true},
-                                       cpu::DnnlLayouts{false, true}, cpu::DnnlLayouts{true, false}}) {
+      // Every pair of layouts, nChw16c only where that side's channels are a multiple of 16.
+      std::vector<cpu::DnnlLayouts> pairs;
+      for (cpu::DnnlAct a : {cpu::DnnlAct::nchw, cpu::DnnlAct::nhwc, cpu::DnnlAct::blocked16})
+        for (cpu::DnnlAct b : {cpu::DnnlAct::nchw, cpu::DnnlAct::nhwc, cpu::DnnlAct::blocked16})
+          if ((a != cpu::DnnlAct::blocked16 || s.C % 16 == 0) && (b != cpu::DnnlAct::blocked16 || s.K % 16 == 0))
+            pairs.push_back({a, b});
+      for (const cpu::DnnlLayouts l : pairs) {
         const DnnlResult r = run_dnnl(s, l, x, w, dy, dx0, dw0, acc);
         INFO("shape N" << s.N << " C" << s.C << " " << s.H << "x" << s.W << " K" << s.K << " R" << s.R
-                       << " stride " << s.stride << " accumulate " << acc << " NHWC in " << l.x_nhwc << " out "
-                       << l.y_nhwc);
+                       << " stride " << s.stride << " accumulate " << acc << " layouts in " << int(l.x) << " out "
+                       << int(l.y));
         CHECK(rel_error(r.y, y_ref) < 1e-5);
         CHECK(rel_error(r.dx, dx_ref) < 1e-5);
         CHECK(rel_error(r.dw, dw_ref) < 1e-5);
@@ -141,7 +157,7 @@ TEST_CASE("conv2d oneDNN path equals the reference in every layout, and is the s
 TEST_CASE("BatchNorm fast f32 path equals the reference, and is the same on any thread count") {
   using cpu::BatchNormShape;
   for (const BatchNormShape s : {BatchNormShape{4, 3, 25}, BatchNormShape{128, 8, 49}, BatchNormShape{2, 17, 7},
-                                 BatchNormShape{16, 64, 16}, BatchNormShape{1, 2, 1}}) {
+                                 BatchNormShape{16, 64, 16}, BatchNormShape{1, 2, 1}, BatchNormShape{5, 32, 9}}) {
     Rng rng(24, static_cast<uint64_t>(s.C));
     const Shape xs{s.N, s.C, s.HW}, cs{s.C};
     // A mean far from zero, where a one-pass variance or an uncentred gradient would lose digits.
@@ -187,6 +203,52 @@ TEST_CASE("BatchNorm fast f32 path equals the reference, and is the same on any 
       cpu::batchnorm_forward_eval_nhwc(s, xn.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
                                        rm.data<float>(), rv.data<float>(), en.data<float>());
       CHECK(rel_error(from_nhwc(en), e1.reshaped(x4)) < 1e-6);
+      if (s.C % 16 == 0) {  // nChw16c: the same values again
+        const cpu::DnnlAct B = cpu::DnnlAct::blocked16;
+        Tensor xb = to_layout(x.reshaped(x4), B), yb = Tensor::empty(x4, DType::F32), eb = Tensor::empty(x4, DType::F32);
+        Tensor mb = m1.clone(), ib = i1.clone(), rmb = rm.clone(), rvb = rv.clone();
+        cpu::batchnorm_forward_train_blocked16(s, xb.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
+                                               0.1f, yb.data<float>(), mb.data<float>(), ib.data<float>(),
+                                               rmb.data<float>(), rvb.data<float>());
+        CHECK(rel_error(from_layout(yb, B), y1.reshaped(x4)) < 1e-6);
+        CHECK(rel_error(mb, m1) < 1e-7);
+        CHECK(rel_error(ib, i1) < 1e-6);
+        CHECK(rel_error(rvb, rv1) < 1e-6);
+        cpu::batchnorm_forward_eval_blocked16(s, xb.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
+                                              rm.data<float>(), rv.data<float>(), eb.data<float>());
+        CHECK(rel_error(from_layout(eb, B), e1.reshaped(x4)) < 1e-6);
+        Tensor dyb = to_layout(dy.reshaped(x4), B), dxb = Tensor::zeros(x4, DType::F32), dxr = Tensor::zeros(x4, DType::F32);
+        Tensor dgb = Tensor::empty({s.C}, DType::F32), dbb = Tensor::empty({s.C}, DType::F32);
+        Tensor dgr = Tensor::empty({s.C}, DType::F32), dbr = Tensor::empty({s.C}, DType::F32);
+        cpu::batchnorm_backward<float>(s, x.data<float>(), dy.data<float>(), gamma.data<float>(), m1.data<float>(),
+                                       i1.data<float>(), dxr.data<float>(), dgr.data<float>(), dbr.data<float>(),
+                                       false, false);
+        cpu::batchnorm_backward_blocked16(s, xb.data<float>(), dyb.data<float>(), gamma.data<float>(),
+                                          m1.data<float>(), i1.data<float>(), dxb.data<float>(), dgb.data<float>(),
+                                          dbb.data<float>(), false, false);
+        CHECK(rel_error(from_layout(dxb, B), dxr) < 1e-5);
+        CHECK(rel_error(dgb, dgr) < 1e-6);
+        CHECK(rel_error(dbb, dbr) < 1e-6);
+        Tensor pb = Tensor::empty({s.N, s.C}, DType::F32), pr = Tensor::empty({s.N, s.C}, DType::F32);
+        cpu::global_avg_pool_forward<float>(s.N, s.C, s.HW, x.data<float>(), pr.data<float>());
+        cpu::global_avg_pool_forward_blocked16<float>(s.N, s.C, s.HW, xb.data<float>(), pb.data<float>());
+        CHECK(values<float>(pb) == values<float>(pr));
+        Tensor gr = random_tensor(x4, DType::F32, rng), gb = to_layout(gr, B);
+        cpu::global_avg_pool_backward<float>(s.N, s.C, s.HW, pr.data<float>(), gr.data<float>(), true);
+        cpu::global_avg_pool_backward_blocked16<float>(s.N, s.C, s.HW, pr.data<float>(), gb.data<float>(), true);
+        CHECK(values<float>(from_layout(gb, B)) == values<float>(gr));
+#ifdef _OPENMP
+        const int prev = omp_get_max_threads();
+        omp_set_num_threads(3);
+        Tensor y3 = Tensor::empty(x4, DType::F32), rm3 = rm.clone(), rv3 = rv.clone();
+        cpu::batchnorm_forward_train_blocked16(s, xb.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f,
+                                               0.1f, y3.data<float>(), mb.data<float>(), ib.data<float>(),
+                                               rm3.data<float>(), rv3.data<float>());
+        omp_set_num_threads(prev);
+        CHECK(values<float>(y3) == values<float>(yb));
+        CHECK(values<float>(rv3) == values<float>(rvb));
+#endif
+      }
       // Pooling over the same data: the NHWC sums run in the NCHW order, so the bits are the same.
       Tensor p1 = Tensor::empty({s.N, s.C}, DType::F32), p2 = Tensor::empty({s.N, s.C}, DType::F32);
       cpu::global_avg_pool_forward<float>(s.N, s.C, s.HW, x.data<float>(), p1.data<float>());

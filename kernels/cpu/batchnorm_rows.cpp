@@ -1,5 +1,6 @@
-// The fast f32 BatchNorm on channels-last data (batchnorm.h). Every loop runs along a row's C channels, so it
-// vectorises across channels; statistics are double sums per channel, per fixed chunk of rows.
+// The fast f32 BatchNorm on layouts whose innermost dimension is channels (batchnorm.h): NHWC (rows of C channels)
+// and nChw16c (rows of 16 channels, one channel block of one image after another). Every loop runs along a row's
+// channels, so it vectorises across channels; statistics are double sums per channel in a fixed order.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -168,6 +169,101 @@ void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const floa
   for (int64_t k = 0; k < rc.chunks; ++k)
     input_gradient_rows(x + rc.begin(k) * C, dy + rc.begin(k) * C, rc.size(k), C, save_mean, mean_dy, a, d,
                         dx + rc.begin(k) * C, accumulate_dx);
+}
+
+// nChw16c: channel block b of image n is HW rows of 16 channels, at offset ((n * CB + b) * HW) * 16.
+// Statistics: each channel block sums its images in order, rows in order; the blocks are shared out over threads.
+namespace {
+constexpr int64_t kBlock = 16;
+int64_t block_offset(const BatchNormShape& s, int64_t n, int64_t b) { return ((n * (s.C / kBlock) + b) * s.HW) * kBlock; }
+}  // namespace
+
+void batchnorm_forward_train_blocked16(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                       float eps, float momentum, float* y, float* save_mean, float* save_invstd,
+                                       float* running_mean, float* running_var) {
+  const int64_t C = s.C, CB = C / kBlock, M = s.N * s.HW;
+  const bool par = parallel(s);
+  Workspace& w = workspace(C);
+  double* mean = w.d1.data();
+  double* ssd = w.d2.data();
+  float *fm = w.f1.data(), *scale = w.f2.data();
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t b = 0; b < CB; ++b) {
+    double* mb = mean + b * kBlock;
+    double* sb = ssd + b * kBlock;
+    std::fill(mb, mb + kBlock, 0.0);
+    std::fill(sb, sb + kBlock, 0.0);
+    for (int64_t n = 0; n < s.N; ++n) sum_rows(x + block_offset(s, n, b), s.HW, kBlock, mb);
+    for (int64_t l = 0; l < kBlock; ++l) mb[l] /= static_cast<double>(M);
+    for (int64_t n = 0; n < s.N; ++n) squared_deviation_rows(x + block_offset(s, n, b), s.HW, kBlock, mb, sb);
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    const double var = ssd[c] / static_cast<double>(M);
+    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
+    fm[c] = static_cast<float>(mean[c]);
+    scale[c] = static_cast<float>(gamma[c] * invstd);
+    save_mean[c] = fm[c];
+    save_invstd[c] = static_cast<float>(invstd);
+    const double unbiased = M > 1 ? ssd[c] / static_cast<double>(M - 1) : var, m = momentum;
+    running_mean[c] = static_cast<float>((1 - m) * running_mean[c] + m * mean[c]);
+    running_var[c] = static_cast<float>((1 - m) * running_var[c] + m * unbiased);
+  }
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t nb = 0; nb < s.N * CB; ++nb) {
+    const int64_t b = nb % CB, off = block_offset(s, nb / CB, b);
+    normalise_rows(x + off, s.HW, kBlock, fm + b * kBlock, scale + b * kBlock, beta + b * kBlock, y + off);
+  }
+}
+
+void batchnorm_forward_eval_blocked16(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                                      float eps, const float* running_mean, const float* running_var, float* y) {
+  const int64_t C = s.C, CB = C / kBlock;
+  Workspace& w = workspace(C);
+  float* scale = w.f2.data();
+  for (int64_t c = 0; c < C; ++c)
+    scale[c] = static_cast<float>(gamma[c] * (1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps)));
+#pragma omp parallel for schedule(static) if (parallel(s))
+  for (int64_t nb = 0; nb < s.N * CB; ++nb) {
+    const int64_t b = nb % CB, off = block_offset(s, nb / CB, b);
+    normalise_rows(x + off, s.HW, kBlock, running_mean + b * kBlock, scale + b * kBlock, beta + b * kBlock, y + off);
+  }
+}
+
+void batchnorm_backward_blocked16(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
+                                  const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+                                  float* dbeta, bool accumulate_dx, bool accumulate_params) {
+  const int64_t C = s.C, CB = C / kBlock, M = s.N * s.HW;
+  const bool par = parallel(s);
+  Workspace& w = workspace(C);
+  double* mean = w.d1.data();
+  std::vector<double>& sums = w.d2;  // [0, C) sum dy, [C, 2C) sum dy * (x - mean)
+  sums.resize(static_cast<size_t>(2 * C));
+  for (int64_t c = 0; c < C; ++c) mean[c] = save_mean[c];
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t b = 0; b < CB; ++b) {
+    double* a_dy = sums.data() + b * kBlock;
+    double* a_dyx = sums.data() + C + b * kBlock;
+    std::fill(a_dy, a_dy + kBlock, 0.0);
+    std::fill(a_dyx, a_dyx + kBlock, 0.0);
+    for (int64_t n = 0; n < s.N; ++n)
+      gradient_sum_rows(x + block_offset(s, n, b), dy + block_offset(s, n, b), s.HW, kBlock, mean + b * kBlock, a_dy,
+                        a_dyx);
+  }
+  float *a = w.f1.data(), *mean_dy = w.f2.data(), *d = w.f3.data();
+  for (int64_t c = 0; c < C; ++c) {
+    const double invstd = save_invstd[c], g_dy = sums[c], g_dy_xhat = sums[C + c] * invstd;
+    a[c] = static_cast<float>(gamma[c] * invstd);
+    mean_dy[c] = static_cast<float>(g_dy / static_cast<double>(M));
+    d[c] = static_cast<float>(invstd * g_dy_xhat / static_cast<double>(M));
+    dgamma[c] = static_cast<float>(accumulate_params ? dgamma[c] + g_dy_xhat : g_dy_xhat);
+    dbeta[c] = static_cast<float>(accumulate_params ? dbeta[c] + g_dy : g_dy);
+  }
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t nb = 0; nb < s.N * CB; ++nb) {
+    const int64_t b = nb % CB, off = block_offset(s, nb / CB, b);
+    input_gradient_rows(x + off, dy + off, s.HW, kBlock, save_mean + b * kBlock, mean_dy + b * kBlock, a + b * kBlock,
+                        d + b * kBlock, dx + off, accumulate_dx);
+  }
 }
 
 }  // namespace bts::kernels::cpu
