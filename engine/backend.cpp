@@ -3,6 +3,7 @@
 #include <array>
 
 #include "engine/cpu/cpu_backend.h"
+#include "engine/tensor.h"
 #include "kernels/common/check.h"
 
 namespace bts {
@@ -44,6 +45,22 @@ bool register_backend(Device device, BackendRegistration registration) {
 }
 
 bool backend_linked(Device device) { return slot(device).registration.create != nullptr; }
+
+void Backend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                           Tensor& running_mean, Tensor& running_var, Arena& scratch) {
+  Tensor bn = Tensor::empty_in(scratch, x.shape(), x.dtype(), x.layout());
+  batchnorm_forward_train(x, gamma, beta, eps, momentum, bn, save_mean, save_invstd, running_mean, running_var);
+  relu_forward(bn, y);
+}
+
+void Backend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                      const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
+                                      GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+  Tensor g = Tensor::empty_in(scratch, y.shape(), y.dtype(), y.layout());
+  relu_backward(y, dy, GradTarget{g.raw(), false, g.layout()});
+  batchnorm_backward(x, g, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
+}
 
 BackendProbe probe_backend(Device device) {
   const Slot& s = slot(device);

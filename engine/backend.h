@@ -102,6 +102,15 @@ class Backend {
   virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                                   const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
                                   Arena& scratch) = 0;
+  // BatchNorm followed by ReLU as one op (y = relu(batchnorm(x)); the BatchNorm output is never stored). Backward
+  // takes the ReLU's output y and its gradient dy. The defaults compose the two ops above through a step-lifetime
+  // temporary in `scratch`; a backend overrides them to fuse the passes.
+  virtual void batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                            double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                            Tensor& running_mean, Tensor& running_var, Arena& scratch);
+  virtual void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                       const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
+                                       GradTarget dgamma, GradTarget dbeta, Arena& scratch);
   virtual void relu_forward(const Tensor& x, Tensor& y) = 0;
   virtual void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) = 0;
   virtual void add_forward(const Tensor& a, const Tensor& b, Tensor& y) = 0;

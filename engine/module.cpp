@@ -30,6 +30,11 @@ Var BatchNorm2d::forward(Tape& t, Var x) {
                      kMomentum, kEps);
 }
 
+Var BatchNorm2d::forward_relu(Tape& t, Var x) {
+  return batchnorm2d_relu(t, x, t.param(*weight_), t.param(*bias_), running_mean_->data, running_var_->data,
+                          training(), kMomentum, kEps);
+}
+
 Linear::Linear(ModelStores& s, const std::string& name, int64_t in, int64_t out) {
   weight_ = s.params.add(name + ".weight", {out, in}, Init::LinearWeight, in);
   bias_ = s.params.add(name + ".bias", {out}, Init::LinearBias, in);

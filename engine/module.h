@@ -48,6 +48,8 @@ class BatchNorm2d : public Module {
   static constexpr double kEps = 1e-5;
   BatchNorm2d(ModelStores& s, const std::string& name, int64_t channels);
   Var forward(Tape& t, Var x) override;
+  // relu(forward(x)) as one op (batchnorm2d_relu).
+  Var forward_relu(Tape& t, Var x);
 
  private:
   Parameter *weight_, *bias_, *running_mean_, *running_var_;

@@ -39,9 +39,8 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
   return y;
 }
 
-Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var, bool training,
-                double momentum, double eps) {
-  const Tensor& X = x.value();
+namespace {
+void check_batchnorm(const Tensor& X, Var gamma, Var beta, const Tensor& running_mean, const Tensor& running_var) {
   require_same(X, gamma.value(), "batchnorm2d");
   require_same(X, beta.value(), "batchnorm2d");
   require_same(X, running_mean, "batchnorm2d");
@@ -49,15 +48,25 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
   BTS_CHECK(X.ndim() == 4 && gamma.value().numel() == X.dim(1) && beta.value().numel() == X.dim(1) &&
                 running_mean.numel() == X.dim(1) && running_var.numel() == X.dim(1),
             "batchnorm2d: input " << X.describe() << " vs " << gamma.value().numel() << " channels");
+}
+void check_batch_statistics(const Tensor& X) {
+  BTS_CHECK(X.dim(0) * X.dim(2) * X.dim(3) > 1, "batchnorm2d in training needs more than one value per channel, "
+                                                "got input " << shape_str(X.shape()));
+}
+}  // namespace
+
+Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var, bool training,
+                double momentum, double eps) {
+  const Tensor& X = x.value();
+  check_batchnorm(X, gamma, beta, running_mean, running_var);
   Backend& be = backend(X.device());
   if (!training) {
     Var y = t.output(X.shape(), X.dtype(), false, X.layout());
     be.batchnorm_forward_eval(X, gamma.value(), beta.value(), eps, running_mean, running_var, y.mutable_value());
     return y;
   }
+  check_batch_statistics(X);
   const int64_t C = X.dim(1);
-  BTS_CHECK(X.dim(0) * X.dim(2) * X.dim(3) > 1, "batchnorm2d in training needs more than one value per channel, "
-                                                "got input " << shape_str(X.shape()));
   Var y = t.output(X.shape(), X.dtype(), any_grad(x, gamma, beta), X.layout());
   Tensor* mean = &t.scratch({C}, X.dtype());
   Tensor* invstd = &t.scratch({C}, X.dtype());
@@ -69,6 +78,29 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
     GradTarget gx = t.grad_target(x);
     BTS_CHECK(gg.accumulate == gb.accumulate, "batchnorm2d: gamma and beta gradients out of step");
     be.batchnorm_backward(x.value(), t.grad(y), gamma.value(), *mean, *invstd, gx, gg, gb, t.arena());
+  });
+  return y;
+}
+
+Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var, bool training,
+                     double momentum, double eps) {
+  if (!training) return relu(t, batchnorm2d(t, x, gamma, beta, running_mean, running_var, false, momentum, eps));
+  const Tensor& X = x.value();
+  check_batchnorm(X, gamma, beta, running_mean, running_var);
+  check_batch_statistics(X);
+  Backend& be = backend(X.device());
+  const int64_t C = X.dim(1);
+  Var y = t.output(X.shape(), X.dtype(), any_grad(x, gamma, beta), X.layout());
+  Tensor* mean = &t.scratch({C}, X.dtype());
+  Tensor* invstd = &t.scratch({C}, X.dtype());
+  be.batchnorm_relu_forward_train(X, gamma.value(), beta.value(), eps, momentum, y.mutable_value(), *mean, *invstd,
+                                  running_mean, running_var, t.arena());
+  t.record(y, [&t, &be, x, gamma, beta, y, mean, invstd] {
+    GradTarget gg = t.grad_target(gamma);
+    GradTarget gb = t.grad_target(beta);
+    GradTarget gx = t.grad_target(x);
+    BTS_CHECK(gg.accumulate == gb.accumulate, "batchnorm2d_relu: gamma and beta gradients out of step");
+    be.batchnorm_relu_backward(x.value(), y.value(), t.grad(y), gamma.value(), *mean, *invstd, gx, gg, gb, t.arena());
   });
   return y;
 }

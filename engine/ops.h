@@ -18,6 +18,9 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad);
 // Eval: normalise with the running statistics.
 Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var, bool training,
                 double momentum, double eps);
+// relu(batchnorm2d(...)) as one op: the same values, without storing the BatchNorm output.
+Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var, bool training,
+                     double momentum, double eps);
 Var relu(Tape& t, Var x);
 Var add(Tape& t, Var a, Var b);
 Var global_avg_pool(Tape& t, Var x);  // [N, C, H, W] -> [N, C]

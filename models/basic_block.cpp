@@ -24,7 +24,7 @@ BasicBlock::BasicBlock(ModelStores& s, const std::string& name, int64_t in, int6
 }
 
 Var BasicBlock::forward(Tape& t, Var x) {
-  Var h = relu(t, bn1_.forward(t, conv1_.forward(t, x)));
+  Var h = bn1_.forward_relu(t, conv1_.forward(t, x));
   h = bn2_.forward(t, conv2_.forward(t, h));
   Var sc = shortcut_conv_ ? shortcut_bn_->forward(t, shortcut_conv_->forward(t, x)) : x;
   return relu(t, add(t, h, sc));

@@ -37,7 +37,7 @@ ResNet18::Net::Net(ModelStores& s, const ResNet18Config& cfg)
 }
 
 Var ResNet18::Net::forward(Tape& t, Var x) {
-  Var h = relu(t, bn1_.forward(t, conv1_.forward(t, x)));
+  Var h = bn1_.forward_relu(t, conv1_.forward(t, x));
   for (auto& b : blocks_) h = b->forward(t, h);
   return linear_->forward(t, global_avg_pool(t, h));
 }

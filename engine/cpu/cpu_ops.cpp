@@ -188,6 +188,32 @@ void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Ten
   });
 }
 
+void CpuBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                              double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                              Tensor& running_mean, Tensor& running_var, Arena& scratch) {
+  if (x.dtype() != DType::F32 || (!nhwc(x) && !blocked16(x)))
+    return Backend::batchnorm_relu_forward_train(x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
+                                                 running_mean, running_var, scratch);
+  (nhwc(x) ? kc::batchnorm_forward_train_nhwc : kc::batchnorm_forward_train_blocked16)(
+      bn_shape(x), x.data<float>(), gamma.data<float>(), beta.data<float>(), float(eps), float(momentum),
+      y.data<float>(), save_mean.data<float>(), save_invstd.data<float>(), running_mean.data<float>(),
+      running_var.data<float>(), /*relu=*/true);
+}
+
+void CpuBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                         const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
+                                         GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+  if (x.dtype() != DType::F32 || (!nhwc(x) && !blocked16(x)))
+    return Backend::batchnorm_relu_backward(x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
+  const kc::BatchNormShape s = bn_shape(x);
+  float* pgamma = dgamma ? dgamma.as<float>() : scratch_of<float>(scratch, s.C);
+  float* pbeta = dbeta ? dbeta.as<float>() : scratch_of<float>(scratch, s.C);
+  float* px = dx ? dx.as<float>() : scratch_of<float>(scratch, x.numel());
+  (nhwc(x) ? kc::batchnorm_backward_nhwc : kc::batchnorm_backward_blocked16)(
+      s, x.data<float>(), dy.data<float>(), gamma.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
+      px, pgamma, pbeta, dx.accumulate, dgamma.accumulate, /*relu_y=*/y.data<float>());
+}
+
 void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -39,25 +39,29 @@ void batchnorm_backward_fast(const BatchNormShape& s, const float* x, const floa
 // The same three on channels-last (NHWC) data: rows of C channel values, N*HW rows. The rows are cut into a fixed
 // number of consecutive chunks (whatever the thread count); each chunk sums every channel in row order in double,
 // and the chunks' sums are added in chunk order, so results do not depend on the thread count or the clone.
+// relu: y = relu(batchnorm(x)) in the same pass (bit for bit what relu_forward after batchnorm gives).
 void batchnorm_forward_train_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                                   float eps, float momentum, float* y, float* save_mean, float* save_invstd,
-                                  float* running_mean, float* running_var);
+                                  float* running_mean, float* running_var, bool relu = false);
 void batchnorm_forward_eval_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                                  float eps, const float* running_mean, const float* running_var, float* y);
+// relu_y: with a ReLU after the BatchNorm, its output; dy is then the ReLU output's gradient (bit for bit what
+// relu_backward and then batchnorm_backward give).
 void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                              const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                             bool accumulate_dx, bool accumulate_params);
+                             bool accumulate_dx, bool accumulate_params, const float* relu_y = nullptr);
 
 // The same on nChw16c data (C a multiple of 16): x[n][c / 16][hw][c % 16]. Statistics: each block of 16 channels
 // sums its images in order and each image's rows in order (blocks are shared out over threads), so results do not
 // depend on the thread count or the clone.
 void batchnorm_forward_train_blocked16(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                                        float eps, float momentum, float* y, float* save_mean, float* save_invstd,
-                                       float* running_mean, float* running_var);
+                                       float* running_mean, float* running_var, bool relu = false);
 void batchnorm_forward_eval_blocked16(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                                       float eps, const float* running_mean, const float* running_var, float* y);
 void batchnorm_backward_blocked16(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                                   const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
-                                  float* dbeta, bool accumulate_dx, bool accumulate_params);
+                                  float* dbeta, bool accumulate_dx, bool accumulate_params,
+                                  const float* relu_y = nullptr);
 
 }  // namespace bts::kernels::cpu

@@ -3,6 +3,8 @@
 // channels, so it vectorises across channels; statistics are double sums per channel in a fixed order.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "kernels/cpu/batchnorm.h"
@@ -28,36 +30,108 @@ BTS_VECTOR_CLONES void squared_deviation_rows(const float* x, int64_t rows, int6
     }
 }
 
-BTS_VECTOR_CLONES void gradient_sum_rows(const float* x, const float* dy, int64_t rows, int64_t C, const double* mean,
-                                         double* acc_dy, double* acc_dyx) {
+// g = dy, or with a ReLU after the BatchNorm (relu_y: its output) g = relu_y > 0 ? dy : 0, the gradient reaching the
+// BatchNorm output, exactly as relu_backward computes it. The select is a bit mask (dy's bits, or +0's), which the
+// vectoriser takes where it refuses a conditional inside the summing loops.
+template <bool Relu>
+BTS_INLINE_BODY float incoming(const float* relu_y, const float* dy, int64_t i) {
+  if constexpr (Relu) {
+    uint32_t bits;
+    std::memcpy(&bits, dy + i, sizeof bits);
+    bits &= relu_y[i] > 0.f ? 0xffffffffu : 0u;
+    float g;
+    std::memcpy(&g, &bits, sizeof g);
+    return g;
+  } else {
+    (void)relu_y;
+    return dy[i];
+  }
+}
+
+template <bool Relu>
+BTS_INLINE_BODY void gradient_sums(const float* x, const float* relu_y, const float* dy, int64_t rows, int64_t C,
+                                   const double* mean, double* acc_dy, double* acc_dyx) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < C; ++c) {
-      const double g = dy[r * C + c];
+      const double g = incoming<Relu>(relu_y, dy, r * C + c);
       acc_dy[c] += g;
       acc_dyx[c] += g * (static_cast<double>(x[r * C + c]) - mean[c]);
     }
 }
-
-// y = (x - mean) * scale + shift, per channel
-BTS_VECTOR_CLONES void normalise_rows(const float* x, int64_t rows, int64_t C, const float* mean, const float* scale,
-                                      const float* shift, float* y) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < C; ++c) y[r * C + c] = (x[r * C + c] - mean[c]) * scale[c] + shift[c];
+BTS_VECTOR_CLONES void gradient_sum_rows(const float* x, const float* dy, int64_t rows, int64_t C, const double* mean,
+                                         double* acc_dy, double* acc_dyx) {
+  gradient_sums<false>(x, nullptr, dy, rows, C, mean, acc_dy, acc_dyx);
+}
+BTS_VECTOR_CLONES void gradient_sum_relu_rows(const float* x, const float* relu_y, const float* dy, int64_t rows,
+                                              int64_t C, const double* mean, double* acc_dy, double* acc_dyx) {
+  gradient_sums<true>(x, relu_y, dy, rows, C, mean, acc_dy, acc_dyx);
 }
 
-// dx (=, or +=) a * ((dy - mean_dy) - (x - mean) * d), per channel (batchnorm_fast.cpp derives it)
+// y = (x - mean) * scale + shift per channel, then max(0, y) with a ReLU (as relu_forward computes it)
+template <bool Relu>
+BTS_INLINE_BODY void normalise(const float* x, int64_t rows, int64_t C, const float* mean, const float* scale,
+                               const float* shift, float* y) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < C; ++c) {
+      const float v = (x[r * C + c] - mean[c]) * scale[c] + shift[c];
+      y[r * C + c] = Relu ? (v > 0.f ? v : 0.f) : v;
+    }
+}
+BTS_VECTOR_CLONES void normalise_rows(const float* x, int64_t rows, int64_t C, const float* mean, const float* scale,
+                                      const float* shift, float* y) {
+  normalise<false>(x, rows, C, mean, scale, shift, y);
+}
+BTS_VECTOR_CLONES void normalise_relu_rows(const float* x, int64_t rows, int64_t C, const float* mean,
+                                           const float* scale, const float* shift, float* y) {
+  normalise<true>(x, rows, C, mean, scale, shift, y);
+}
+
+// dx (=, or +=) a * ((g - mean_g) - (x - mean) * d), per channel (batchnorm_fast.cpp derives it), g as above
+template <bool Relu>
+BTS_INLINE_BODY void input_gradient(const float* x, const float* relu_y, const float* dy, int64_t rows, int64_t C,
+                                    const float* mean, const float* mean_dy, const float* a, const float* d,
+                                    float* dx, bool accumulate) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * C;
+    float* o = dx + r * C;
+    if (accumulate)
+      for (int64_t c = 0; c < C; ++c)
+        o[c] += a[c] * ((incoming<Relu>(relu_y, dy, r * C + c) - mean_dy[c]) - (xr[c] - mean[c]) * d[c]);
+    else
+      for (int64_t c = 0; c < C; ++c)
+        o[c] = a[c] * ((incoming<Relu>(relu_y, dy, r * C + c) - mean_dy[c]) - (xr[c] - mean[c]) * d[c]);
+  }
+}
 BTS_VECTOR_CLONES void input_gradient_rows(const float* x, const float* dy, int64_t rows, int64_t C, const float* mean,
                                            const float* mean_dy, const float* a, const float* d, float* dx,
                                            bool accumulate) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * C;
-    const float* gr = dy + r * C;
-    float* o = dx + r * C;
-    if (accumulate)
-      for (int64_t c = 0; c < C; ++c) o[c] += a[c] * ((gr[c] - mean_dy[c]) - (xr[c] - mean[c]) * d[c]);
-    else
-      for (int64_t c = 0; c < C; ++c) o[c] = a[c] * ((gr[c] - mean_dy[c]) - (xr[c] - mean[c]) * d[c]);
-  }
+  input_gradient<false>(x, nullptr, dy, rows, C, mean, mean_dy, a, d, dx, accumulate);
+}
+BTS_VECTOR_CLONES void input_gradient_relu_rows(const float* x, const float* relu_y, const float* dy, int64_t rows,
+                                                int64_t C, const float* mean, const float* mean_dy, const float* a,
+                                                const float* d, float* dx, bool accumulate) {
+  input_gradient<true>(x, relu_y, dy, rows, C, mean, mean_dy, a, d, dx, accumulate);
+}
+
+// The row kernels with an optional ReLU (relu_y null: none).
+void gradient_sums_any(const float* x, const float* relu_y, const float* dy, int64_t rows, int64_t C,
+                       const double* mean, double* acc_dy, double* acc_dyx) {
+  if (relu_y)
+    gradient_sum_relu_rows(x, relu_y, dy, rows, C, mean, acc_dy, acc_dyx);
+  else
+    gradient_sum_rows(x, dy, rows, C, mean, acc_dy, acc_dyx);
+}
+void normalise_any(bool relu, const float* x, int64_t rows, int64_t C, const float* mean, const float* scale,
+                   const float* shift, float* y) {
+  (relu ? normalise_relu_rows : normalise_rows)(x, rows, C, mean, scale, shift, y);
+}
+void input_gradient_any(const float* x, const float* relu_y, const float* dy, int64_t rows, int64_t C,
+                        const float* mean, const float* mean_dy, const float* a, const float* d, float* dx,
+                        bool accumulate) {
+  if (relu_y)
+    input_gradient_relu_rows(x, relu_y, dy, rows, C, mean, mean_dy, a, d, dx, accumulate);
+  else
+    input_gradient_rows(x, dy, rows, C, mean, mean_dy, a, d, dx, accumulate);
 }
 
 // Rows [begin, end) of chunk k of `chunks`.
@@ -84,7 +158,7 @@ void chunked_sums(const RowChunks& rc, int64_t width, bool par, std::vector<doub
 
 // Per-call workspaces, grow-only, of the calling thread.
 struct Workspace {
-  std::vector<double> partial, d1, d2;
+  std::vector<double> partial, d1, d2, d3;
   std::vector<float> f1, f2, f3, f4;
 };
 Workspace& workspace(int64_t C) {
@@ -98,7 +172,7 @@ Workspace& workspace(int64_t C) {
 
 void batchnorm_forward_train_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                                   float eps, float momentum, float* y, float* save_mean, float* save_invstd,
-                                  float* running_mean, float* running_var) {
+                                  float* running_mean, float* running_var, bool relu) {
   const int64_t C = s.C, M = s.N * s.HW;
   const RowChunks rc(M);
   const bool par = parallel(s);
@@ -125,7 +199,7 @@ void batchnorm_forward_train_nhwc(const BatchNormShape& s, const float* x, const
   }
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t k = 0; k < rc.chunks; ++k)
-    normalise_rows(x + rc.begin(k) * C, rc.size(k), C, fm, scale, beta, y + rc.begin(k) * C);
+    normalise_any(relu, x + rc.begin(k) * C, rc.size(k), C, fm, scale, beta, y + rc.begin(k) * C);
 }
 
 void batchnorm_forward_eval_nhwc(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
@@ -143,7 +217,7 @@ void batchnorm_forward_eval_nhwc(const BatchNormShape& s, const float* x, const 
 
 void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                              const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                             bool accumulate_dx, bool accumulate_params) {
+                             bool accumulate_dx, bool accumulate_params, const float* relu_y) {
   const int64_t C = s.C, M = s.N * s.HW;
   const RowChunks rc(M);
   const bool par = parallel(s);
@@ -154,7 +228,8 @@ void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const floa
   std::vector<double>& sums = w.d2;
   sums.resize(static_cast<size_t>(2 * C));
   chunked_sums(rc, 2 * C, par, w.partial, sums.data(), [&](int64_t k, double* acc) {
-    gradient_sum_rows(x + rc.begin(k) * C, dy + rc.begin(k) * C, rc.size(k), C, mean, acc, acc + C);
+    gradient_sums_any(x + rc.begin(k) * C, relu_y ? relu_y + rc.begin(k) * C : nullptr, dy + rc.begin(k) * C,
+                      rc.size(k), C, mean, acc, acc + C);
   });
   float *a = w.f1.data(), *mean_dy = w.f2.data(), *d = w.f3.data();
   for (int64_t c = 0; c < C; ++c) {
@@ -167,36 +242,54 @@ void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const floa
   }
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t k = 0; k < rc.chunks; ++k)
-    input_gradient_rows(x + rc.begin(k) * C, dy + rc.begin(k) * C, rc.size(k), C, save_mean, mean_dy, a, d,
-                        dx + rc.begin(k) * C, accumulate_dx);
+    input_gradient_any(x + rc.begin(k) * C, relu_y ? relu_y + rc.begin(k) * C : nullptr, dy + rc.begin(k) * C,
+                       rc.size(k), C, save_mean, mean_dy, a, d, dx + rc.begin(k) * C, accumulate_dx);
 }
 
 // nChw16c: channel block b of image n is HW rows of 16 channels, at offset ((n * CB + b) * HW) * 16.
-// Statistics: each channel block sums its images in order, rows in order; the blocks are shared out over threads.
+// Statistics: the images are cut into a fixed number of consecutive chunks (as the rows are for NHWC); each
+// (block, chunk) sums its images in order and each image's rows in order, and the chunks are added in chunk order,
+// so the thread count (the threads share out the (block, chunk) pairs) changes nothing.
 namespace {
 constexpr int64_t kBlock = 16;
 int64_t block_offset(const BatchNormShape& s, int64_t n, int64_t b) { return ((n * (s.C / kBlock) + b) * s.HW) * kBlock; }
+
+// The chunked sums of `lanes` doubles per channel block: sum(b, n, acc) adds image n's rows of block b into
+// acc[0..lanes); out[b * lanes + l] gets them, chunks added in chunk order.
+template <typename F>
+void blocked_sums(const BatchNormShape& s, int64_t lanes, bool par, std::vector<double>& partial, double* out, F sum) {
+  const int64_t CB = s.C / kBlock;
+  const RowChunks images(s.N);
+  partial.assign(static_cast<size_t>(CB * images.chunks * lanes), 0.0);
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t bk = 0; bk < CB * images.chunks; ++bk) {
+    const int64_t b = bk / images.chunks, k = bk % images.chunks;
+    double* acc = partial.data() + bk * lanes;
+    for (int64_t n = images.begin(k); n < images.begin(k + 1); ++n) sum(b, n, acc);
+  }
+  std::fill(out, out + CB * lanes, 0.0);
+  for (int64_t b = 0; b < CB; ++b)
+    for (int64_t k = 0; k < images.chunks; ++k)
+      for (int64_t l = 0; l < lanes; ++l)
+        out[b * lanes + l] += partial[static_cast<size_t>((b * images.chunks + k) * lanes + l)];
+}
 }  // namespace
 
 void batchnorm_forward_train_blocked16(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                                        float eps, float momentum, float* y, float* save_mean, float* save_invstd,
-                                       float* running_mean, float* running_var) {
+                                       float* running_mean, float* running_var, bool relu) {
   const int64_t C = s.C, CB = C / kBlock, M = s.N * s.HW;
   const bool par = parallel(s);
   Workspace& w = workspace(C);
   double* mean = w.d1.data();
   double* ssd = w.d2.data();
   float *fm = w.f1.data(), *scale = w.f2.data();
-#pragma omp parallel for schedule(static) if (par)
-  for (int64_t b = 0; b < CB; ++b) {
-    double* mb = mean + b * kBlock;
-    double* sb = ssd + b * kBlock;
-    std::fill(mb, mb + kBlock, 0.0);
-    std::fill(sb, sb + kBlock, 0.0);
-    for (int64_t n = 0; n < s.N; ++n) sum_rows(x + block_offset(s, n, b), s.HW, kBlock, mb);
-    for (int64_t l = 0; l < kBlock; ++l) mb[l] /= static_cast<double>(M);
-    for (int64_t n = 0; n < s.N; ++n) squared_deviation_rows(x + block_offset(s, n, b), s.HW, kBlock, mb, sb);
-  }
+  blocked_sums(s, kBlock, par, w.partial, mean,
+               [&](int64_t b, int64_t n, double* acc) { sum_rows(x + block_offset(s, n, b), s.HW, kBlock, acc); });
+  for (int64_t c = 0; c < C; ++c) mean[c] /= static_cast<double>(M);
+  blocked_sums(s, kBlock, par, w.partial, ssd, [&](int64_t b, int64_t n, double* acc) {
+    squared_deviation_rows(x + block_offset(s, n, b), s.HW, kBlock, mean + b * kBlock, acc);
+  });
   for (int64_t c = 0; c < C; ++c) {
     const double var = ssd[c] / static_cast<double>(M);
     const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
@@ -211,7 +304,7 @@ void batchnorm_forward_train_blocked16(const BatchNormShape& s, const float* x, 
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t nb = 0; nb < s.N * CB; ++nb) {
     const int64_t b = nb % CB, off = block_offset(s, nb / CB, b);
-    normalise_rows(x + off, s.HW, kBlock, fm + b * kBlock, scale + b * kBlock, beta + b * kBlock, y + off);
+    normalise_any(relu, x + off, s.HW, kBlock, fm + b * kBlock, scale + b * kBlock, beta + b * kBlock, y + off);
   }
 }
 
@@ -231,7 +324,7 @@ void batchnorm_forward_eval_blocked16(const BatchNormShape& s, const float* x, c
 
 void batchnorm_backward_blocked16(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                                   const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
-                                  float* dbeta, bool accumulate_dx, bool accumulate_params) {
+                                  float* dbeta, bool accumulate_dx, bool accumulate_params, const float* relu_y) {
   const int64_t C = s.C, CB = C / kBlock, M = s.N * s.HW;
   const bool par = parallel(s);
   Workspace& w = workspace(C);
@@ -239,16 +332,19 @@ void batchnorm_backward_blocked16(const BatchNormShape& s, const float* x, const
   std::vector<double>& sums = w.d2;  // [0, C) sum dy, [C, 2C) sum dy * (x - mean)
   sums.resize(static_cast<size_t>(2 * C));
   for (int64_t c = 0; c < C; ++c) mean[c] = save_mean[c];
-#pragma omp parallel for schedule(static) if (par)
-  for (int64_t b = 0; b < CB; ++b) {
-    double* a_dy = sums.data() + b * kBlock;
-    double* a_dyx = sums.data() + C + b * kBlock;
-    std::fill(a_dy, a_dy + kBlock, 0.0);
-    std::fill(a_dyx, a_dyx + kBlock, 0.0);
-    for (int64_t n = 0; n < s.N; ++n)
-      gradient_sum_rows(x + block_offset(s, n, b), dy + block_offset(s, n, b), s.HW, kBlock, mean + b * kBlock, a_dy,
-                        a_dyx);
-  }
+  // Both sums per block: 32 lanes, [0, 16) sum dy and [16, 32) sum dy * (x - mean), regrouped into sums below.
+  std::vector<double>& both = w.d3;
+  both.resize(static_cast<size_t>(2 * C));
+  blocked_sums(s, 2 * kBlock, par, w.partial, both.data(), [&](int64_t b, int64_t n, double* acc) {
+    const int64_t off = block_offset(s, n, b);
+    gradient_sums_any(x + off, relu_y ? relu_y + off : nullptr, dy + off, s.HW, kBlock, mean + b * kBlock, acc,
+                      acc + kBlock);
+  });
+  for (int64_t b = 0; b < CB; ++b)
+    for (int64_t l = 0; l < kBlock; ++l) {
+      sums[b * kBlock + l] = both[b * 2 * kBlock + l];
+      sums[C + b * kBlock + l] = both[b * 2 * kBlock + kBlock + l];
+    }
   float *a = w.f1.data(), *mean_dy = w.f2.data(), *d = w.f3.data();
   for (int64_t c = 0; c < C; ++c) {
     const double invstd = save_invstd[c], g_dy = sums[c], g_dy_xhat = sums[C + c] * invstd;
@@ -261,8 +357,8 @@ void batchnorm_backward_blocked16(const BatchNormShape& s, const float* x, const
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t nb = 0; nb < s.N * CB; ++nb) {
     const int64_t b = nb % CB, off = block_offset(s, nb / CB, b);
-    input_gradient_rows(x + off, dy + off, s.HW, kBlock, save_mean + b * kBlock, mean_dy + b * kBlock, a + b * kBlock,
-                        d + b * kBlock, dx + off, accumulate_dx);
+    input_gradient_any(x + off, relu_y ? relu_y + off : nullptr, dy + off, s.HW, kBlock, save_mean + b * kBlock,
+                       mean_dy + b * kBlock, a + b * kBlock, d + b * kBlock, dx + off, accumulate_dx);
   }
 }
 

@@ -14,6 +14,7 @@
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_dnnl.h"
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/pool.h"
 #include "tests/common/helpers.h"
@@ -150,6 +151,48 @@ TEST_CASE("conv2d oneDNN path equals the reference in every layout, and is the s
         omp_set_num_threads(prev);
 #endif
       }
+    }
+  }
+}
+
+TEST_CASE("BatchNorm + ReLU fused on NHWC and nChw16c: bit for bit the two ops one after the other") {
+  using cpu::BatchNormShape;
+  for (const BatchNormShape s : {BatchNormShape{6, 16, 25}, BatchNormShape{3, 32, 9}, BatchNormShape{128, 8, 49}}) {
+    for (cpu::DnnlAct layout : {cpu::DnnlAct::nhwc, cpu::DnnlAct::blocked16}) {
+      if (layout == cpu::DnnlAct::blocked16 && s.C % 16 != 0) continue;
+      INFO("N" << s.N << " C" << s.C << " HW" << s.HW << " layout " << int(layout));
+      const bool nhwc = layout == cpu::DnnlAct::nhwc;
+      auto train = nhwc ? cpu::batchnorm_forward_train_nhwc : cpu::batchnorm_forward_train_blocked16;
+      auto back = nhwc ? cpu::batchnorm_backward_nhwc : cpu::batchnorm_backward_blocked16;
+      Rng rng(25, static_cast<uint64_t>(s.C + int(layout)));
+      const Shape xs{s.N, s.C, s.HW, 1}, cs{s.C};
+      Tensor x = random_tensor(xs, DType::F32, rng), dy = random_tensor(xs, DType::F32, rng);
+      Tensor gamma = random_tensor(cs, DType::F32, rng), beta = random_tensor(cs, DType::F32, rng);
+      Tensor rm = Tensor::zeros(cs, DType::F32), rv = Tensor::zeros(cs, DType::F32);
+      Tensor mean = Tensor::empty(cs, DType::F32), invstd = Tensor::empty(cs, DType::F32);
+      // Composed: BatchNorm, then ReLU; backward: ReLU's, then BatchNorm's.
+      Tensor bn = Tensor::empty(xs, DType::F32), y1 = Tensor::empty(xs, DType::F32);
+      train(s, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f, 0.1f, bn.data<float>(),
+            mean.data<float>(), invstd.data<float>(), rm.data<float>(), rv.data<float>(), false);
+      cpu::relu_forward<float>(x.numel(), bn.data<float>(), y1.data<float>());
+      Tensor g = Tensor::empty(xs, DType::F32), dx1 = random_tensor(xs, DType::F32, rng), dx2 = dx1.clone();
+      Tensor dg1 = Tensor::empty(cs, DType::F32), db1 = Tensor::empty(cs, DType::F32);
+      Tensor dg2 = Tensor::empty(cs, DType::F32), db2 = Tensor::empty(cs, DType::F32);
+      cpu::relu_backward<float>(x.numel(), y1.data<float>(), dy.data<float>(), g.data<float>(), false);
+      back(s, x.data<float>(), g.data<float>(), gamma.data<float>(), mean.data<float>(), invstd.data<float>(),
+           dx1.data<float>(), dg1.data<float>(), db1.data<float>(), true, false, nullptr);
+      // Fused.
+      Tensor y2 = Tensor::empty(xs, DType::F32), rm2 = Tensor::zeros(cs, DType::F32), rv2 = Tensor::zeros(cs, DType::F32);
+      Tensor mean2 = Tensor::empty(cs, DType::F32), invstd2 = Tensor::empty(cs, DType::F32);
+      train(s, x.data<float>(), gamma.data<float>(), beta.data<float>(), 1e-5f, 0.1f, y2.data<float>(),
+            mean2.data<float>(), invstd2.data<float>(), rm2.data<float>(), rv2.data<float>(), true);
+      back(s, x.data<float>(), dy.data<float>(), gamma.data<float>(), mean.data<float>(), invstd.data<float>(),
+           dx2.data<float>(), dg2.data<float>(), db2.data<float>(), true, false, y1.data<float>());
+      CHECK(values<float>(y2) == values<float>(y1));
+      CHECK(values<float>(dx2) == values<float>(dx1));
+      CHECK(values<float>(dg2) == values<float>(dg1));
+      CHECK(values<float>(db2) == values<float>(db1));
+      CHECK(values<float>(rv2) == values<float>(rv));
     }
   }
 }
