@@ -62,6 +62,18 @@ void Backend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Te
   batchnorm_backward(x, g, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
 }
 
+void Backend::add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  add_forward(a, b, y);
+  relu_forward(y, y);  // element by element: in place is safe
+}
+
+void Backend::add_relu_backward(const Tensor& y, const Tensor& dy, GradTarget da, GradTarget db, Arena& scratch) {
+  Tensor g = Tensor::empty_in(scratch, y.shape(), y.dtype(), y.layout());
+  relu_backward(y, dy, GradTarget{g.raw(), false, g.layout()});
+  if (da) copy_grad(g, da);
+  if (db) copy_grad(g, db);
+}
+
 BackendProbe probe_backend(Device device) {
   const Slot& s = slot(device);
   if (!s.registration.probe) return {0, std::string("this build has no ") + device_name(device) + " backend"};

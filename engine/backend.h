@@ -115,6 +115,10 @@ class Backend {
   virtual void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) = 0;
   virtual void add_forward(const Tensor& a, const Tensor& b, Tensor& y) = 0;
   virtual void copy_grad(const Tensor& dy, GradTarget dx) = 0;
+  // relu(a + b) as one op (the residual join); backward takes its output y and gradient dy and writes both inputs'
+  // gradients (either target may be empty). The defaults compose add, ReLU and copy_grad; a backend may fuse them.
+  virtual void add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y);
+  virtual void add_relu_backward(const Tensor& y, const Tensor& dy, GradTarget da, GradTarget db, Arena& scratch);
   virtual void global_avg_pool_forward(const Tensor& x, Tensor& y) = 0;  // [N, C, H, W] -> [N, C]
   virtual void global_avg_pool_backward(const Tensor& dy, int64_t hw, GradTarget dx) = 0;
   // y = x w^T + b; dw and db share one accumulate flag, an empty dx is skipped.

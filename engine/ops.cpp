@@ -132,6 +132,24 @@ Var add(Tape& t, Var a, Var b) {
   return y;
 }
 
+Var add_relu(Tape& t, Var a, Var b) {
+  const Tensor& A = a.value();
+  require_same(A, b.value(), "add_relu");
+  BTS_CHECK(A.shape() == b.value().shape(), "add_relu: shapes " << shape_str(A.shape()) << " and "
+                                                                << shape_str(b.value().shape()));
+  BTS_CHECK(A.layout() == b.value().layout(),
+            "add_relu: layouts differ: " << A.describe() << " vs " << b.value().describe());
+  Backend& be = backend(A.device());
+  Var y = t.output(A.shape(), A.dtype(), any_grad(a, b), A.layout());
+  be.add_relu_forward(A, b.value(), y.mutable_value());
+  t.record(y, [&t, &be, a, b, y] {
+    GradTarget ga = t.grad_target(a);
+    GradTarget gb = t.grad_target(b);
+    be.add_relu_backward(y.value(), t.grad(y), ga, gb, t.arena());
+  });
+  return y;
+}
+
 Var global_avg_pool(Tape& t, Var x) {
   const Tensor& X = x.value();
   BTS_CHECK(X.ndim() == 4, "global_avg_pool: input " << X.describe() << " is not NCHW");

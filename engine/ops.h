@@ -23,6 +23,8 @@ Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, 
                      double momentum, double eps);
 Var relu(Tape& t, Var x);
 Var add(Tape& t, Var a, Var b);
+// relu(add(a, b)) as one op: the same values, without storing the sum.
+Var add_relu(Tape& t, Var a, Var b);
 Var global_avg_pool(Tape& t, Var x);  // [N, C, H, W] -> [N, C]
 Var linear(Tape& t, Var x, Var w, Var b);
 

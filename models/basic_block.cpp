@@ -27,7 +27,7 @@ Var BasicBlock::forward(Tape& t, Var x) {
   Var h = bn1_.forward_relu(t, conv1_.forward(t, x));
   h = bn2_.forward(t, conv2_.forward(t, h));
   Var sc = shortcut_conv_ ? shortcut_bn_->forward(t, shortcut_conv_->forward(t, x)) : x;
-  return relu(t, add(t, h, sc));
+  return add_relu(t, h, sc);
 }
 
 }  // namespace bts

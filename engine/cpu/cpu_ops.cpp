@@ -235,6 +235,21 @@ void CpuBackend::add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
   });
 }
 
+void CpuBackend::add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  dispatch_float(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::add_relu_forward<T>(a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
+  });
+}
+
+void CpuBackend::add_relu_backward(const Tensor& y, const Tensor& dy, GradTarget da, GradTarget db, Arena&) {
+  dispatch_float(y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kc::add_relu_backward<T>(y.numel(), y.data<T>(), dy.data<T>(), da ? da.as<T>() : nullptr, da.accumulate,
+                             db ? db.as<T>() : nullptr, db.accumulate);
+  });
+}
+
 void CpuBackend::copy_grad(const Tensor& dy, GradTarget dx) {
   dispatch_float(dy.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -20,6 +20,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "kernels/cpu/vector_isa.h"
+
 namespace bts::kernels::cpu {
 
 namespace {
@@ -46,7 +48,7 @@ dnnl::stream& thread_stream() {
 
 // A grow-only byte buffer of this thread's, one per role, aligned as oneDNN likes (64 bytes).
 void* thread_buffer(int role, size_t bytes) {
-  thread_local std::vector<float> buffers[4];
+  thread_local std::vector<float> buffers[5];
   std::vector<float>& b = buffers[role];
   const size_t floats = (bytes + sizeof(float) - 1) / sizeof(float) + 16;
   if (b.size() < floats) b.resize(floats);
@@ -103,7 +105,8 @@ struct Plan {
   dnnl::convolution_backward_weights bwd_filter;
   Reorder src_to_fwd, wei_to_fwd, dst_from_fwd;
   Reorder dy_to_bwd_data, wei_to_bwd_data, dx_from_bwd_data, dx_from_bwd_data_add;
-  Reorder src_to_bwd_filter, dy_to_bwd_filter, dw_chunk_to_user, dw_from_bwd_filter, dw_from_bwd_filter_add;
+  Reorder src_to_bwd_filter, dy_to_bwd_filter, dw_chunk_to_user, dw_chunk_to_user_add, dw_from_bwd_filter,
+      dw_from_bwd_filter_add;
   std::vector<float> wei_fwd, wei_bwd_data;  // this call's weights in each primitive's layout (grow-only)
 };
 
@@ -152,6 +155,7 @@ std::unique_ptr<Plan> make_plan(const ConvShape& s, int64_t mb, DnnlLayouts l) {
     p->src_to_bwd_filter.make(p->user_src, p->bwd_filter_pd.src_desc());
     p->dy_to_bwd_filter.make(p->user_dst, p->bwd_filter_pd.diff_dst_desc());
     p->dw_chunk_to_user.make(p->bwd_filter_pd.diff_weights_desc(), p->user_wei);
+    p->dw_chunk_to_user_add.make(p->bwd_filter_pd.diff_weights_desc(), p->user_wei, true);
   }
   // The weights' reorders run once per call outside the per-chunk loop, on all threads (a reorder moves values,
   // it sums nothing, so the thread count cannot change its result).
@@ -209,6 +213,11 @@ memory as_layout(const Reorder& to, const memory::desc& user, const memory::desc
   memory m(want, cpu_engine(), thread_buffer(role, want.get_size()));
   to.run(u, m);
   return m;
+}
+
+// dst[i] += src[i]
+BTS_VECTOR_CLONES void add_floats(const float* src, size_t n, float* dst) {
+  for (size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
 memory scratchpad(const memory::desc& d) { return memory(d, cpu_engine(), thread_buffer(3, d.get_size())); }
@@ -286,13 +295,73 @@ void conv2d_backward_data_dnnl(const ConvShape& s, DnnlLayouts l, const float* d
                         {DNNL_ARG_WEIGHTS, memory(p.bwd_data_pd.weights_desc(), cpu_engine(), wei[c])},
                         {DNNL_ARG_DIFF_SRC, dsrc},
                         {DNNL_ARG_SCRATCHPAD, scratchpad(p.bwd_data_pd.scratchpad_desc())}});
-    if (back.needed) back.run(dsrc, user_dsrc);
+    thread_stream().wait();
+    if (accumulate && !p.dx_from_bwd_data.needed) {
+      // Same layout: a vectorised add beats oneDNN's generic reorder-with-sum (the same sums, one rounding each).
+      add_floats(static_cast<const float*>(dsrc.get_data_handle()), want.get_size() / sizeof(float),
+                 dx + n0 * in_sz);
+    } else if (back.needed) {
+      back.run(dsrc, user_dsrc);
+      thread_stream().wait();
+    }
+  }
+}
+
+namespace {
+
+// Slices of the output channels for the backward filter, each a multiple of 16 channels, fixed in number.
+constexpr int64_t kOutputSlices = 8;
+int64_t output_slices(const ConvShape& s) {
+  int64_t k = std::min<int64_t>(kOutputSlices, s.K / 16);
+  while (k > 1 && s.K % (16 * k) != 0) --k;
+  return k;
+}
+
+// Whether to split the backward filter by output channels rather than by images. Split by images, every chunk
+// writes a whole partial weight gradient that is then read back and added (2 x chunks x weights of traffic); split
+// by output channels, each slice reads the whole input once and a copy of its slice of dy (no partial sums). Deep
+// layers (large weights, small images) take the second. Only for nChw16c gradients, whose 16-channel blocks make
+// a slice one contiguous run per image.
+bool split_by_output_channels(const ConvShape& s, DnnlLayouts l) {
+  const int64_t slices = output_slices(s);
+  if (l.y != DnnlAct::blocked16 || slices < 2) return false;
+  const double weights = double(s.K) * s.C * s.R * s.S, input = double(s.N) * s.C * s.H * s.W,
+               output = double(s.N) * s.K * s.P() * s.Q();
+  return double(slices - 1) * input + 2 * output < 2.0 * double(chunk_count(s.N)) * weights;
+}
+
+void backward_filter_by_output_channels(const ConvShape& s, DnnlLayouts l, const float* x, const float* dy, float* dw,
+                                        bool accumulate) {
+  const int64_t slices = output_slices(s), ks = s.K / slices, PQ = s.P() * s.Q();
+  ConvShape slice = s;
+  slice.K = ks;
+  Plan& p = plan_for(slice, s.N, l);  // the whole batch, ks output channels
+  const int64_t blocks = s.K / 16, slice_blocks = ks / 16, wsz = ks * s.C * s.R * s.S;
+#pragma omp parallel for schedule(static)
+  for (int64_t j = 0; j < slices; ++j) {
+    // This slice's channels of dy, image after image: one contiguous run per image in nChw16c.
+    float* part = static_cast<float*>(thread_buffer(4, sizeof(float) * static_cast<size_t>(s.N * ks * PQ)));
+    for (int64_t n = 0; n < s.N; ++n)
+      std::memcpy(part + n * ks * PQ, dy + (n * blocks + j * slice_blocks) * PQ * 16, sizeof(float) * ks * PQ);
+    memory src = as_layout(p.src_to_bwd_filter, p.user_src, p.bwd_filter_pd.src_desc(), x, 0);
+    memory ddst = as_layout(p.dy_to_bwd_filter, p.user_dst, p.bwd_filter_pd.diff_dst_desc(), part, 1);
+    const memory::desc& got = p.bwd_filter_pd.diff_weights_desc();
+    memory dwei(got, cpu_engine(), thread_buffer(2, got.get_size()));
+    p.bwd_filter.execute(thread_stream(), {{DNNL_ARG_SRC, src},
+                                           {DNNL_ARG_DIFF_DST, ddst},
+                                           {DNNL_ARG_DIFF_WEIGHTS, dwei},
+                                           {DNNL_ARG_SCRATCHPAD, scratchpad(p.bwd_filter_pd.scratchpad_desc())}});
+    thread_stream().wait();
+    (accumulate ? p.dw_chunk_to_user_add : p.dw_chunk_to_user).run(dwei, memory(p.user_wei, cpu_engine(), dw + j * wsz));
     thread_stream().wait();
   }
 }
 
+}  // namespace
+
 void conv2d_backward_filter_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, const float* dy, float* dw,
                                  bool accumulate) {
+  if (split_by_output_channels(s, l)) return backward_filter_by_output_channels(s, l, x, dy, dw, accumulate);
   const Chunking ch(s, l);
   const std::vector<Plan*> plans = ch.distinct();
   // Partial sums are added in oneDNN's layout when every chunk's plan has the same one, else in KCRS.

@@ -45,6 +45,20 @@ template <typename T> BTS_INLINE_BODY void add_into(int64_t n, const T* src, T* 
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
+template <typename T> BTS_INLINE_BODY void add_relu_fwd(int64_t n, const T* a, const T* b, T* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = a[i] + b[i];
+    y[i] = v > T(0) ? v : T(0);
+  }
+}
+// One target: dst = g or dst += g, g = y > 0 ? dy : 0.
+template <typename T> BTS_INLINE_BODY void relu_grad_to(int64_t n, const T* y, const T* dy, T* dst, bool accumulate) {
+  if (accumulate)
+    relu_bwd_add(n, y, dy, dst);
+  else
+    relu_bwd(n, y, dy, dst);
+}
+
 // The cloned entry points, one per dtype (target_clones does not apply to templates).
 #define BTS_CLONED(T)                                                                                        \
   BTS_VECTOR_CLONES void relu_fwd_k(int64_t n, const T* x, T* y) { relu_fwd(n, x, y); }                      \
@@ -53,7 +67,11 @@ template <typename T> BTS_INLINE_BODY void add_into(int64_t n, const T* src, T* 
     relu_bwd_add(n, y, dy, dx);                                                                              \
   }                                                                                                          \
   BTS_VECTOR_CLONES void add2_k(int64_t n, const T* a, const T* b, T* y) { add2(n, a, b, y); }               \
-  BTS_VECTOR_CLONES void add_into_k(int64_t n, const T* src, T* dst) { add_into(n, src, dst); }
+  BTS_VECTOR_CLONES void add_into_k(int64_t n, const T* src, T* dst) { add_into(n, src, dst); }               \
+  BTS_VECTOR_CLONES void add_relu_k(int64_t n, const T* a, const T* b, T* y) { add_relu_fwd(n, a, b, y); }  \
+  BTS_VECTOR_CLONES void relu_grad_to_k(int64_t n, const T* y, const T* dy, T* dst, bool accumulate) {      \
+    relu_grad_to(n, y, dy, dst, accumulate);                                                               \
+  }
 BTS_CLONED(float)
 BTS_CLONED(double)
 #undef BTS_CLONED
@@ -81,7 +99,22 @@ template <typename T> void copy_grad(int64_t n, const T* src, T* dst, bool accum
     for_blocks(n, [&](int64_t i, int64_t m) { std::copy(src + i, src + i + m, dst + i); });
 }
 
+template <typename T> void add_relu_forward(int64_t n, const T* a, const T* b, T* y) {
+  for_blocks(n, [&](int64_t i, int64_t m) { add_relu_k(m, a + i, b + i, y + i); });
+}
+
+// Block by block, each target in turn: the block of y and dy stays in cache for the second target.
+template <typename T>
+void add_relu_backward(int64_t n, const T* y, const T* dy, T* da, bool accumulate_a, T* db, bool accumulate_b) {
+  for_blocks(n, [&](int64_t i, int64_t m) {
+    if (da) relu_grad_to_k(m, y + i, dy + i, da + i, accumulate_a);
+    if (db) relu_grad_to_k(m, y + i, dy + i, db + i, accumulate_b || db == da);
+  });
+}
+
 #define BTS_INSTANTIATE(T)                                                  \
+  template void add_relu_forward<T>(int64_t, const T*, const T*, T*);       \
+  template void add_relu_backward<T>(int64_t, const T*, const T*, T*, bool, T*, bool); \
   template void relu_forward<T>(int64_t, const T*, T*);                     \
   template void relu_backward<T>(int64_t, const T*, const T*, T*, bool);    \
   template void add_forward<T>(int64_t, const T*, const T*, T*);            \

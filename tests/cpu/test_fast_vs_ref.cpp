@@ -56,7 +56,9 @@ const ConvShape kConvShapes[] = {
     {2, 3, 8, 8, 4, 3, 3, 1, 1},   {3, 5, 7, 9, 6, 3, 3, 2, 1},  {2, 4, 6, 6, 8, 1, 1, 1, 0},
     {2, 4, 7, 7, 8, 1, 1, 2, 0},   {1, 1, 28, 28, 8, 3, 3, 1, 1}, {4, 16, 5, 5, 32, 3, 3, 2, 1},
     {1, 3, 5, 4, 2, 3, 3, 1, 0},   {2, 2, 3, 3, 2, 3, 3, 1, 2},   {19, 16, 6, 6, 32, 3, 3, 1, 1},
-    {13, 32, 9, 9, 16, 3, 3, 2, 1}, {11, 8, 8, 8, 64, 1, 1, 2, 0}, {9, 3, 10, 10, 16, 3, 3, 1, 1}};
+    {13, 32, 9, 9, 16, 3, 3, 2, 1}, {11, 8, 8, 8, 64, 1, 1, 2, 0}, {9, 3, 10, 10, 16, 3, 3, 1, 1},
+    // Deep-layer shapes (large weights, small images): the backward filter splits by output channels there.
+    {4, 64, 2, 2, 64, 3, 3, 1, 1},  {6, 32, 3, 3, 128, 3, 3, 2, 1}};
 
 // Where element (n, c, i) of a float [N, C, H, W] tensor (i = h * W + w) lives in each layout.
 int64_t offset_in(cpu::DnnlAct l, int64_t N, int64_t C, int64_t HW, int64_t n, int64_t c, int64_t i) {
@@ -194,6 +196,32 @@ TEST_CASE("BatchNorm + ReLU fused on NHWC and nChw16c: bit for bit the two ops o
       CHECK(values<float>(db2) == values<float>(db1));
       CHECK(values<float>(rv2) == values<float>(rv));
     }
+  }
+}
+
+TEST_CASE("add + ReLU fused: bit for bit add, ReLU and the gradient copies in turn") {
+  Rng rng(26);
+  const int64_t n = 70000;  // more than one parallel block
+  Tensor a = random_tensor({n}, DType::F32, rng), b = random_tensor({n}, DType::F32, rng), dy = random_tensor({n}, DType::F32, rng);
+  Tensor s1 = Tensor::empty({n}, DType::F32), y1 = Tensor::empty({n}, DType::F32), y2 = Tensor::empty({n}, DType::F32);
+  cpu::add_forward<float>(n, a.data<float>(), b.data<float>(), s1.data<float>());
+  cpu::relu_forward<float>(n, s1.data<float>(), y1.data<float>());
+  cpu::add_relu_forward<float>(n, a.data<float>(), b.data<float>(), y2.data<float>());
+  CHECK(values<float>(y2) == values<float>(y1));
+  for (bool acc : {false, true}) {
+    Tensor g = Tensor::empty({n}, DType::F32), da1 = random_tensor({n}, DType::F32, rng), db1 = random_tensor({n}, DType::F32, rng);
+    Tensor da2 = da1.clone(), db2 = db1.clone(), same1 = da1.clone(), same2 = da1.clone();
+    cpu::relu_backward<float>(n, y1.data<float>(), dy.data<float>(), g.data<float>(), false);
+    cpu::copy_grad<float>(n, g.data<float>(), da1.data<float>(), acc);
+    cpu::copy_grad<float>(n, g.data<float>(), db1.data<float>(), acc);
+    cpu::add_relu_backward<float>(n, y1.data<float>(), dy.data<float>(), da2.data<float>(), acc, db2.data<float>(), acc);
+    CHECK(values<float>(da2) == values<float>(da1));
+    CHECK(values<float>(db2) == values<float>(db1));
+    // a + a: the one gradient receives g twice.
+    cpu::copy_grad<float>(n, g.data<float>(), same1.data<float>(), acc);
+    cpu::copy_grad<float>(n, g.data<float>(), same1.data<float>(), true);
+    cpu::add_relu_backward<float>(n, y1.data<float>(), dy.data<float>(), same2.data<float>(), acc, same2.data<float>(), true);
+    CHECK(values<float>(same2) == values<float>(same1));
   }
 }
 
