@@ -16,17 +16,16 @@ namespace {
 
 constexpr int64_t kRowChunks = 8;
 
-BTS_VECTOR_CLONES void sum_rows(const float* x, int64_t rows, int64_t C, double* acc) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(x[r * C + c]);
-}
-
-BTS_VECTOR_CLONES void squared_deviation_rows(const float* x, int64_t rows, int64_t C, const double* mean,
-                                              double* acc) {
+// One pass for both statistics: sums of d = x - shift and of d * d, shift a value of the channel itself (its first),
+// so that the variance S2/M - (S1/M)^2 is taken from values centred near the data: in double, exact to far below
+// float resolution unless the spread is ~1e-8 of the distance from the shift (BatchNorm's inputs are conv outputs).
+BTS_VECTOR_CLONES void shifted_moment_rows(const float* x, int64_t rows, int64_t C, const double* shift, double* acc1,
+                                           double* acc2) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < C; ++c) {
-      const double d = static_cast<double>(x[r * C + c]) - mean[c];
-      acc[c] += d * d;
+      const double d = static_cast<double>(x[r * C + c]) - shift[c];
+      acc1[c] += d;
+      acc2[c] += d * d;
     }
 }
 
@@ -134,6 +133,13 @@ void input_gradient_any(const float* x, const float* relu_y, const float* dy, in
     input_gradient_rows(x, dy, rows, C, mean, mean_dy, a, d, dx, accumulate);
 }
 
+// Mean and sum of squared deviations from the shifted sums s1 = sum (x - shift), s2 = sum (x - shift)^2 of m values.
+void moments_to_statistics(double s1, double s2, double shift, int64_t m, double* mean, double* ssd) {
+  const double d = s1 / static_cast<double>(m);
+  *mean = shift + d;
+  *ssd = std::max(0.0, s2 - s1 * d);
+}
+
 // Rows [begin, end) of chunk k of `chunks`.
 struct RowChunks {
   int64_t rows, chunks;
@@ -158,12 +164,12 @@ void chunked_sums(const RowChunks& rc, int64_t width, bool par, std::vector<doub
 
 // Per-call workspaces, grow-only, of the calling thread.
 struct Workspace {
-  std::vector<double> partial, d1, d2, d3;
+  std::vector<double> partial, d1, d2, d3, d4;
   std::vector<float> f1, f2, f3, f4;
 };
 Workspace& workspace(int64_t C) {
   thread_local Workspace w;
-  for (auto* v : {&w.d1, &w.d2}) v->resize(static_cast<size_t>(C));
+  for (auto* v : {&w.d1, &w.d2, &w.d4}) v->resize(static_cast<size_t>(C));
   for (auto* v : {&w.f1, &w.f2, &w.f3, &w.f4}) v->resize(static_cast<size_t>(C));
   return w;
 }
@@ -179,12 +185,14 @@ void batchnorm_forward_train_nhwc(const BatchNormShape& s, const float* x, const
   Workspace& w = workspace(C);
   double* mean = w.d1.data();
   double* ssd = w.d2.data();
-  chunked_sums(rc, C, par, w.partial, mean,
-               [&](int64_t k, double* acc) { sum_rows(x + rc.begin(k) * C, rc.size(k), C, acc); });
-  for (int64_t c = 0; c < C; ++c) mean[c] /= static_cast<double>(M);
-  chunked_sums(rc, C, par, w.partial, ssd, [&](int64_t k, double* acc) {
-    squared_deviation_rows(x + rc.begin(k) * C, rc.size(k), C, mean, acc);
+  std::vector<double>& moments = w.d3;  // [0, C) sum of d, [C, 2C) sum of d^2, d = x - shift
+  moments.resize(static_cast<size_t>(2 * C));
+  double* shift = w.d4.data();
+  for (int64_t c = 0; c < C; ++c) shift[c] = x[c];
+  chunked_sums(rc, 2 * C, par, w.partial, moments.data(), [&](int64_t k, double* acc) {
+    shifted_moment_rows(x + rc.begin(k) * C, rc.size(k), C, shift, acc, acc + C);
   });
+  for (int64_t c = 0; c < C; ++c) moments_to_statistics(moments[c], moments[C + c], shift[c], M, &mean[c], &ssd[c]);
   float *fm = w.f1.data(), *scale = w.f2.data();
   for (int64_t c = 0; c < C; ++c) {
     const double var = ssd[c] / static_cast<double>(M);
@@ -284,12 +292,21 @@ void batchnorm_forward_train_blocked16(const BatchNormShape& s, const float* x, 
   double* mean = w.d1.data();
   double* ssd = w.d2.data();
   float *fm = w.f1.data(), *scale = w.f2.data();
-  blocked_sums(s, kBlock, par, w.partial, mean,
-               [&](int64_t b, int64_t n, double* acc) { sum_rows(x + block_offset(s, n, b), s.HW, kBlock, acc); });
-  for (int64_t c = 0; c < C; ++c) mean[c] /= static_cast<double>(M);
-  blocked_sums(s, kBlock, par, w.partial, ssd, [&](int64_t b, int64_t n, double* acc) {
-    squared_deviation_rows(x + block_offset(s, n, b), s.HW, kBlock, mean + b * kBlock, acc);
+  // Both shifted sums per block: 32 lanes, [0, 16) sum of d and [16, 32) sum of d^2 (shift: image 0's first row).
+  std::vector<double>& both = w.d3;
+  both.resize(static_cast<size_t>(2 * C));
+  double* shift = w.d4.data();
+  for (int64_t b = 0; b < CB; ++b)
+    for (int64_t l = 0; l < kBlock; ++l) shift[b * kBlock + l] = x[block_offset(s, 0, b) + l];
+  blocked_sums(s, 2 * kBlock, par, w.partial, both.data(), [&](int64_t b, int64_t n, double* acc) {
+    shifted_moment_rows(x + block_offset(s, n, b), s.HW, kBlock, shift + b * kBlock, acc, acc + kBlock);
   });
+  for (int64_t b = 0; b < CB; ++b)
+    for (int64_t l = 0; l < kBlock; ++l) {
+      const int64_t c = b * kBlock + l;
+      moments_to_statistics(both[b * 2 * kBlock + l], both[b * 2 * kBlock + kBlock + l], shift[c], M, &mean[c],
+                            &ssd[c]);
+    }
   for (int64_t c = 0; c < C; ++c) {
     const double var = ssd[c] / static_cast<double>(M);
     const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
