@@ -140,6 +140,38 @@ void moments_to_statistics(double s1, double s2, double shift, int64_t m, double
   *ssd = std::max(0.0, s2 - s1 * d);
 }
 
+// From each channel's mean and sum of squared deviations over M values: the float mean and scale the normalisation
+// uses, the saved statistics, and the running estimates (PyTorch's update, unbiased variance).
+void finish_statistics(int64_t C, int64_t M, const double* mean, const double* ssd, const float* gamma, float eps,
+                       float momentum, float* fm, float* scale, float* save_mean, float* save_invstd,
+                       float* running_mean, float* running_var) {
+  for (int64_t c = 0; c < C; ++c) {
+    const double var = ssd[c] / static_cast<double>(M);
+    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
+    fm[c] = static_cast<float>(mean[c]);
+    scale[c] = static_cast<float>(gamma[c] * invstd);
+    save_mean[c] = fm[c];
+    save_invstd[c] = static_cast<float>(invstd);
+    const double unbiased = M > 1 ? ssd[c] / static_cast<double>(M - 1) : var, m = momentum;
+    running_mean[c] = static_cast<float>((1 - m) * running_mean[c] + m * mean[c]);
+    running_var[c] = static_cast<float>((1 - m) * running_var[c] + m * unbiased);
+  }
+}
+
+// From the sums ([0, C) sum g, [C, 2C) sum g * (x - mean)): the per-channel coefficients of dx
+// (input_gradient_rows) and the parameter gradients (=, or += with accumulate_params).
+void gradient_coefficients(int64_t C, int64_t M, const double* sums, const float* gamma, const float* save_invstd,
+                           float* a, float* mean_dy, float* d, float* dgamma, float* dbeta, bool accumulate_params) {
+  for (int64_t c = 0; c < C; ++c) {
+    const double invstd = save_invstd[c], g_dy = sums[c], g_dy_xhat = sums[C + c] * invstd;
+    a[c] = static_cast<float>(gamma[c] * invstd);
+    mean_dy[c] = static_cast<float>(g_dy / static_cast<double>(M));
+    d[c] = static_cast<float>(invstd * g_dy_xhat / static_cast<double>(M));
+    dgamma[c] = static_cast<float>(accumulate_params ? dgamma[c] + g_dy_xhat : g_dy_xhat);
+    dbeta[c] = static_cast<float>(accumulate_params ? dbeta[c] + g_dy : g_dy);
+  }
+}
+
 // Rows [begin, end) of chunk k of `chunks`.
 struct RowChunks {
   int64_t rows, chunks;
@@ -194,17 +226,8 @@ void batchnorm_forward_train_nhwc(const BatchNormShape& s, const float* x, const
   });
   for (int64_t c = 0; c < C; ++c) moments_to_statistics(moments[c], moments[C + c], shift[c], M, &mean[c], &ssd[c]);
   float *fm = w.f1.data(), *scale = w.f2.data();
-  for (int64_t c = 0; c < C; ++c) {
-    const double var = ssd[c] / static_cast<double>(M);
-    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
-    fm[c] = static_cast<float>(mean[c]);
-    scale[c] = static_cast<float>(gamma[c] * invstd);
-    save_mean[c] = fm[c];
-    save_invstd[c] = static_cast<float>(invstd);
-    const double unbiased = M > 1 ? ssd[c] / static_cast<double>(M - 1) : var, m = momentum;
-    running_mean[c] = static_cast<float>((1 - m) * running_mean[c] + m * mean[c]);
-    running_var[c] = static_cast<float>((1 - m) * running_var[c] + m * unbiased);
-  }
+  finish_statistics(C, M, mean, ssd, gamma, eps, momentum, fm, scale, save_mean, save_invstd, running_mean,
+                    running_var);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t k = 0; k < rc.chunks; ++k)
     normalise_any(relu, x + rc.begin(k) * C, rc.size(k), C, fm, scale, beta, y + rc.begin(k) * C);
@@ -240,14 +263,7 @@ void batchnorm_backward_nhwc(const BatchNormShape& s, const float* x, const floa
                       rc.size(k), C, mean, acc, acc + C);
   });
   float *a = w.f1.data(), *mean_dy = w.f2.data(), *d = w.f3.data();
-  for (int64_t c = 0; c < C; ++c) {
-    const double invstd = save_invstd[c], g_dy = sums[c], g_dy_xhat = sums[C + c] * invstd;
-    a[c] = static_cast<float>(gamma[c] * invstd);
-    mean_dy[c] = static_cast<float>(g_dy / static_cast<double>(M));
-    d[c] = static_cast<float>(invstd * g_dy_xhat / static_cast<double>(M));
-    dgamma[c] = static_cast<float>(accumulate_params ? dgamma[c] + g_dy_xhat : g_dy_xhat);
-    dbeta[c] = static_cast<float>(accumulate_params ? dbeta[c] + g_dy : g_dy);
-  }
+  gradient_coefficients(C, M, sums.data(), gamma, save_invstd, a, mean_dy, d, dgamma, dbeta, accumulate_params);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t k = 0; k < rc.chunks; ++k)
     input_gradient_any(x + rc.begin(k) * C, relu_y ? relu_y + rc.begin(k) * C : nullptr, dy + rc.begin(k) * C,
@@ -307,17 +323,8 @@ void batchnorm_forward_train_blocked16(const BatchNormShape& s, const float* x, 
       moments_to_statistics(both[b * 2 * kBlock + l], both[b * 2 * kBlock + kBlock + l], shift[c], M, &mean[c],
                             &ssd[c]);
     }
-  for (int64_t c = 0; c < C; ++c) {
-    const double var = ssd[c] / static_cast<double>(M);
-    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
-    fm[c] = static_cast<float>(mean[c]);
-    scale[c] = static_cast<float>(gamma[c] * invstd);
-    save_mean[c] = fm[c];
-    save_invstd[c] = static_cast<float>(invstd);
-    const double unbiased = M > 1 ? ssd[c] / static_cast<double>(M - 1) : var, m = momentum;
-    running_mean[c] = static_cast<float>((1 - m) * running_mean[c] + m * mean[c]);
-    running_var[c] = static_cast<float>((1 - m) * running_var[c] + m * unbiased);
-  }
+  finish_statistics(C, M, mean, ssd, gamma, eps, momentum, fm, scale, save_mean, save_invstd, running_mean,
+                    running_var);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t nb = 0; nb < s.N * CB; ++nb) {
     const int64_t b = nb % CB, off = block_offset(s, nb / CB, b);
@@ -363,14 +370,7 @@ void batchnorm_backward_blocked16(const BatchNormShape& s, const float* x, const
       sums[C + b * kBlock + l] = both[b * 2 * kBlock + kBlock + l];
     }
   float *a = w.f1.data(), *mean_dy = w.f2.data(), *d = w.f3.data();
-  for (int64_t c = 0; c < C; ++c) {
-    const double invstd = save_invstd[c], g_dy = sums[c], g_dy_xhat = sums[C + c] * invstd;
-    a[c] = static_cast<float>(gamma[c] * invstd);
-    mean_dy[c] = static_cast<float>(g_dy / static_cast<double>(M));
-    d[c] = static_cast<float>(invstd * g_dy_xhat / static_cast<double>(M));
-    dgamma[c] = static_cast<float>(accumulate_params ? dgamma[c] + g_dy_xhat : g_dy_xhat);
-    dbeta[c] = static_cast<float>(accumulate_params ? dbeta[c] + g_dy : g_dy);
-  }
+  gradient_coefficients(C, M, sums.data(), gamma, save_invstd, a, mean_dy, d, dgamma, dbeta, accumulate_params);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t nb = 0; nb < s.N * CB; ++nb) {
     const int64_t b = nb % CB, off = block_offset(s, nb / CB, b);

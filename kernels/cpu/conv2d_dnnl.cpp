@@ -194,6 +194,17 @@ struct Chunking {
       if (std::find(d.begin(), d.end(), p) == d.end()) d.push_back(p);
     return d;
   }
+  // This call's weights for each chunk, in the layout its plan wants: prepare(plan, w) once per distinct plan.
+  template <typename F>
+  std::vector<void*> weights_for_each_chunk(const float* w, F prepare) const {
+    std::vector<void*> wei(plan.size());
+    for (Plan* p : distinct()) {
+      void* wp = prepare(*p, w);
+      for (size_t c = 0; c < plan.size(); ++c)
+        if (plan[c] == p) wei[c] = wp;
+    }
+    return wei;
+  }
 };
 
 // The weights in the layout `to` wants, in `buffer`; the user's own pointer when no reorder is needed.
@@ -246,12 +257,9 @@ bool dnnl_blocked16_native() {
 
 void conv2d_forward_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, const float* w, float* y) {
   const Chunking ch(s, l);
-  std::vector<void*> wei(static_cast<size_t>(ch.chunks));
-  for (Plan* p : ch.distinct()) {
-    void* wp = weights_as(p->wei_to_fwd, p->user_wei, p->fwd_pd.weights_desc(), w, p->wei_fwd);
-    for (int64_t c = 0; c < ch.chunks; ++c)
-      if (ch.plan[c] == p) wei[c] = wp;
-  }
+  const std::vector<void*> wei = ch.weights_for_each_chunk(w, [](Plan& p, const float* wt) {
+    return weights_as(p.wei_to_fwd, p.user_wei, p.fwd_pd.weights_desc(), wt, p.wei_fwd);
+  });
   const int64_t in_sz = s.C * s.H * s.W, out_sz = s.K * s.P() * s.Q();
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < ch.chunks; ++c) {
@@ -274,12 +282,9 @@ void conv2d_forward_dnnl(const ConvShape& s, DnnlLayouts l, const float* x, cons
 void conv2d_backward_data_dnnl(const ConvShape& s, DnnlLayouts l, const float* dy, const float* w, float* dx,
                                bool accumulate) {
   const Chunking ch(s, l);
-  std::vector<void*> wei(static_cast<size_t>(ch.chunks));
-  for (Plan* p : ch.distinct()) {
-    void* wp = weights_as(p->wei_to_bwd_data, p->user_wei, p->bwd_data_pd.weights_desc(), w, p->wei_bwd_data);
-    for (int64_t c = 0; c < ch.chunks; ++c)
-      if (ch.plan[c] == p) wei[c] = wp;
-  }
+  const std::vector<void*> wei = ch.weights_for_each_chunk(w, [](Plan& p, const float* wt) {
+    return weights_as(p.wei_to_bwd_data, p.user_wei, p.bwd_data_pd.weights_desc(), wt, p.wei_bwd_data);
+  });
   const int64_t in_sz = s.C * s.H * s.W, out_sz = s.K * s.P() * s.Q();
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < ch.chunks; ++c) {
