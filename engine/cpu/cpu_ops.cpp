@@ -49,6 +49,30 @@ void require_nchw(Layout a, Layout b, const char* op) {
 }
 bool nhwc(const Tensor& t) { return t.layout() == Layout::NHWC; }
 bool blocked16(const Tensor& t) { return t.layout() == Layout::NCHW16C; }
+// f32 with channels innermost (NHWC, nChw16c): the row kernels of batchnorm_rows.cpp, with or without a ReLU after.
+bool channels_inner_f32(const Tensor& t) { return t.dtype() == DType::F32 && (nhwc(t) || blocked16(t)); }
+
+void batchnorm_train_rows(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
+                          Tensor& y, Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                          Tensor& running_var, bool relu) {
+  (nhwc(x) ? kc::batchnorm_forward_train_nhwc : kc::batchnorm_forward_train_blocked16)(
+      bn_shape(x), x.data<float>(), gamma.data<float>(), beta.data<float>(), float(eps), float(momentum),
+      y.data<float>(), save_mean.data<float>(), save_invstd.data<float>(), running_mean.data<float>(),
+      running_var.data<float>(), relu);
+}
+
+// relu_y: the ReLU's output when one follows (dy is then its gradient), else null.
+void batchnorm_backward_rows(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                             const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
+                             Arena& scratch, const float* relu_y) {
+  const kc::BatchNormShape s = bn_shape(x);
+  float* pgamma = dgamma ? dgamma.as<float>() : scratch_of<float>(scratch, s.C);
+  float* pbeta = dbeta ? dbeta.as<float>() : scratch_of<float>(scratch, s.C);
+  float* px = dx ? dx.as<float>() : scratch_of<float>(scratch, x.numel());
+  (nhwc(x) ? kc::batchnorm_backward_nhwc : kc::batchnorm_backward_blocked16)(
+      s, x.data<float>(), dy.data<float>(), gamma.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
+      px, pgamma, pbeta, dx.accumulate, dgamma.accumulate, relu_y);
+}
 }  // namespace
 
 // Chosen by measurement (docs/PERFORMANCE.md): oneDNN's nChw16c kernels beat its NHWC ones by 10-40% per
@@ -111,19 +135,11 @@ void CpuBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tenso
 void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                          double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                          Tensor& running_mean, Tensor& running_var) {
+  if (channels_inner_f32(x))
+    return batchnorm_train_rows(x, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean, running_var,
+                                false);
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (std::is_same_v<T, float>)
-      if (blocked16(x))
-        return kc::batchnorm_forward_train_blocked16(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(),
-                                                     T(eps), T(momentum), y.data<T>(), save_mean.data<T>(),
-                                                     save_invstd.data<T>(), running_mean.data<T>(),
-                                                     running_var.data<T>());
-    if constexpr (std::is_same_v<T, float>)
-      if (nhwc(x))
-        return kc::batchnorm_forward_train_nhwc(bn_shape(x), x.data<T>(), gamma.data<T>(), beta.data<T>(), T(eps),
-                                                T(momentum), y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
-                                                running_mean.data<T>(), running_var.data<T>());
     require_nchw(x.layout(), y.layout(), "batchnorm forward");
     if constexpr (std::is_same_v<T, float>)
       if (!reference())
@@ -161,22 +177,14 @@ void CpuBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, co
 void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                                     const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
                                     Arena& scratch) {
+  if (channels_inner_f32(x))
+    return batchnorm_backward_rows(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch, nullptr);
   const kc::BatchNormShape s = bn_shape(x);
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* pgamma = dgamma ? dgamma.as<T>() : scratch_of<T>(scratch, s.C);
     T* pbeta = dbeta ? dbeta.as<T>() : scratch_of<T>(scratch, s.C);
     T* px = dx ? dx.as<T>() : scratch_of<T>(scratch, x.numel());
-    if constexpr (std::is_same_v<T, float>)
-      if (blocked16(x))
-        return kc::batchnorm_backward_blocked16(s, x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),
-                                                save_invstd.data<T>(), px, pgamma, pbeta, dx.accumulate,
-                                                dgamma.accumulate);
-    if constexpr (std::is_same_v<T, float>)
-      if (nhwc(x))
-        return kc::batchnorm_backward_nhwc(s, x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),
-                                           save_invstd.data<T>(), px, pgamma, pbeta, dx.accumulate,
-                                           dgamma.accumulate);
     require_nchw(x.layout(), dy.layout(), "batchnorm backward");
     if constexpr (std::is_same_v<T, float>)
       if (!reference())
@@ -191,27 +199,18 @@ void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Ten
 void CpuBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                               double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                               Tensor& running_mean, Tensor& running_var, Arena& scratch) {
-  if (x.dtype() != DType::F32 || (!nhwc(x) && !blocked16(x)))
+  if (!channels_inner_f32(x))
     return Backend::batchnorm_relu_forward_train(x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                                                  running_mean, running_var, scratch);
-  (nhwc(x) ? kc::batchnorm_forward_train_nhwc : kc::batchnorm_forward_train_blocked16)(
-      bn_shape(x), x.data<float>(), gamma.data<float>(), beta.data<float>(), float(eps), float(momentum),
-      y.data<float>(), save_mean.data<float>(), save_invstd.data<float>(), running_mean.data<float>(),
-      running_var.data<float>(), /*relu=*/true);
+  batchnorm_train_rows(x, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean, running_var, true);
 }
 
 void CpuBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
                                          const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
                                          GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
-  if (x.dtype() != DType::F32 || (!nhwc(x) && !blocked16(x)))
+  if (!channels_inner_f32(x))
     return Backend::batchnorm_relu_backward(x, y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
-  const kc::BatchNormShape s = bn_shape(x);
-  float* pgamma = dgamma ? dgamma.as<float>() : scratch_of<float>(scratch, s.C);
-  float* pbeta = dbeta ? dbeta.as<float>() : scratch_of<float>(scratch, s.C);
-  float* px = dx ? dx.as<float>() : scratch_of<float>(scratch, x.numel());
-  (nhwc(x) ? kc::batchnorm_backward_nhwc : kc::batchnorm_backward_blocked16)(
-      s, x.data<float>(), dy.data<float>(), gamma.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
-      px, pgamma, pbeta, dx.accumulate, dgamma.accumulate, /*relu_y=*/y.data<float>());
+  batchnorm_backward_rows(x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch, y.data<float>());
 }
 
 void CpuBackend::relu_forward(const Tensor& x, Tensor& y) {

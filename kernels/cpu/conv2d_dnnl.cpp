@@ -108,6 +108,7 @@ struct Plan {
   Reorder src_to_bwd_filter, dy_to_bwd_filter, dw_chunk_to_user, dw_chunk_to_user_add, dw_from_bwd_filter,
       dw_from_bwd_filter_add;
   std::vector<float> wei_fwd, wei_bwd_data;  // this call's weights in each primitive's layout (grow-only)
+  std::vector<float> src_whole;  // the whole input in the backward filter's layout, for the output-channel split
 };
 
 memory::desc plain(memory::dims dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
@@ -342,13 +343,24 @@ void backward_filter_by_output_channels(const ConvShape& s, DnnlLayouts l, const
   slice.K = ks;
   Plan& p = plan_for(slice, s.N, l);  // the whole batch, ks output channels
   const int64_t blocks = s.K / 16, slice_blocks = ks / 16, wsz = ks * s.C * s.R * s.S;
+  // Every slice reads the whole input: reordered (where its layout is not the primitive's) once, before the slices.
+  const memory::desc& src_want = p.bwd_filter_pd.src_desc();
+  const float* src_data = x;
+  if (p.src_to_bwd_filter.needed) {
+    const size_t floats = src_want.get_size() / sizeof(float) + 1;
+    if (p.src_whole.size() < floats) p.src_whole.resize(floats);
+    p.src_to_bwd_filter.run(memory(p.user_src, cpu_engine(), const_cast<float*>(x)),
+                            memory(src_want, cpu_engine(), p.src_whole.data()));
+    thread_stream().wait();
+    src_data = p.src_whole.data();
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t j = 0; j < slices; ++j) {
     // This slice's channels of dy, image after image: one contiguous run per image in nChw16c.
     float* part = static_cast<float*>(thread_buffer(4, sizeof(float) * static_cast<size_t>(s.N * ks * PQ)));
     for (int64_t n = 0; n < s.N; ++n)
       std::memcpy(part + n * ks * PQ, dy + (n * blocks + j * slice_blocks) * PQ * 16, sizeof(float) * ks * PQ);
-    memory src = as_layout(p.src_to_bwd_filter, p.user_src, p.bwd_filter_pd.src_desc(), x, 0);
+    memory src(src_want, cpu_engine(), const_cast<float*>(src_data));
     memory ddst = as_layout(p.dy_to_bwd_filter, p.user_dst, p.bwd_filter_pd.diff_dst_desc(), part, 1);
     const memory::desc& got = p.bwd_filter_pd.diff_weights_desc();
     memory dwei(got, cpu_engine(), thread_buffer(2, got.get_size()));
