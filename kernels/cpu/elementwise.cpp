@@ -62,10 +62,6 @@ template <typename T> BTS_INLINE_BODY void relu_grad_to(int64_t n, const T* y, c
 // The cloned entry points, one per dtype (target_clones does not apply to templates).
 #define BTS_CLONED(T)                                                                                        \
   BTS_VECTOR_CLONES void relu_fwd_k(int64_t n, const T* x, T* y) { relu_fwd(n, x, y); }                      \
-  BTS_VECTOR_CLONES void relu_bwd_k(int64_t n, const T* y, const T* dy, T* dx) { relu_bwd(n, y, dy, dx); }   \
-  BTS_VECTOR_CLONES void relu_bwd_add_k(int64_t n, const T* y, const T* dy, T* dx) {                         \
-    relu_bwd_add(n, y, dy, dx);                                                                              \
-  }                                                                                                          \
   BTS_VECTOR_CLONES void add2_k(int64_t n, const T* a, const T* b, T* y) { add2(n, a, b, y); }               \
   BTS_VECTOR_CLONES void add_into_k(int64_t n, const T* src, T* dst) { add_into(n, src, dst); }               \
   BTS_VECTOR_CLONES void add_relu_k(int64_t n, const T* a, const T* b, T* y) { add_relu_fwd(n, a, b, y); }  \
@@ -82,10 +78,7 @@ template <typename T> void relu_forward(int64_t n, const T* x, T* y) {
 }
 
 template <typename T> void relu_backward(int64_t n, const T* y, const T* dy, T* dx, bool accumulate) {
-  if (accumulate)
-    for_blocks(n, [&](int64_t i, int64_t m) { relu_bwd_add_k(m, y + i, dy + i, dx + i); });
-  else
-    for_blocks(n, [&](int64_t i, int64_t m) { relu_bwd_k(m, y + i, dy + i, dx + i); });
+  for_blocks(n, [&](int64_t i, int64_t m) { relu_grad_to_k(m, y + i, dy + i, dx + i, accumulate); });
 }
 
 template <typename T> void add_forward(int64_t n, const T* a, const T* b, T* y) {
