@@ -45,9 +45,12 @@ struct Config {
   int64_t classes, size;
 };
 
-nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c, int warmup, int iters) {
+nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c, const std::string& precision,
+                       int warmup, int iters) {
   ResNet18 model({width, c.classes, 3});
   model.finalize(DType::F32, dev, 1);
+  backend(dev).set_tf32(precision == "tf32");
+  if (precision == "bf16") model.set_compute_dtype(DType::BF16);
   Rng rng(7);
   Tensor x_host = Tensor::empty({batch, 3, c.size, c.size}, DType::F32);
   for (int64_t i = 0; i < x_host.numel(); ++i) x_host.data<float>()[i] = static_cast<float>(rng.normal());
@@ -92,6 +95,7 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   j["classes"] = c.classes;
   j["image_size"] = c.size;
   j["batch"] = batch;
+  j["precision"] = precision;
   j["parameters"] = model.num_parameters();
   j["warmup_steps"] = warmup;
   j["timed_steps"] = iters;
@@ -104,7 +108,6 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   j["peak_step_arena_bytes"] = tape.arena().peak();
   j["persistent_bytes"] = persistent;  // parameters, gradients, momentum, BN buffers
   j["arena_growths_after_warmup"] = tape.arena().growth_count() - growths_at_warmup_end;
-  if (dev == Device::CUDA) j["tf32"] = backend(dev).tf32();
   return j;
 }
 
@@ -207,9 +210,9 @@ nlohmann::json augmentation_costs(Device dev, int64_t n, int64_t b, int warmup, 
 }
 
 void print_row(const nlohmann::json& j) {
-  std::printf("%-5s w%-5.3g %4lld cls %3lldpx b%-4lld | step %8.2f ms  %9.0f img/s  %6.2f TFLOP/s | fwd %7.2f  bwd %7.2f  "
+  std::printf("%-5s %-4s w%-5.3g %4lld cls %3lldpx b%-4lld | step %8.2f ms  %9.0f img/s  %6.2f TFLOP/s | fwd %7.2f  bwd %7.2f  "
               "opt %6.3f ms | peak step mem %.1f MiB + %.1f MiB params/grads/momentum\n",
-              j["device"].get<std::string>().c_str(), j["width"].get<double>(), (long long)j["classes"].get<int64_t>(),
+              j["device"].get<std::string>().c_str(), j["precision"].get<std::string>().c_str(), j["width"].get<double>(), (long long)j["classes"].get<int64_t>(),
               (long long)j["image_size"].get<int64_t>(), (long long)j["batch"].get<int64_t>(),
               j["step_ms_median"].get<double>(), j["images_per_second"].get<double>(), j["achieved_tflops"].get<double>(),
               j["phase_ms_median"]["forward"].get<double>(), j["phase_ms_median"]["backward"].get<double>(),
@@ -229,6 +232,7 @@ int main(int argc, char** argv) {
   int warmup = -1, iters = -1;
   std::vector<int64_t> classes{10, 100}, sizes{32, 84};
   bool no_tf32 = false;
+  std::vector<std::string> precisions{"tf32"};
   app.add_option("--device", device, "auto, cpu, cuda or cuda:N (GPU N)")
       ->check([](const std::string& v) {
         return is_device_spec(v) ? std::string() : "expected auto, cpu, cuda or cuda:N, got '" + v + "'";
@@ -244,7 +248,10 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "untimed steps first (default 10 GPU, 2 CPU)")->check(CLI::Range(0, 100000));
   app.add_option("--iters", iters, "timed steps, median reported (default 50 GPU, 5 CPU)")
       ->check(CLI::Range(1, 100000));
-  app.add_flag("--no-tf32", no_tf32, "fp32 math without TF32 tensor cores");
+  app.add_option("--precision", precisions,
+                 "arithmetics to time: fp32, tf32 (TF32 tensor cores on the GPU; fp32 on the CPU), bf16 (mixed)")
+      ->capture_default_str()->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  app.add_flag("--no-tf32", no_tf32, "the same as --precision fp32");
   app.add_option("--json", json_path, "write the results here as JSON");
   int64_t train_size = 50000;
   bool step_only = false;
@@ -273,15 +280,17 @@ int main(int argc, char** argv) {
                    (long long)train_size, (long long)batch, (long long)min_train);
       return 2;
     }
-    backend(dev).set_tf32(!no_tf32);
+    if (no_tf32) precisions = {"fp32"};
     std::printf("bench on %s\n", device_summary(st).c_str());
     nlohmann::json all = nlohmann::json::array();
-    for (int64_t s : sizes)
-      for (int64_t c : classes) {
-        nlohmann::json j = run_one(dev, width, batch, {c, s}, warmup, iters);
-        print_row(j);
-        all.push_back(j);
-      }
+    for (const std::string& precision : precisions)
+      for (int64_t s : sizes)
+        for (int64_t c : classes) {
+          nlohmann::json j = run_one(dev, width, batch, {c, s}, precision, warmup, iters);
+          print_row(j);
+          all.push_back(j);
+        }
+    backend(dev).set_tf32(precisions.front() == "tf32");  // the tables below run in f32 tensors
     // The strategies' own work, against the first configuration's step (batch b, CIFAR-sized by default).
     const double step_ms = all.empty() ? 0.0 : all[0]["step_ms_median"].get<double>();
     if (step_only) {

@@ -115,6 +115,10 @@ class Backend {
   virtual void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) = 0;
   virtual void add_forward(const Tensor& a, const Tensor& b, Tensor& y) = 0;
   virtual void copy_grad(const Tensor& dy, GradTarget dx) = 0;
+  // dst (+)= src converted to `dst_dtype` element by element: the casts of mixed precision, f32 <-> bf16 (bf16
+  // rounds to nearest even; a bf16 destination that accumulates adds in fp32 and rounds once; kernels/cpu/convert.h).
+  // The layout is kept.
+  virtual void convert(const Tensor& src, DType dst_dtype, GradTarget dst) = 0;
   // relu(a + b) as one op (the residual join); backward takes its output y and gradient dy and writes both inputs'
   // gradients (either target may be empty). The defaults compose add, ReLU and copy_grad; a backend may fuse them.
   virtual void add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y);

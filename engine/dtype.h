@@ -7,7 +7,13 @@
 
 namespace bts {
 
-enum class DType : uint8_t { F32, F64, U8, I32, I64 };
+// BF16: bfloat16 storage (kernels/common/bf16.h), computed in fp32 (mixed precision: the models' activations and
+// weight copies; master weights, BatchNorm statistics and the loss stay F32).
+enum class DType : uint8_t { F32, F64, U8, I32, I64, BF16 };
+// One bf16 element as stored: the top 16 bits of the fp32 value rounded to nearest even.
+struct BFloat16 {
+  uint16_t bits;
+};
 enum class Device : uint8_t { CPU, CUDA };
 // Memory layouts of 4-D activations [N, C, H, W] (the shape always names them in that order):
 //   NCHW     plain, what every op accepts and the CUDA backend uses;
@@ -26,6 +32,7 @@ inline size_t dtype_size(DType t) {
     case DType::U8: return 1;
     case DType::I32: return 4;
     case DType::I64: return 8;
+    case DType::BF16: return 2;
   }
   return 0;
 }
@@ -37,6 +44,7 @@ inline const char* dtype_name(DType t) {
     case DType::U8: return "u8";
     case DType::I32: return "i32";
     case DType::I64: return "i64";
+    case DType::BF16: return "bf16";
   }
   return "?";
 }
@@ -49,5 +57,6 @@ template <> struct DTypeOf<double> { static constexpr DType value = DType::F64; 
 template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::U8; };
 template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::I32; };
 template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::I64; };
+template <> struct DTypeOf<BFloat16> { static constexpr DType value = DType::BF16; };
 
 }  // namespace bts

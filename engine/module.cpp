@@ -16,7 +16,14 @@ Conv2d::Conv2d(ModelStores& s, const std::string& name, int64_t in, int64_t out,
   weight_ = s.params.add(name + ".weight", {out, in, kernel, kernel}, Init::KaimingNormalFanOut, in * kernel * kernel);
 }
 
-Var Conv2d::forward(Tape& t, Var x) { return conv2d(t, x, t.param(*weight_), stride_, pad_); }
+namespace {
+// The weights a layer computes with: the parameter itself, or its bf16 copy when the activations are bf16.
+Var compute_weight(Tape& t, Parameter& p, const Var& x) {
+  return x.value().dtype() == DType::BF16 ? cast(t, t.param(p), DType::BF16) : t.param(p);
+}
+}  // namespace
+
+Var Conv2d::forward(Tape& t, Var x) { return conv2d(t, x, compute_weight(t, *weight_, x), stride_, pad_); }
 
 BatchNorm2d::BatchNorm2d(ModelStores& s, const std::string& name, int64_t c) {
   weight_ = s.params.add(name + ".weight", {c}, Init::Ones);
@@ -40,9 +47,24 @@ Linear::Linear(ModelStores& s, const std::string& name, int64_t in, int64_t out)
   bias_ = s.params.add(name + ".bias", {out}, Init::LinearBias, in);
 }
 
-Var Linear::forward(Tape& t, Var x) { return linear(t, x, t.param(*weight_), t.param(*bias_)); }
+Var Linear::forward(Tape& t, Var x) {
+  return linear(t, x, compute_weight(t, *weight_, x), compute_weight(t, *bias_, x));
+}
 
 Var ReLU::forward(Tape& t, Var x) { return relu(t, x); }
+
+Var Model::forward(Tape& t, Var x) {
+  if (!bf16_) return root().forward(t, x);
+  return cast(t, root().forward(t, cast(t, x, DType::BF16)), stores_.params.dtype());
+}
+
+void Model::set_compute_dtype(DType dtype) {
+  const DType master = stores_.params.dtype();
+  BTS_CHECK(dtype == master || (dtype == DType::BF16 && master == DType::F32),
+            "a model with " << dtype_name(master) << " parameters cannot compute in " << dtype_name(dtype)
+                            << " (bf16 needs f32 master parameters)");
+  bf16_ = dtype == DType::BF16;
+}
 
 int64_t Model::num_parameters() const {
   int64_t n = 0;

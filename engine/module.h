@@ -69,11 +69,18 @@ class ReLU : public Module {
   Var forward(Tape& t, Var x) override;
 };
 
-// A model: its stores, its root module, its dtype and device.
+// A model: its stores, its root module, its dtype and device, and the dtype it computes in.
 class Model {
  public:
   virtual ~Model() = default;
-  Var forward(Tape& t, Var x) { return root().forward(t, x); }
+  // Logits in the parameters' dtype. With a bf16 compute dtype the input is cast to bf16, the convolutions and the
+  // linear layer use bf16 copies of their weights (cast each forward; their gradients flow back into the f32
+  // master gradients), BatchNorm keeps f32 parameters and statistics, and the logits are cast back to f32 so the
+  // loss and everything after it is fp32 (mixed precision as PyTorch's autocast does it).
+  Var forward(Tape& t, Var x);
+  // The parameters' dtype (default) or BF16 (parameters must be f32). Set after finalize().
+  void set_compute_dtype(DType dtype);
+  DType compute_dtype() const { return bf16_ ? DType::BF16 : stores_.params.dtype(); }
   void set_training(bool on) { root().set_training(on); }
   bool training() { return root().training(); }
   ModelStores& stores() { return stores_; }
@@ -89,6 +96,9 @@ class Model {
  protected:
   virtual Module& root() = 0;
   ModelStores stores_;
+
+ private:
+  bool bf16_ = false;
 };
 
 }  // namespace bts

@@ -13,7 +13,30 @@ void require_same(const Tensor& a, const Tensor& b, const char* op) {
 bool any_grad(Var a, Var b = Var(), Var c = Var()) {
   return (a.node() && a.requires_grad()) || (b.node() && b.requires_grad()) || (c.node() && c.requires_grad());
 }
+
+// Mixed precision: an op on bf16 tensors is its f32 op between casts. The inputs widen exactly, the f32 kernels
+// compute, the output is rounded once to bf16; backward likewise in reverse (every gradient of a bf16 value is
+// stored as bf16, an accumulating one added in fp32 and rounded once). These are the semantics of cuDNN and cuBLAS
+// with bf16 data and fp32 compute, so the CPU backend is their reference; a backend with bf16 kernels of its own
+// would be called directly here instead.
+bool is_bf16(const Tensor& t) { return t.dtype() == DType::BF16; }
+Var widened(Tape& t, Var v) { return is_bf16(v.value()) ? cast(t, v, DType::F32) : v; }
+Var narrowed(Tape& t, Var v) { return cast(t, v, DType::BF16); }
 }  // namespace
+
+Var cast(Tape& t, Var x, DType to) {
+  const Tensor& X = x.value();
+  if (X.dtype() == to) return x;
+  BTS_CHECK((X.dtype() == DType::F32 && to == DType::BF16) || (X.dtype() == DType::BF16 && to == DType::F32),
+            "cast: " << X.describe() << " to " << dtype_name(to) << " (only f32 <-> bf16)");
+  Backend& be = backend(X.device());
+  Var y = t.output(X.shape(), to, any_grad(x), X.layout());
+  be.convert(X, to, GradTarget{y.mutable_value().raw(), false, X.layout()});
+  t.record(y, [&t, &be, x, y] {
+    if (GradTarget gx = t.grad_target(x)) be.convert(t.grad(y), x.value().dtype(), gx);
+  });
+  return y;
+}
 
 // Each op validates its operands, asks the backend of its input's device for the forward, and records a
 // backward closure that calls the same backend. Gradients go through GradTargets (overwrite or accumulate).
@@ -25,6 +48,7 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
   BTS_CHECK(X.ndim() == 4 && Wt.ndim() == 4 && X.dim(1) == Wt.dim(1),
             "conv2d: input " << X.describe() << " does not match weight " << Wt.describe());
   BTS_CHECK(stride >= 1 && pad >= 0, "conv2d: stride " << stride << ", pad " << pad);
+  if (is_bf16(X)) return narrowed(t, conv2d(t, widened(t, x), widened(t, w), stride, pad));
   kernels::ConvShape s{X.dim(0), X.dim(1), X.dim(2), X.dim(3), Wt.dim(0), Wt.dim(2), Wt.dim(3), stride, pad};
   BTS_CHECK(s.P() >= 1 && s.Q() >= 1, "conv2d: input " << shape_str(X.shape()) << " too small for kernel "
                                                        << s.R << "x" << s.S);
@@ -40,11 +64,12 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
 }
 
 namespace {
+// The parameters and running statistics are in the input's dtype, or f32 for a bf16 input (mixed precision keeps
+// them in fp32, as cuDNN's BatchNorm takes them).
 void check_batchnorm(const Tensor& X, Var gamma, Var beta, const Tensor& running_mean, const Tensor& running_var) {
-  require_same(X, gamma.value(), "batchnorm2d");
-  require_same(X, beta.value(), "batchnorm2d");
-  require_same(X, running_mean, "batchnorm2d");
-  require_same(X, running_var, "batchnorm2d");
+  for (const Tensor* p : {&gamma.value(), &beta.value(), &running_mean, &running_var})
+    BTS_CHECK(p->device() == X.device() && p->dtype() == (is_bf16(X) ? DType::F32 : X.dtype()),
+              "batchnorm2d: input " << X.describe() << " with parameter or statistic " << p->describe());
   BTS_CHECK(X.ndim() == 4 && gamma.value().numel() == X.dim(1) && beta.value().numel() == X.dim(1) &&
                 running_mean.numel() == X.dim(1) && running_var.numel() == X.dim(1),
             "batchnorm2d: input " << X.describe() << " vs " << gamma.value().numel() << " channels");
@@ -59,6 +84,8 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
                 double momentum, double eps) {
   const Tensor& X = x.value();
   check_batchnorm(X, gamma, beta, running_mean, running_var);
+  if (is_bf16(X))
+    return narrowed(t, batchnorm2d(t, widened(t, x), gamma, beta, running_mean, running_var, training, momentum, eps));
   Backend& be = backend(X.device());
   if (!training) {
     Var y = t.output(X.shape(), X.dtype(), false, X.layout());
@@ -88,6 +115,8 @@ Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, 
   const Tensor& X = x.value();
   check_batchnorm(X, gamma, beta, running_mean, running_var);
   check_batch_statistics(X);
+  if (is_bf16(X))
+    return narrowed(t, batchnorm2d_relu(t, widened(t, x), gamma, beta, running_mean, running_var, true, momentum, eps));
   Backend& be = backend(X.device());
   const int64_t C = X.dim(1);
   Var y = t.output(X.shape(), X.dtype(), any_grad(x, gamma, beta), X.layout());
@@ -107,6 +136,7 @@ Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, 
 
 Var relu(Tape& t, Var x) {
   const Tensor& X = x.value();
+  if (is_bf16(X)) return narrowed(t, relu(t, widened(t, x)));
   Backend& be = backend(X.device());
   Var y = t.output(X.shape(), X.dtype(), any_grad(x), X.layout());
   be.relu_forward(X, y.mutable_value());
@@ -122,6 +152,7 @@ Var add(Tape& t, Var a, Var b) {
   BTS_CHECK(A.shape() == b.value().shape(), "add: shapes " << shape_str(A.shape()) << " and "
                                                            << shape_str(b.value().shape()));
   BTS_CHECK(A.layout() == b.value().layout(), "add: layouts differ: " << A.describe() << " vs " << b.value().describe());
+  if (is_bf16(A)) return narrowed(t, add(t, widened(t, a), widened(t, b)));
   Backend& be = backend(A.device());
   Var y = t.output(A.shape(), A.dtype(), any_grad(a, b), A.layout());
   be.add_forward(A, b.value(), y.mutable_value());
@@ -139,6 +170,7 @@ Var add_relu(Tape& t, Var a, Var b) {
                                                                 << shape_str(b.value().shape()));
   BTS_CHECK(A.layout() == b.value().layout(),
             "add_relu: layouts differ: " << A.describe() << " vs " << b.value().describe());
+  if (is_bf16(A)) return narrowed(t, add_relu(t, widened(t, a), widened(t, b)));
   Backend& be = backend(A.device());
   Var y = t.output(A.shape(), A.dtype(), any_grad(a, b), A.layout());
   be.add_relu_forward(A, b.value(), y.mutable_value());
@@ -153,6 +185,7 @@ Var add_relu(Tape& t, Var a, Var b) {
 Var global_avg_pool(Tape& t, Var x) {
   const Tensor& X = x.value();
   BTS_CHECK(X.ndim() == 4, "global_avg_pool: input " << X.describe() << " is not NCHW");
+  if (is_bf16(X)) return narrowed(t, global_avg_pool(t, widened(t, x)));
   const int64_t HW = X.dim(2) * X.dim(3);
   Backend& be = backend(X.device());
   Var y = t.output({X.dim(0), X.dim(1)}, X.dtype(), any_grad(x));
@@ -170,6 +203,7 @@ Var linear(Tape& t, Var x, Var w, Var b) {
   require_same(X, b.value(), "linear");
   BTS_CHECK(X.ndim() == 2 && Wt.ndim() == 2 && X.dim(1) == Wt.dim(1) && b.value().numel() == Wt.dim(0),
             "linear: input " << X.describe() << ", weight " << Wt.describe() << ", bias " << b.value().describe());
+  if (is_bf16(X)) return narrowed(t, linear(t, widened(t, x), widened(t, w), widened(t, b)));
   Backend& be = backend(X.device());
   Var y = t.output({X.dim(0), Wt.dim(0)}, X.dtype(), any_grad(x, w, b));
   be.linear_forward(X, Wt, b.value(), y.mutable_value());
@@ -202,6 +236,8 @@ Targets Targets::hard(const Tensor& labels, DType dtype, Device device) {
 CrossEntropyResult cross_entropy(Tape& t, Var logits, const Targets& tg) {
   const Tensor& Z = logits.value();
   BTS_CHECK(Z.ndim() == 2, "cross_entropy: logits " << Z.describe() << " are not [N, K]");
+  BTS_CHECK(!is_bf16(Z), "cross_entropy: logits " << Z.describe()
+                                                  << " are bf16; the loss is computed in fp32 (cast the logits)");
   const int64_t N = Z.dim(0);
   BTS_CHECK(tg.labels.dtype() == DType::I32 && tg.labels.ndim() == 2 && tg.labels.dim(0) == N,
             "cross_entropy: labels " << tg.labels.describe() << " for logits " << Z.describe());

@@ -1,5 +1,5 @@
 // The differentiable ops the models are built from. Each records its backward on the tape and dispatches on
-// the tensors' device (CPU reference/fast path today; CUDA in kernels/cuda) and dtype (f32, f64 on the CPU).
+// the tensors' device (CPU reference/fast path today; CUDA in kernels/cuda) and dtype (f32; f64 on the CPU; bf16).
 #pragma once
 #include "engine/autograd.h"
 
@@ -12,6 +12,11 @@ enum class CpuAlgo { Reference, Gemm, Fast };
 const char* cpu_algo_name(CpuAlgo algo);
 void set_cpu_algo(CpuAlgo algo);
 CpuAlgo cpu_algo();
+
+// x converted to `to` (f32 <-> bf16; the same Var when it already is): the casts of mixed precision. Backward converts
+// the gradient back. Every op below also takes bf16 tensors (weights and activations; BatchNorm's parameters and
+// statistics stay f32): it then computes in fp32 and stores its output and gradients as bf16.
+Var cast(Tape& t, Var x, DType to);
 
 Var conv2d(Tape& t, Var x, Var w, int stride, int pad);
 // BatchNorm2d. Training: normalise with batch statistics and update the running ones in place.

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "engine/arena.h"
+#include "kernels/common/bf16.h"
 
 namespace bts {
 
@@ -108,6 +109,11 @@ void Tensor::fill(double value) {
     case DType::U8: fill_host<uint8_t>(host.data_, numel(), value); break;
     case DType::I32: fill_host<int32_t>(host.data_, numel(), value); break;
     case DType::I64: fill_host<int64_t>(host.data_, numel(), value); break;
+    case DType::BF16: {
+      const BFloat16 v{kernels::bf16_round(static_cast<float>(value))};
+      for (int64_t i = 0; i < numel(); ++i) static_cast<BFloat16*>(host.data_)[i] = v;
+      break;
+    }
   }
   if (device_ != Device::CPU) copy_from(host);
 }
@@ -122,6 +128,7 @@ std::vector<double> Tensor::to_double_vector() const {
       case DType::U8: out[i] = static_cast<const uint8_t*>(host.data_)[i]; break;
       case DType::I32: out[i] = static_cast<const int32_t*>(host.data_)[i]; break;
       case DType::I64: out[i] = static_cast<double>(static_cast<const int64_t*>(host.data_)[i]); break;
+      case DType::BF16: out[i] = kernels::bf16_to_f32(static_cast<const BFloat16*>(host.data_)[i].bits); break;
     }
   }
   return out;

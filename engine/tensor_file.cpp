@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine/crc32.h"
+#include "kernels/common/bf16.h"
 #include "engine/file_write.h"
 
 namespace bts {
@@ -24,8 +25,9 @@ DType dtype_from_code(uint32_t c, const std::string& where) {
     case 2: return DType::U8;
     case 3: return DType::I32;
     case 4: return DType::I64;
+    case 5: return DType::BF16;
   }
-  BTS_FAIL(where << ": unknown dtype code " << c << " (expected 0..4)");
+  BTS_FAIL(where << ": unknown dtype code " << c << " (expected 0..5)");
 }
 uint32_t code_of(DType t) { return static_cast<uint32_t>(t); }
 
@@ -230,6 +232,12 @@ void check_entry_values(const Tensor& t, const std::string& name, double lo, dou
     case DType::U8: check_values(t.data<uint8_t>(), t.numel(), name, lo, hi); break;
     case DType::I32: check_values(t.data<int32_t>(), t.numel(), name, lo, hi); break;
     case DType::I64: check_values(t.data<int64_t>(), t.numel(), name, lo, hi); break;
+    case DType::BF16: {
+      std::vector<float> v(static_cast<size_t>(t.numel()));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = kernels::bf16_to_f32(t.data<BFloat16>()[i].bits);
+      check_values(v.data(), t.numel(), name, lo, hi);
+      break;
+    }
   }
 }
 

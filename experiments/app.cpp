@@ -234,7 +234,7 @@ int run_app(const Experiment& e, int argc, char** argv) {
                                    "is cuda or auto); each run is pinned to one");
   app.add_option("--jobs-per-gpu", o.jobs_per_gpu, "runs at once on each GPU (default: --jobs)")
       ->check(CLI::Range(1, 64));
-  app.add_option("--set", o.sets, "override a config field of every run: --set tf32=false (repeatable)");
+  app.add_option("--set", o.sets, "override a config field of every run: --set precision=fp32 (repeatable)");
   app.add_option("--bts", o.bts, "the bts binary (default: the one next to this app)");
   app.add_flag("--dry-run", o.dry_run, "list this shard's points and how each config differs from the base");
   app.add_flag("--aggregate-only", o.aggregate_only, "run nothing; write the table and figures from existing runs");

@@ -97,7 +97,17 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("batch_size", c.batch_size, at_least<int64_t>(2), "an integer >= 2");
   f.read("seed", c.seed, any, "a non-negative integer");
   f.read("device", c.device, [](const std::string& v) { return is_device_spec(v); }, "auto, cpu, cuda or cuda:N");
-  f.read("tf32", c.tf32, any, "true or false");
+  f.read("precision", c.precision, one_of({"fp32", "tf32", "bf16"}), "fp32, tf32, bf16");
+  // The key before `precision` existed (configs and checkpoints written then): true is tf32, false fp32.
+  bool tf32 = true;
+  f.read("tf32", tf32, any, "true or false");
+  if (f.raw().contains("tf32")) {
+    const std::string implied = tf32 ? "tf32" : "fp32";
+    BTS_CHECK(!f.raw().contains("precision") || c.precision == implied,
+              "config keys 'tf32' (" << (tf32 ? "true" : "false") << ") and 'precision' (\"" << c.precision
+                                     << "\") disagree; 'tf32' is the old spelling of precision fp32/tf32: drop it");
+    c.precision = implied;
+  }
   f.read("train_subset", c.train_subset, at_least<int64_t>(0), "0 (all) or a sample count");
   f.read("test_subset", c.test_subset, at_least<int64_t>(0), "0 (all) or a sample count");
   f.read("eval_every", c.eval_every, at_least<int64_t>(1), "an integer >= 1 (epochs)");
@@ -226,7 +236,7 @@ json config_to_json(const TrainConfig& c) {
               {"record_forgetting", c.record_forgetting},
               {"seed", c.seed},
               {"device", c.device},
-              {"tf32", c.tf32},
+              {"precision", c.precision},
               {"train_subset", c.train_subset},
               {"test_subset", c.test_subset},
               {"eval_every", c.eval_every},

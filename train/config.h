@@ -44,7 +44,10 @@ struct TrainConfig {
   bool record_forgetting = false;       // write forgetting.bin (per-sample forgetting events) for any run
   uint64_t seed = 0;
   std::string device = "auto";          // auto, cpu, cuda
-  bool tf32 = true;
+  // Arithmetic of the model: fp32 (exact fp32, the paper's runs bit-reproducible on one GPU), tf32 (fp32 tensors,
+  // TF32 tensor cores for convolutions and GEMMs on the GPU; fp32 on the CPU), bf16 (mixed precision: bf16
+  // activations and weight copies, fp32 master weights, momentum, BatchNorm statistics and loss).
+  std::string precision = "tf32";
   int64_t train_subset = 0;             // 0: the whole training set; k: a fixed random subset of k samples
   int64_t test_subset = 0;              // 0: the whole test set
   int64_t eval_every = 1;               // epochs

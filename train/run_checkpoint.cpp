@@ -88,6 +88,12 @@ void TrainingRun::restore() {
   } catch (const json::exception& e) {
     BTS_FAIL("checkpoint '" << file << "': its config or state is not valid JSON: " << e.what());
   }
+  // Written by an older version, the saved config may spell a key the old way (`tf32` before `precision`): compare
+  // it as this version reads it. One this version refuses is compared as written (and so differs).
+  try {
+    saved_cfg = config_to_json(config_from_json(saved_cfg));
+  } catch (const std::exception&) {
+  }
   if (identity(saved_cfg) != identity(cfg_json_)) {
     std::vector<std::string> keys;
     differing_keys(identity(saved_cfg), identity(cfg_json_), "", keys);

@@ -41,7 +41,7 @@ namespace {
 json run_in_directory(const TrainConfig& cfg, const json& cfg_json, const TrainOptions& opt, const fs::path& dir,
                       bool& started) {
   const Device dev = choose_device(cfg.device);
-  backend(dev).set_tf32(cfg.tf32);
+  backend(dev).set_tf32(cfg.precision == "tf32");
   const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
   CoresetSelection coreset;
   if (cfg.method == "core-set") {
@@ -116,6 +116,8 @@ json evaluate_run(const std::string& run_dir, const std::string& device) {
   DeviceDataset test_ds(std::move(data.test), dev, 0);
   ResNet18 model({cfg.width, test_ds.classes(), test_ds.channels()});
   model.finalize(DType::F32, dev, cfg.seed);
+  backend(dev).set_tf32(cfg.precision == "tf32");
+  if (cfg.precision == "bf16") model.set_compute_dtype(DType::BF16);
   try {
     restore_entry(ck, "params", model.params().flat_data());
     restore_entry(ck, "buffers", model.buffers().flat_data());

@@ -31,6 +31,7 @@ std::vector<int32_t> checked_coreset(std::vector<int32_t> subset, int64_t n, dou
 std::unique_ptr<ResNet18> make_model(const TrainConfig& cfg, const DeviceDataset& train, Device dev) {
   auto model = std::make_unique<ResNet18>(ResNet18Config{cfg.width, train.classes(), train.channels()});
   model->finalize(DType::F32, dev, cfg.seed);
+  if (cfg.precision == "bf16") model->set_compute_dtype(DType::BF16);
   return model;
 }
 

@@ -54,6 +54,7 @@ class CpuBackend final : public Backend {
   void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) override;
   void add_forward(const Tensor& a, const Tensor& b, Tensor& y) override;
   void copy_grad(const Tensor& dy, GradTarget dx) override;
+  void convert(const Tensor& src, DType dst_dtype, GradTarget dst) override;
   void add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) override;
   void add_relu_backward(const Tensor& y, const Tensor& dy, GradTarget da, GradTarget db, Arena& scratch) override;
   void global_avg_pool_forward(const Tensor& x, Tensor& y) override;

@@ -9,6 +9,7 @@
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_dnnl.h"
+#include "kernels/cpu/convert.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/linear.h"
@@ -254,6 +255,16 @@ void CpuBackend::copy_grad(const Tensor& dy, GradTarget dx) {
     using T = decltype(tag);
     kc::copy_grad<T>(dy.numel(), dy.data<T>(), dx.as<T>(), dx.accumulate);
   });
+}
+
+void CpuBackend::convert(const Tensor& src, DType dst_dtype, GradTarget dst) {
+  if (src.dtype() == DType::F32 && dst_dtype == DType::BF16)
+    kc::convert_f32_to_bf16(src.numel(), src.data<float>(), dst.as<uint16_t>(), dst.accumulate);
+  else if (src.dtype() == DType::BF16 && dst_dtype == DType::F32)
+    kc::convert_bf16_to_f32(src.numel(), reinterpret_cast<const uint16_t*>(src.data<BFloat16>()), dst.as<float>(),
+                            dst.accumulate);
+  else
+    BTS_FAIL("convert: " << dtype_name(src.dtype()) << " to " << dtype_name(dst_dtype) << " is not supported");
 }
 
 void CpuBackend::global_avg_pool_forward(const Tensor& x, Tensor& y) {

@@ -43,6 +43,7 @@ class CudaBackend final : public Backend {
   void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) override;
   void add_forward(const Tensor& a, const Tensor& b, Tensor& y) override;
   void copy_grad(const Tensor& dy, GradTarget dx) override;
+  void convert(const Tensor& src, DType dst_dtype, GradTarget dst) override;
   void global_avg_pool_forward(const Tensor& x, Tensor& y) override;
   void global_avg_pool_backward(const Tensor& dy, int64_t hw, GradTarget dx) override;
   void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override;

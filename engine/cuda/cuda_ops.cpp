@@ -1,11 +1,13 @@
 // The CUDA backend's differentiable ops and SGD step: cuDNN convolutions (workspaces from the tape's arena, so a
-// warm step allocates nothing), cuBLAS for the linear layer, custom kernels for the rest. f32 only.
+// warm step allocates nothing), cuBLAS for the linear layer, custom kernels for the rest. f32 only (bf16 ops run
+// their f32 kernels between conversions, engine/ops.cpp; only convert() sees bf16 here).
 #include "engine/arena.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/convert.h"
 #include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/linear.h"
@@ -89,6 +91,16 @@ void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx
 
 void CudaBackend::add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
   kg::add_forward(cu_stream(), a.numel(), f32(a), f32(b), f32(y));
+}
+
+void CudaBackend::convert(const Tensor& src, DType dst_dtype, GradTarget dst) {
+  const auto bf16 = [](const Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data<BFloat16>()); };
+  if (src.dtype() == DType::F32 && dst_dtype == DType::BF16)
+    kg::convert_f32_to_bf16(cu_stream(), src.numel(), src.data<float>(), dst.as<uint16_t>(), dst.accumulate);
+  else if (src.dtype() == DType::BF16 && dst_dtype == DType::F32)
+    kg::convert_bf16_to_f32(cu_stream(), src.numel(), bf16(src), dst.as<float>(), dst.accumulate);
+  else
+    BTS_FAIL("convert: " << dtype_name(src.dtype()) << " to " << dtype_name(dst_dtype) << " is not supported");
 }
 
 void CudaBackend::copy_grad(const Tensor& dy, GradTarget dx) {
