@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/autograd.h"
+#include "engine/ops.h"
 #include "engine/rng.h"
 #include "data/fashion_mnist.h"
 #include "engine/tensor.h"
@@ -20,6 +21,15 @@ namespace bts::test {
 // The end-to-end tests train on real Fashion-MNIST (Debian's dataset-fashion-mnist, or the folder named by
 // $BTS_FASHION_MNIST_DIR); they skip without it.
 inline bool have_fashion_mnist() { return bts::have_fashion_mnist(); }
+
+// The CPU implementation `a` until the scope ends, then the previous one again (also when a check throws).
+struct AlgoScope {
+  explicit AlgoScope(CpuAlgo a) : prev(cpu_algo()) { set_cpu_algo(a); }
+  ~AlgoScope() { set_cpu_algo(prev); }
+  AlgoScope(const AlgoScope&) = delete;
+  AlgoScope& operator=(const AlgoScope&) = delete;
+  CpuAlgo prev;
+};
 
 inline Tensor random_tensor(const Shape& shape, DType dtype, Rng& rng, double scale = 1.0) {
   Tensor t = Tensor::empty(shape, dtype);

@@ -197,7 +197,7 @@ TEST_CASE("convert: f32 <-> bf16 tensors, an accumulating bf16 target adds in fp
 
 TEST_CASE("every op on bf16 tensors is the f32 op between roundings, forward and backward, bit for bit") {
   for (CpuAlgo algo : {CpuAlgo::Reference, CpuAlgo::Fast}) {
-    set_cpu_algo(algo);
+    AlgoScope scope(algo);
     INFO(cpu_algo_name(algo));
     check_op({"conv2d 3x3 stride 2", {{4, 16, 9, 9}, {16, 16, 3, 3}}, {}, [](Tape& t, auto& v, auto&) {
                 return conv2d(t, v[0], v[1], 2, 1);
@@ -233,7 +233,6 @@ TEST_CASE("every op on bf16 tensors is the f32 op between roundings, forward and
     check_op({"add", {{2, 16, 4, 4}, {2, 16, 4, 4}}, {}, [](Tape& t, auto& v, auto&) { return add(t, v[0], v[1]); }});
     check_op({"linear", {{4, 8}, {5, 8}, {5}}, {}, [](Tape& t, auto& v, auto&) { return linear(t, v[0], v[1], v[2]); }});
   }
-  set_cpu_algo(CpuAlgo::Fast);
 }
 
 TEST_CASE("a bf16 model: f32 logits and master gradients within bf16 accuracy of fp32") {

@@ -5,15 +5,8 @@
 
 using namespace bts;
 using bts::test::gradcheck;
+using bts::test::AlgoScope;
 using bts::test::random_tensor;
-
-namespace {
-struct AlgoScope {
-  explicit AlgoScope(CpuAlgo a) : prev(cpu_algo()) { set_cpu_algo(a); }
-  ~AlgoScope() { set_cpu_algo(prev); }
-  CpuAlgo prev;
-};
-}  // namespace
 
 TEST_SUITE("gradcheck") {
 
