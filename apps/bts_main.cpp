@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   // file (bts::apply_override, then config_from_json): a negative, NaN or out-of-range value is an error naming
   // the key, never silently replaced by a default.
   std::string budget, width, epochs, train_subset, seed;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, check_steady_state = false;
   train->add_option("--config", config_path, "JSON config file (fields: docs/TRAINING.md)");
   train->add_option("--run-dir", run_dir, "run directory (default runs/<dataset>-<method>-B<budget>-<lr>-s<seed>)");
   train->add_option("--dataset", dataset, "cifar10, cifar100, svhn, miniimagenet, fashion-mnist");
@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
   train->add_option("--set", sets, "override any config field: --set optimizer.weight_decay=5e-4 (repeatable)");
   train->add_flag("--resume", resume, "continue the run in --run-dir from its checkpoint");
   train->add_flag("--quiet", quiet, "no progress lines");
+  train->add_flag("--check-steady-state", check_steady_state,
+                  "fail at the first allocation or wait for the device in a step after the first epoch "
+                  "(engine/steady_state.h; docs/PERFORMANCE.md)");
 
   auto* eval = app.add_subcommand("eval", "test accuracy of the checkpoint in a run directory");
   std::string eval_dir, eval_device = "auto";
@@ -226,6 +229,7 @@ int main(int argc, char** argv) {
       if (!device.empty()) set("device", device);
       for (const auto& s : sets) bts::apply_override(j, s);
       opt.quiet = quiet;
+      opt.check_steady_state = check_steady_state;
     } else {
       j = main_job_config();
       std::printf("bts: main job (no subcommand; `bts --help` lists them)\n");

@@ -4,12 +4,14 @@
 #include <utility>
 
 #include "engine/backend.h"
+#include "engine/steady_state.h"
 #include "kernels/common/check.h"
 
 namespace bts {
 
 Buffer::Buffer(Device device, size_t bytes) : bytes_(bytes), device_(device) {
   if (bytes == 0) return;
+  steady_state::note_allocation(device, bytes, "a Buffer");
   ptr_ = backend(device).allocate(bytes);
 }
 
@@ -47,6 +49,7 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
             "copy between two different device kinds (" << device_name(src_dev) << " -> " << device_name(dst_dev)
                                                        << ") is not supported");
   const bool touches_host = dst_dev == Device::CPU || src_dev == Device::CPU;
+  if (dst_dev == Device::CPU) steady_state::note_host_wait("a copy from device memory to the host");
   backend(dst_dev != Device::CPU ? dst_dev : src_dev).copy(dst, src, bytes, touches_host);
 }
 

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "engine/arena.h"
+#include "engine/steady_state.h"
 #include "kernels/common/bf16.h"
 
 namespace bts {
@@ -80,6 +81,7 @@ Tensor Tensor::reshaped(const Shape& shape) const {
 Tensor Tensor::clone() const { return to(device_); }
 
 Tensor Tensor::to(Device device) const {
+  if (device == Device::CPU) steady_state::note_host_wait("Tensor::to(cpu)");
   Tensor t = empty(shape_, dtype_, device, layout_);
   copy_bytes(t.data_, device, data_, device_, bytes());
   return t;
@@ -102,6 +104,9 @@ void fill_host(void* p, int64_t n, double v) {
 }  // namespace
 
 void Tensor::fill(double value) {
+  // Written on the host: on a GPU an upload the stream waits for (a CPU run takes the same path, so its guard
+  // sees it too).
+  steady_state::note_host_wait("Tensor::fill (written on the host, uploaded)");
   Tensor host = device_ == Device::CPU ? view() : empty(shape_, dtype_, Device::CPU, layout_);
   switch (dtype_) {
     case DType::F32: fill_host<float>(host.data_, numel(), value); break;
@@ -119,6 +124,7 @@ void Tensor::fill(double value) {
 }
 
 std::vector<double> Tensor::to_double_vector() const {
+  steady_state::note_host_wait("Tensor::to_double_vector");
   Tensor host = device_ == Device::CPU ? view() : to(Device::CPU);
   std::vector<double> out(static_cast<size_t>(numel()));
   for (size_t i = 0; i < out.size(); ++i) {

@@ -23,6 +23,10 @@ struct TrainOptions {
   bool quiet = false;   // no progress lines (tests)
   // Tests: stop (as if interrupted) after this many global steps; 0 = never.
   int64_t stop_after_steps = 0;
+  // Prove the steady state (engine/steady_state.h): from the second epoch this process trains on, the sampler's
+  // draw and every step run under the guard, and the run fails naming the first allocation or wait for the device
+  // it meets. Progress lines, evaluation and checkpoints stay outside. `bts train --check-steady-state`.
+  bool check_steady_state = false;
   // In-process callers running many short trainings (the GPU strategy test): the configured data set, already
   // read, used (copied) instead of reading it again. Its name must be the config's dataset.
   const DataSplit* data = nullptr;

@@ -6,6 +6,7 @@
 
 #include "engine/backend.h"
 #include "engine/device.h"
+#include "engine/steady_state.h"
 #include "kernels/common/check.h"
 #include "kernels/common/mixing.h"
 #include "train/signals.h"
@@ -149,8 +150,18 @@ json TrainingRun::execute() {
   return finish();
 }
 
+// The steady-state guard for one phase of epoch `epoch`: armed from the second epoch this process trains on (the
+// first warms up: arenas find their peak, plans and algorithms are chosen), when the options ask for it.
+std::unique_ptr<SteadyStateScope> TrainingRun::steady_state_scope(int64_t epoch, const std::string& what) const {
+  std::unique_ptr<SteadyStateScope> scope;
+  if (opt_.check_steady_state && epoch > start_epoch_)
+    scope = std::make_unique<SteadyStateScope>("epoch " + std::to_string(epoch + 1) + "'s " + what + " (" + cfg_.method + ")");
+  return scope;
+}
+
 bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
   if (first == 0) {  // a resumed mid-epoch run has this epoch's order from the checkpoint
+    const auto guard = steady_state_scope(epoch, "sampling");
     timer_.start("sampling");
     sampler_->begin_epoch(epoch, buf_.order);
     timer_.stop("sampling");
@@ -161,16 +172,19 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
   for (int64_t it = first; it < ipe && !progress_.budget_spent; ++it) {
     const int64_t step = epoch * ipe + it;
     Tensor idx = Tensor::wrap(buf_.order.data<int32_t>() + it * b_, {b_}, DType::I32, dev_);
-    build_batch(step, idx);
-    if (!sb_) {
-      train_presented_batch(step, idx);
-      // No method trains more steps than its budget buys (a whole-epoch method's last epoch may end early).
-      if (progress_.counters.iterations >= budget_.step_cap) progress_.budget_spent = true;
-    } else {
-      // The run's last presentation: the step that empties the queue now (or its flush below) is the last one.
-      last_presentation_ = epoch == budget_.epochs - 1 && it == ipe - 1;
-      sb_scoring_step(epoch, step, idx);
-      while (sb_->queued() >= b_ && !progress_.budget_spent) sb_train_queued(b_);
+    {
+      const auto guard = steady_state_scope(epoch, "iteration " + std::to_string(it + 1));
+      build_batch(step, idx);
+      if (!sb_) {
+        train_presented_batch(step, idx);
+        // No method trains more steps than its budget buys (a whole-epoch method's last epoch may end early).
+        if (progress_.counters.iterations >= budget_.step_cap) progress_.budget_spent = true;
+      } else {
+        // The run's last presentation: the step that empties the queue now (or its flush below) is the last one.
+        last_presentation_ = epoch == budget_.epochs - 1 && it == ipe - 1;
+        sb_scoring_step(epoch, step, idx);
+        while (sb_->queued() >= b_ && !progress_.budget_spent) sb_train_queued(b_);
+      }
     }
     images_since_ += b_;
     const bool stop_now = interrupt_signal() != 0 ||
@@ -182,7 +196,10 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
     }
   }
   // Selective backprop: the epoch's partial queue trains as a smaller batch.
-  if (sb_ && !progress_.budget_spent && sb_->queued() > 0) sb_train_queued(sb_->queued());
+  if (sb_ && !progress_.budget_spent && sb_->queued() > 0) {
+    const auto guard = steady_state_scope(epoch, "partial batch");
+    sb_train_queued(sb_->queued());
+  }
   return true;
 }
 

@@ -13,12 +13,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/autograd.h"
 #include "engine/phase_timer.h"
 #include "engine/sgd.h"
+#include "engine/steady_state.h"
 #include "models/resnet18.h"
 #include "train/batch_mixing.h"
 #include "train/budget.h"
@@ -88,6 +90,7 @@ class TrainingRun {
   double lr_at(int64_t step) const;
   double last_lr() const;  // the schedule's value at its last iteration (lr.final for the linear schedule)
   double elapsed() const;
+  std::unique_ptr<SteadyStateScope> steady_state_scope(int64_t epoch, const std::string& what) const;
   void merge_phases();
   std::vector<double> epoch_stats(int64_t epoch) const;  // host copy of the stats, checked finite
   void check_parameters_finite(int64_t epoch) const;     // throws when the model diverged

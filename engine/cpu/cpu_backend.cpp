@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/steady_state.h"
 #include "kernels/common/check.h"
 
 namespace bts {
@@ -31,6 +32,9 @@ void CpuBackend::release(void* p) noexcept { std::free(p); }
 
 void CpuBackend::copy(void* dst, const void* src, size_t bytes, bool) { std::memmove(dst, src, bytes); }
 
+// The CPU never waits, but a GPU run would here: the steady-state guard sees the same calls on both backends.
+void CpuBackend::synchronize() { steady_state::note_host_wait("Backend::synchronize"); }
+
 void CpuBackend::fill(void* dst, int byte_value, size_t bytes) { std::memset(dst, byte_value, bytes); }
 
 // A CPU "event" is the host time at which it was recorded: CPU work is synchronous, so that is when the work
@@ -38,6 +42,7 @@ void CpuBackend::fill(void* dst, int byte_value, size_t bytes) { std::memset(dst
 EventHandle CpuBackend::create_event() { return new double(0); }
 void CpuBackend::record_event(EventHandle e) { *static_cast<double*>(e) = now_ms(); }
 double CpuBackend::elapsed_ms(EventHandle begin, EventHandle end) {
+  steady_state::note_host_wait("Backend::elapsed_ms");
   return *static_cast<double*>(end) - *static_cast<double*>(begin);
 }
 void CpuBackend::destroy_event(EventHandle e) noexcept { delete static_cast<double*>(e); }

@@ -1,6 +1,7 @@
 // The CPU backend's sampling, strategy and augmentation kernels: the CPU twins of kernels/cuda/*, called with
 // the same arguments (host pointers) and giving the same bits where the kernels say so.
 #include "engine/cpu/cpu_backend.h"
+#include "engine/steady_state.h"
 #include "kernels/cpu/augment_batch.h"
 #include "kernels/cpu/forgetting.h"
 #include "kernels/cpu/importance.h"
@@ -56,11 +57,13 @@ void CpuBackend::sb_append_history(float* history, int64_t r, int64_t appended, 
 
 int64_t CpuBackend::sb_select(const float* loss, int64_t b, const float* history, int64_t len, double beta,
                               bool prime, uint64_t seed, uint64_t step, int32_t* slots) {
+  steady_state::note_host_wait("sb_select's count");  // as the GPU's 4-byte read back
   return kc::sb_select(loss, b, history, len, beta, prime, seed, step, slots);
 }
 
 int64_t CpuBackend::sb_split_stale(const int32_t* idx, int64_t b, const float* cached_loss, const int32_t* scored_epoch,
                                    int64_t epoch, int64_t staleness, float* loss, int32_t* need) {
+  steady_state::note_host_wait("sb_split_stale's count");
   return kc::sb_split_stale(idx, b, cached_loss, scored_epoch, epoch, staleness, loss, need);
 }
 

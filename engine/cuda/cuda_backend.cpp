@@ -2,6 +2,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "engine/steady_state.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device.h"
@@ -45,6 +46,7 @@ void CudaBackend::release(void* p) noexcept {
 void CudaBackend::copy(void* dst, const void* src, size_t bytes, bool touches_host) {
   // On the context's stream, in order with the kernels queued before it. When host memory is involved, wait:
   // the caller may read or free it right after (the only host synchronisation copies ever cause).
+  if (touches_host) steady_state::note_host_wait("a copy to or from host memory (the stream is waited for)");
   const cudaStream_t s = current_stream();
   BTS_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
   if (touches_host) BTS_CUDA_CHECK(cudaStreamSynchronize(s));
@@ -56,7 +58,10 @@ void CudaBackend::fill(void* dst, int byte_value, size_t bytes) {
 
 StreamHandle CudaBackend::stream() { return current_stream(); }
 
-void CudaBackend::synchronize() { kernels::cuda::current_context().synchronize(); }
+void CudaBackend::synchronize() {
+  steady_state::note_host_wait("Backend::synchronize");
+  kernels::cuda::current_context().synchronize();
+}
 
 EventHandle CudaBackend::create_event() {
   cudaEvent_t e;
@@ -69,6 +74,7 @@ void CudaBackend::record_event(EventHandle e) {
 }
 
 double CudaBackend::elapsed_ms(EventHandle begin, EventHandle end) {
+  steady_state::note_host_wait("Backend::elapsed_ms");
   float ms = 0;
   BTS_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(end)));
   BTS_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(begin), static_cast<cudaEvent_t>(end)));
@@ -83,6 +89,7 @@ bool CudaBackend::tf32() const { return kernels::cuda::current_context().allow_t
 
 void* CudaBackend::scratch(size_t bytes) {
   if (bytes > scratch_bytes_) {
+    steady_state::note_allocation(Device::CUDA, bytes, "the CUDA backend's scratch");
     if (scratch_) BTS_CUDA_CHECK(cudaFree(scratch_));  // waits for the kernels still reading it
     scratch_ = nullptr;
     scratch_bytes_ = 0;
@@ -93,11 +100,13 @@ void* CudaBackend::scratch(size_t bytes) {
 }
 
 int32_t* CudaBackend::device_count() {
+  if (!count_) steady_state::note_allocation(Device::CUDA, sizeof(int32_t), "the CUDA backend's count word");
   if (!count_) BTS_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&count_), sizeof(int32_t)));
   return count_;
 }
 
 int64_t CudaBackend::read_count() {
+  steady_state::note_host_wait("a count read back from the device");
   int32_t host = 0;
   copy(&host, count_, sizeof host, /*touches_host=*/true);
   return host;

@@ -1,5 +1,6 @@
 // The CUDA backend's sampling, strategy and augmentation kernels (kernels/cuda/), queued on the context's stream.
-// The sort keys of the epoch draws live in the backend's reusable scratch; the selection counts in its device int.
+// The epoch draws' keys, sorts and reductions live in the backend's reusable scratch (one size for all three, so it
+// grows once); the selection counts in its device int.
 #include "engine/cuda/cuda_backend.h"
 #include "kernels/cuda/augment_batch.h"
 #include "kernels/cuda/context.h"
@@ -19,8 +20,8 @@ cudaStream_t cu_stream() { return kg::current_context().stream(); }
 }  // namespace
 
 void CudaBackend::random_order(uint64_t seed, uint64_t epoch, int64_t n, int32_t* order) {
-  auto* keys = static_cast<uint64_t*>(scratch(static_cast<size_t>(n) * sizeof(uint64_t)));
-  kg::random_order(cu_stream(), seed, epoch, n, keys, order);
+  const size_t bytes = kg::epoch_draw_scratch_bytes(n);
+  kg::random_order(cu_stream(), seed, epoch, n, order, scratch(bytes), bytes);
 }
 
 void CudaBackend::add_counts(const int32_t* idx, int64_t b, int32_t* counts, const float* weights) {
@@ -40,12 +41,13 @@ void CudaBackend::update_importance_stats(const int32_t* idx, const float* prob,
 
 void CudaBackend::importance_weights(int64_t n, const double* sum_p, const int32_t* visits, const float* last_p,
                                      kernels::ImportanceKind kind, bool averaging, bool use_eps, double* w) {
-  kg::importance_weights(cu_stream(), n, sum_p, visits, last_p, kind, averaging, use_eps, w);
+  const size_t bytes = kg::epoch_draw_scratch_bytes(n);
+  kg::importance_weights(cu_stream(), n, sum_p, visits, last_p, kind, averaging, use_eps, w, scratch(bytes), bytes);
 }
 
 void CudaBackend::weighted_order(uint64_t seed, uint64_t epoch, int64_t n, const double* w, int32_t* order) {
-  auto* keys = static_cast<double*>(scratch(static_cast<size_t>(n) * sizeof(double)));
-  kg::weighted_order(cu_stream(), seed, epoch, n, w, keys, order);
+  const size_t bytes = kg::epoch_draw_scratch_bytes(n);
+  kg::weighted_order(cu_stream(), seed, epoch, n, w, order, scratch(bytes), bytes);
 }
 
 void CudaBackend::top_q_weights(const float* loss, int64_t b, int64_t q, float* weights) {

@@ -1,14 +1,9 @@
-#include <thrust/count.h>
-#include <thrust/execution_policy.h>
-#include <thrust/functional.h>
-#include <thrust/iterator/counting_iterator.h>
-#include <thrust/iterator/transform_iterator.h>
-#include <thrust/reduce.h>
-#include <thrust/sort.h>
-
+#include "kernels/common/check.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/importance.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/sampling.h"
+#include "kernels/cuda/sort.h"
 
 namespace bts::kernels::cuda {
 
@@ -41,14 +36,54 @@ __global__ void seen_importance_kernel(int64_t n, const double* sum_p, const int
   }
 }
 
-__global__ void finish_weights_kernel(int64_t n, double max_s, double* w) {
-  BTS_GRID_STRIDE(i, n) if (w[i] < 0) w[i] = max_s;
+// The reductions, in one block with a fixed order (deterministic): reduced[0] = the number of seen samples,
+// reduced[1] = the largest seen importance (the marks of the unseen are -1, below every importance in [0, 1]).
+constexpr int kReduceThreads = 1024;
+__global__ void seen_max_kernel(int64_t n, const int32_t* visits, const double* w, double* reduced) {
+  __shared__ double s_seen[kReduceThreads], s_max[kReduceThreads];
+  double seen = 0, mx = -1.0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    seen += visits[i] > 0 ? 1.0 : 0.0;
+    mx = fmax(mx, w[i]);
+  }
+  s_seen[threadIdx.x] = seen;
+  s_max[threadIdx.x] = mx;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+    if ((int)threadIdx.x < stride) {
+      s_seen[threadIdx.x] += s_seen[threadIdx.x + stride];
+      s_max[threadIdx.x] = fmax(s_max[threadIdx.x], s_max[threadIdx.x + stride]);
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    reduced[0] = s_seen[0];
+    reduced[1] = s_max[0];
+  }
 }
-__global__ void add_kernel(int64_t n, double eps, double* w) {
+// Never seen: the maximum importance; nothing seen at all: every weight 1 (and no eps, as on the CPU).
+__global__ void finish_weights_kernel(int64_t n, const double* reduced, double* w) {
+  const bool none_seen = reduced[0] == 0;
+  const double max_s = reduced[1];
+  BTS_GRID_STRIDE(i, n) w[i] = none_seen ? 1.0 : w[i] < 0 ? max_s : w[i];
+}
+// reduced[2] = the mean weight, the eps of the "+ eps" variant.
+__global__ void mean_kernel(int64_t n, const double* w, double* reduced) {
+  __shared__ double s_sum[kReduceThreads];
+  double sum = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += w[i];
+  s_sum[threadIdx.x] = sum;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+    if ((int)threadIdx.x < stride) s_sum[threadIdx.x] += s_sum[threadIdx.x + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) reduced[2] = s_sum[0] / static_cast<double>(n);
+}
+__global__ void add_mean_kernel(int64_t n, const double* reduced, double* w) {
+  if (reduced[0] == 0) return;
+  const double eps = reduced[2];
   BTS_GRID_STRIDE(i, n) w[i] += eps;
-}
-__global__ void fill_kernel(int64_t n, double v, double* w) {
-  BTS_GRID_STRIDE(i, n) w[i] = v;
 }
 __global__ void keys_kernel(uint64_t seed, uint64_t epoch, int64_t n, const double* w, double* keys, int32_t* order) {
   BTS_GRID_STRIDE(i, n) {
@@ -61,10 +96,6 @@ __global__ void top_q_kernel(const float* loss, int64_t b, int64_t q, float* wei
   BTS_GRID_STRIDE(i, b) weights[i] = loss_rank(loss, b, i) < q ? 1.0f / static_cast<float>(q) : 0.0f;
 }
 
-struct IsSeen {
-  __host__ __device__ bool operator()(int32_t v) const { return v > 0; }
-};
-
 }  // namespace
 
 void update_importance_stats(cudaStream_t s, const int32_t* idx, const float* prob, const float* label_weights,
@@ -74,33 +105,36 @@ void update_importance_stats(cudaStream_t s, const int32_t* idx, const float* pr
   BTS_CUDA_LAUNCH_CHECK("update_importance_stats");
 }
 
-int64_t importance_weights(cudaStream_t s, int64_t n, const double* sum_p, const int32_t* visits, const float* last_p,
-                           ImportanceKind kind, bool averaging, bool use_eps, double* w) {
-  auto policy = thrust::cuda::par.on(s);
-  const int64_t seen = thrust::count_if(policy, visits, visits + n, IsSeen());
-  if (seen == 0) {
-    fill_kernel<<<grid_for(n), kThreads, 0, s>>>(n, 1.0, w);
-    BTS_CUDA_LAUNCH_CHECK("importance fill");
-    return 0;
-  }
+void importance_weights(cudaStream_t s, int64_t n, const double* sum_p, const int32_t* visits, const float* last_p,
+                        ImportanceKind kind, bool averaging, bool use_eps, double* w, void* scratch,
+                        size_t scratch_bytes) {
+  BTS_CHECK(scratch_bytes >= epoch_draw_scratch_bytes(n), "importance_weights: scratch too small");
+  if (n == 0) return;
+  auto* reduced = static_cast<double*>(scratch);
   seen_importance_kernel<<<grid_for(n), kThreads, 0, s>>>(n, sum_p, visits, last_p, kind, averaging, w);
   BTS_CUDA_LAUNCH_CHECK("importance seen");
-  const double max_s = thrust::reduce(policy, w, w + n, -1.0, thrust::maximum<double>());
-  finish_weights_kernel<<<grid_for(n), kThreads, 0, s>>>(n, max_s, w);
+  seen_max_kernel<<<1, kReduceThreads, 0, s>>>(n, visits, w, reduced);
+  BTS_CUDA_LAUNCH_CHECK("importance seen/max");
+  finish_weights_kernel<<<grid_for(n), kThreads, 0, s>>>(n, reduced, w);
   BTS_CUDA_LAUNCH_CHECK("importance unseen");
   if (use_eps) {
-    const double eps = thrust::reduce(policy, w, w + n, 0.0) / static_cast<double>(n);
-    add_kernel<<<grid_for(n), kThreads, 0, s>>>(n, eps, w);
+    mean_kernel<<<1, kReduceThreads, 0, s>>>(n, w, reduced);
+    BTS_CUDA_LAUNCH_CHECK("importance mean");
+    add_mean_kernel<<<grid_for(n), kThreads, 0, s>>>(n, reduced, w);
     BTS_CUDA_LAUNCH_CHECK("importance eps");
   }
-  return seen;
 }
 
-void weighted_order(cudaStream_t s, uint64_t seed, uint64_t epoch, int64_t n, const double* w, double* keys,
-                    int32_t* order) {
+void weighted_order(cudaStream_t s, uint64_t seed, uint64_t epoch, int64_t n, const double* w, int32_t* order,
+                    void* scratch, size_t scratch_bytes) {
+  BTS_CHECK(scratch_bytes >= epoch_draw_scratch_bytes(n), "weighted_order: scratch too small");
+  const size_t key_bytes = epoch_draw_key_bytes(n);
+  auto* keys = static_cast<double*>(scratch);
   keys_kernel<<<grid_for(n), kThreads, 0, s>>>(seed, epoch, n, w, keys, order);
   BTS_CUDA_LAUNCH_CHECK("weighted_order keys");
-  thrust::stable_sort_by_key(thrust::cuda::par.on(s), keys, keys + n, order, thrust::greater<double>());
+  // Descending keys: the largest keys are the draws; ties (only -inf: weight 0) keep index order.
+  sort_by_key(s, keys, order, n, /*descending=*/true, static_cast<char*>(scratch) + key_bytes,
+              scratch_bytes - key_bytes);
   BTS_CUDA_LAUNCH_CHECK("weighted_order sort");
 }
 

@@ -1,10 +1,10 @@
-#include <thrust/execution_policy.h>
-#include <thrust/sort.h>
+#include <algorithm>
 
 #include "kernels/common/sampling.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/sampling.h"
+#include "kernels/cuda/sort.h"
 
 namespace bts::kernels::cuda {
 
@@ -48,10 +48,25 @@ __global__ void batch_stats_kernel(const float* logits, const float* loss, const
 }
 }  // namespace
 
-void random_order(cudaStream_t s, uint64_t seed, uint64_t epoch, int64_t n, uint64_t* keys, int32_t* order) {
+size_t epoch_draw_key_bytes(int64_t n) {
+  return std::max<size_t>(256, (sizeof(uint64_t) * static_cast<size_t>(n) + 255) / 256 * 256);
+}
+
+size_t epoch_draw_scratch_bytes(int64_t n) {
+  // The keys (8 bytes each, both kinds), then the sort's own scratch for the larger need; importance_weights
+  // uses the first 256 bytes for its reduced values.
+  return epoch_draw_key_bytes(n) + std::max(sort_scratch_bytes<uint64_t>(n), sort_scratch_bytes<double>(n));
+}
+
+void random_order(cudaStream_t s, uint64_t seed, uint64_t epoch, int64_t n, int32_t* order, void* scratch,
+                  size_t scratch_bytes) {
+  const size_t key_bytes = epoch_draw_key_bytes(n);
+  BTS_CHECK(scratch_bytes >= epoch_draw_scratch_bytes(n), "random_order: scratch too small");
+  auto* keys = static_cast<uint64_t*>(scratch);
   keys_kernel<<<grid_for(n), kThreads, 0, s>>>(seed, epoch, n, keys, order);
   BTS_CUDA_LAUNCH_CHECK("random_order keys");
-  thrust::stable_sort_by_key(thrust::cuda::par.on(s), keys, keys + n, order);
+  sort_by_key(s, keys, order, n, /*descending=*/false, static_cast<char*>(scratch) + key_bytes,
+              scratch_bytes - key_bytes);
   BTS_CUDA_LAUNCH_CHECK("random_order sort");
 }
 

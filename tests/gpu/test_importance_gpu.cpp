@@ -3,6 +3,7 @@
 #include "kernels/cpu/sampling.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/importance.h"
+#include "kernels/cuda/sampling.h"
 #include "tests/common/helpers.h"
 
 using namespace bts;
@@ -46,18 +47,27 @@ TEST_CASE("update, weights (every variant) and draws on the GPU equal the CPU tw
                                            visits_d.data<int32_t>(), last_d.data<float>());
   }
   CHECK(sum_d.to_double_vector() == std::vector<double>(sum_p.begin(), sum_p.end()));
+  // The epoch draws' scratch (reductions, keys, CUB's sort storage): the backend's, here the test's own.
+  const size_t scratch_bytes = kernels::cuda::epoch_draw_scratch_bytes(n);
+  Tensor scratch = Tensor::empty({static_cast<int64_t>(scratch_bytes)}, DType::U8, Device::CUDA);
   for (ImportanceKind kind : {ImportanceKind::Loss, ImportanceKind::Confidence})
     for (bool averaging : {true, false})
       for (bool eps : {true, false}) {
         std::vector<double> w(n);
         kernels::cpu::importance_weights(n, sum_p.data(), visits.data(), last_p.data(), kind, averaging, eps, w.data());
         Tensor w_d = Tensor::empty({n}, DType::F64, Device::CUDA);
-        const int64_t seen = kernels::cuda::importance_weights(s, n, sum_d.data<double>(), visits_d.data<int32_t>(),
-                                                               last_d.data<float>(), kind, averaging, eps,
-                                                               w_d.data<double>());
-        CHECK(seen == 100 * b);
+        kernels::cuda::importance_weights(s, n, sum_d.data<double>(), visits_d.data<int32_t>(), last_d.data<float>(),
+                                          kind, averaging, eps, w_d.data<double>(), scratch.raw(), scratch_bytes);
         CHECK(bts::test::rel_error(w_d.to_double_vector(), w) < 1e-12);
       }
+  {  // nothing seen yet: every weight 1, with or without eps (the CPU adds nothing then either)
+    Tensor zero_visits = Tensor::zeros({n}, DType::I32, Device::CUDA);
+    Tensor w_d = Tensor::empty({n}, DType::F64, Device::CUDA);
+    kernels::cuda::importance_weights(s, n, sum_d.data<double>(), zero_visits.data<int32_t>(), last_d.data<float>(),
+                                      ImportanceKind::Loss, true, true, w_d.data<double>(), scratch.raw(),
+                                      scratch_bytes);
+    CHECK(w_d.to_double_vector() == std::vector<double>(static_cast<size_t>(n), 1.0));
+  }
   // Draws from identical weights: identical orders (the keys themselves may differ in the last bit: device log).
   std::vector<double> w(n);
   kernels::cpu::importance_weights(n, sum_p.data(), visits.data(), last_p.data(), ImportanceKind::Loss, true, true,
@@ -65,8 +75,8 @@ TEST_CASE("update, weights (every variant) and draws on the GPU equal the CPU tw
   std::vector<int32_t> order_cpu(n);
   kernels::cpu::weighted_order(9, 4, n, w.data(), order_cpu.data());
   Tensor w_d = Tensor::from_vector<double>(w, {n}).to(Device::CUDA);
-  Tensor keys = Tensor::empty({n}, DType::F64, Device::CUDA), order_d = Tensor::empty({n}, DType::I32, Device::CUDA);
-  kernels::cuda::weighted_order(s, 9, 4, n, w_d.data<double>(), keys.data<double>(), order_d.data<int32_t>());
+  Tensor order_d = Tensor::empty({n}, DType::I32, Device::CUDA);
+  kernels::cuda::weighted_order(s, 9, 4, n, w_d.data<double>(), order_d.data<int32_t>(), scratch.raw(), scratch_bytes);
   std::vector<double> og = order_d.to_double_vector();
   int64_t mismatches = 0;
   for (int64_t i = 0; i < n; ++i) mismatches += og[static_cast<size_t>(i)] != order_cpu[static_cast<size_t>(i)];

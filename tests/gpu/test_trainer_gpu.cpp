@@ -9,6 +9,7 @@
 #include "kernels/cuda/sampling.h"
 #include "data/fashion_mnist.h"
 #include "tests/common/helpers.h"
+#include "tests/common/steady_state_cases.h"
 #include "tests/common/strategy_cases.h"
 
 using namespace bts;
@@ -19,10 +20,11 @@ TEST_CASE("random_order on the GPU equals the CPU twin (same seed and epoch), si
   for (int64_t n : {1, 1000, 60000, 73257}) {
     std::vector<int32_t> cpu(static_cast<size_t>(n));
     kernels::cpu::random_order(77, 3, n, cpu.data());
-    Tensor keys = Tensor::empty({n}, DType::I64, Device::CUDA);
+    const size_t scratch_bytes = kernels::cuda::epoch_draw_scratch_bytes(n);
+    Tensor scratch = Tensor::empty({static_cast<int64_t>(scratch_bytes)}, DType::U8, Device::CUDA);
     Tensor order = Tensor::empty({n}, DType::I32, Device::CUDA);
-    kernels::cuda::random_order(kernels::cuda::current_context().stream(), 77, 3, n,
-                                reinterpret_cast<uint64_t*>(keys.data<int64_t>()), order.data<int32_t>());
+    kernels::cuda::random_order(kernels::cuda::current_context().stream(), 77, 3, n, order.data<int32_t>(),
+                                scratch.raw(), scratch_bytes);
     std::vector<double> gpu = order.to_double_vector();
     bool same = true;
     for (int64_t i = 0; i < n; ++i) same = same && gpu[static_cast<size_t>(i)] == cpu[static_cast<size_t>(i)];
@@ -97,6 +99,17 @@ TEST_CASE("every strategy and batch augmentation runs on the GPU and spends the 
   }
   const DataSplit data = load_fashion_mnist("");
   bts::test::run_strategy_cases("cuda", data);
+}
+
+// The CPU suite proves the engine and trainer make no wait or allocation in a warmed-up step; here the CUDA
+// backend's own (scratch growth, count reads, host copies that wait) are under the guard too.
+TEST_CASE("steady state on the GPU: every method's warmed-up steps neither allocate nor wait; SB's reads are named") {
+  if (!have_fashion_mnist()) {
+    MESSAGE("SKIPPED: Fashion-MNIST (Debian dataset-fashion-mnist, or $BTS_FASHION_MNIST_DIR) is not on this machine");
+    return;
+  }
+  const DataSplit data = load_fashion_mnist("");
+  bts::test::run_steady_state_cases("cuda", data);
 }
 
 }  // TEST_SUITE

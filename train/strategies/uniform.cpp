@@ -46,16 +46,17 @@ SubsetSampler::SubsetSampler(std::string name, const SamplerContext& c, std::vec
             name_ << ": a subset of " << subset_.size() << " samples, expected N*B = " << k_);
   for (int32_t i : subset_)
     BTS_CHECK(i >= 0 && i < c.train_size, name_ << ": subset index " << i << " outside [0, " << c.train_size << ")");
+  subset_device_ = Tensor::from_vector<int32_t>(subset_, {k_}).to(c.device);
+  positions_ = Tensor::empty({std::max<int64_t>(k_, 1)}, DType::I32, c.device);
 }
 
 void SubsetSampler::begin_epoch(int64_t epoch, Tensor& order) {
-  // Shuffle positions within the subset with the epoch's permutation of 0..k-1 (host: k indices per epoch).
-  std::vector<int32_t> pos(static_cast<size_t>(k_)), out(static_cast<size_t>(k_));
-  kernels::cpu::random_order(ctx_.seed, static_cast<uint64_t>(epoch), k_, pos.data());
-  for (int64_t j = 0; j < k_; ++j) out[static_cast<size_t>(j)] = subset_[static_cast<size_t>(pos[static_cast<size_t>(j)])];
-  Tensor host = Tensor::from_vector<int32_t>(out, {k_});
-  Tensor dst = Tensor::wrap(order.raw(), {k_}, DType::I32, order.device());
-  dst.copy_from(host);
+  BTS_CHECK(order.numel() >= k_ && order.dtype() == DType::I32 && order.device() == ctx_.device,
+            name_ << ": sampler order buffer too small");
+  // order[j] = subset[pos[j]] with pos the epoch's permutation of 0..k-1, drawn and gathered on the device.
+  Backend& be = backend(ctx_.device);
+  be.random_order(ctx_.seed, static_cast<uint64_t>(epoch), k_, positions_.data<int32_t>());
+  be.gather_rows(subset_device_.data<int32_t>(), 1, positions_.data<int32_t>(), k_, order.data<int32_t>());
 }
 
 // ---- factories (registry.cpp)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/tensor.h"
 #include "train/strategies/sampler.h"
 
 namespace bts {
@@ -50,6 +51,9 @@ class SubsetSampler : public Sampler {
   RandomOrderSampler uniform_;
   std::vector<int32_t> subset_;
   int64_t k_ = 0;
+  // On the sampler's device: the subset, and the epoch's permutation of its positions (the draw never leaves
+  // the device, so an epoch's start does not wait for the host).
+  Tensor subset_device_, positions_;
 };
 
 }  // namespace bts
