@@ -9,8 +9,10 @@
 #    binaries, with LD_LIBRARY_PATH pointing at the cuDNN/cuBLAS found here.
 # 3. runs, each under its own timeout, most important first: GPU tests, one process per suite (exit 77 = no device
 #    = SKIP; a failing suite is rerun with CUDA_LAUNCH_BLOCKING=1 BTS_CUDA_SYNC_CHECK=1 to name the faulting call),
-#    apps/bench, a short training, fast CPU test suites (CI runs them all anyway), and last the GPU test that trains
-#    every strategy on the GPU against the budget rules (gpu_strat; the slowest, so it cannot starve the others).
+#    apps/bench (fp32, TF32, bf16), a short training, PyTorch's step beside bench (stage peer: tools/peer_step.py in
+#    four configurations, tools/perf_table.py's table), fast CPU test suites (CI runs them all anyway), and last the
+#    GPU test that trains every strategy on the GPU against the budget rules (gpu_strat; the slowest, so it cannot
+#    starve the others).
 # 4. prints a summary LAST; exits non-zero when any stage failed.
 # Logs: $OUT/<stage>.log when OUT is set (the device tool brings back at most 8 files: this writes at most 8:
 # discover.log build.log gpu_tests.log cpu_tests.log bench.log bench.json train.log summary.txt), else build/gpu-logs/.
@@ -388,7 +390,10 @@ else
   L="$LOGDIR/bench.log"
   if [ -x "$B_BENCH" ]; then
     bargs=()
-    if timeout 20 "$B_BENCH" --help 2>&1 | grep -q -- '--json'; then bargs=(--json "$LOGDIR/bench.json"); fi
+    bhelp=$(timeout 20 "$B_BENCH" --help 2>&1)
+    if grep -q -- '--json' <<<"$bhelp"; then bargs=(--json "$LOGDIR/bench.json"); fi
+    # Every arithmetic: the table beside PyTorch (stage peer) compares each with its like.
+    if grep -q -- '--precision' <<<"$bhelp"; then bargs+=(--precision fp32 tf32 bf16); fi
     timed "$L" "$(limit 150 60)" "$B_BENCH" "${bargs[@]+"${bargs[@]}"}"
     if [ "$RC" = 0 ]; then record bench PASS "$SECS" "${bargs[*]+json: bench.json}"
     else record bench FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30; fi
@@ -437,6 +442,40 @@ else
   if [ "$RC" = 0 ]; then record train PASS "$SECS" "$TRAIN_KIND: bts ${targs[*]}"
   else record train FAIL "$SECS" "$(rcnote "$RC"); $TRAIN_KIND: bts ${targs[*]}"; show_tail "$L" 20; fi
 
+  # PyTorch beside bench, in the same call (tools/peer_step.py: the same ResNet-18, batch 128, 32x32, 10 classes,
+  # the same step): eager fp32, eager TF32, AMP bf16 + channels_last, and that under torch.compile. Each
+  # configuration's JSON line goes to bench.log; tools/perf_table.py turns them and bench.json into the table of
+  # docs/PERFORMANCE.md (printed in the summary).
+  L="$LOGDIR/bench.log"
+  if [ "$GPU_RC" = 77 ]; then
+    record peer SKIP 0 "no CUDA device"
+  elif ! timeout 60 python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >>"$L" 2>&1; then
+    record peer SKIP 0 "python3 has no torch with CUDA here"
+  else
+    echo "==================== peer: PyTorch $(timeout 30 python3 -c 'import torch; print(torch.__version__)' 2>&1)" >>"$L"
+    peer_fail=()
+    run_peer() {  # run_peer LABEL SECS ARGS...
+      local label=$1 t=$2; shift 2
+      timed "$L" "$(limit "$t" 100)" python3 "$ROOT/tools/peer_step.py" --device cuda --width 1 --batch 128 --size 32 \
+        --classes 10 --warmup 10 --iters 50 --label "$label" "$@"
+      [ "$RC" = 0 ] || peer_fail+=("$label($(rcnote "$RC"))")
+    }
+    t_peer=$(date +%s)
+    run_peer "eager fp32" 60
+    run_peer "eager TF32" 60 --tf32
+    run_peer "AMP bf16 + channels_last" 60 --amp --channels-last
+    run_peer "torch.compile (AMP bf16 + channels_last)" 150 --amp --channels-last --compile
+    if [ -f "$LOGDIR/bench.json" ]; then
+      echo "==================== side by side (tools/perf_table.py)" >>"$L"
+      python3 "$ROOT/tools/perf_table.py" --bench "$LOGDIR/bench.json" --peer "$L" >"$LOGDIR/.table" 2>&1
+      cat "$LOGDIR/.table" >>"$L"
+    fi
+    ratio=$(grep -m1 "^our best" "$LOGDIR/.table" 2>/dev/null | sed 's/.*: //')
+    rm -f "$LOGDIR/.table"
+    if [ ${#peer_fail[@]} -eq 0 ]; then record peer PASS "$(( $(date +%s) - t_peer ))" "our best / PyTorch's best: ${ratio:-no table (bench.json missing?)}"
+    else record peer FAIL "$(( $(date +%s) - t_peer ))" "failed: ${peer_fail[*]}; ratio ${ratio:-none}"; show_tail "$L" 20; fi
+  fi
+
   # CPU sanity: the fast suites only (the CPU machines run them all in CI), after the GPU stages that matter more.
   L="$LOGDIR/cpu_tests.log"
   if [ -x "$B_CPU" ]; then
@@ -484,7 +523,8 @@ for st in "${S_STATUS[@]}"; do [ "$st" = FAIL ] && fails=$((fails + 1)); done
   done
   echo "key numbers:"
   [ -f "$LOGDIR/gpu_tests.log" ] && grep -m1 -E '^GPU tests on|^SKIP' "$LOGDIR/gpu_tests.log" | sed 's/^/  gpu_tests: /'
-  [ -f "$LOGDIR/bench.log" ] && grep -iE 'images/s|img/s|TFLOP|GB/s|ms/iter' "$LOGDIR/bench.log" | tail -n 8 | sed 's/^/  bench: /'
+  [ -f "$LOGDIR/bench.log" ] && grep -iE 'images/s|img/s|TFLOP|GB/s|ms/iter' "$LOGDIR/bench.log" | grep -v '^{' | tail -n 8 | sed 's/^/  bench: /'
+  [ -f "$LOGDIR/bench.log" ] && sed -n '/^==* side by side/,$p' "$LOGDIR/bench.log" | grep -E '^\||^our best|^ours|^PyTorch|^ResNet' | sed 's/^/  peer: /'
   if [ -f "$LOGDIR/train.log" ]; then
     grep -m1 -E '^device:' "$LOGDIR/train.log" | sed 's/^/  train: /'
     grep -iE 'images/s|img/s|acc' "$LOGDIR/train.log" | tail -n 3 | cut -c1-200 | sed 's/^/  train: /'

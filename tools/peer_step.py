@@ -6,6 +6,9 @@ SGD with momentum 0.9 and weight decay 1e-4), and prints one JSON line.
 Usage:
   python3 tools/peer_step.py --device cpu --width 0.125 --batch 128 --size 28 --classes 10
   python3 tools/peer_step.py --device cuda --width 1 --size 32 --channels-last --amp
+  python3 tools/peer_step.py --device cuda --width 1 --size 32 --tf32 --label "eager TF32"
+On CUDA, TF32 is off for convolutions and matmuls unless --tf32 (PyTorch's own default turns it on for cuDNN
+convolutions only), so "eager fp32" is true fp32, as `bench --precision fp32` is.
 CPU timings are wall clock (time.perf_counter); CUDA timings are CUDA events around each step, after warm-up.
 The median step is reported. Threads: --threads (default: torch's default, the machine's cores); bench uses
 OpenMP's default, also the machine's cores. tools/peer_compare.py runs this and bench alternately.
@@ -38,6 +41,8 @@ def main():
     ap.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     ap.add_argument("--amp", action="store_true", help="autocast to bfloat16")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model")
+    ap.add_argument("--tf32", action="store_true", help="CUDA: TF32 tensor cores for convolutions and matmuls")
+    ap.add_argument("--label", default="", help="a name for this configuration in the JSON line")
     args = ap.parse_args()
     if args.batch < 2 or args.iters < 1 or args.warmup < 0 or args.size < 8 or args.width <= 0:
         ap.error("need batch >= 2, iters >= 1, warmup >= 0, size >= 8, width > 0")
@@ -45,6 +50,10 @@ def main():
         sys.exit("peer_step: --device cuda but torch sees no GPU")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda":
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.benchmark = True  # PyTorch's fastest algorithm per shape, as a tuned peer would run
 
     torch.manual_seed(7)
     dev = torch.device(args.device)
@@ -81,7 +90,8 @@ def main():
             times.append(ms)
     med = statistics.median(times)
     print(json.dumps({
-        "peer": "pytorch", "torch": torch.__version__, "device": args.device,
+        "peer": "pytorch", "label": args.label, "torch": torch.__version__, "device": args.device,
+        "gpu": torch.cuda.get_device_name() if args.device == "cuda" else "", "tf32": args.tf32,
         "threads": torch.get_num_threads(), "width": args.width, "batch": args.batch, "image_size": args.size,
         "classes": args.classes, "in_channels": args.in_channels, "channels_last": args.channels_last,
         "amp_bf16": args.amp, "compiled": args.compile, "warmup_steps": args.warmup, "timed_steps": args.iters,

@@ -13,10 +13,6 @@ namespace bts {
 
 using nlohmann::json;
 
-namespace {
-constexpr int64_t kEvalBatch = 500;
-}  // namespace
-
 void TrainingRun::finish_epoch(int64_t epoch) {
   merge_phases();
   const std::vector<double> s = epoch_stats(epoch);
@@ -31,7 +27,12 @@ void TrainingRun::finish_epoch(int64_t epoch) {
             {"counters", progress_.counters.to_json()}};
   if ((epoch + 1) % cfg_.eval_every == 0 || last_epoch) {
     timer_.start("evaluation");
-    const EvalResult ev = evaluate(*model_, data_.test, kEvalBatch);
+    EvalResult ev;
+    {
+      // Evaluations after the first allocate nothing and wait once (for the result): held to it under the guard.
+      const auto guard = evaluator_.runs() > 0 ? steady_state_scope(epoch, "evaluation") : nullptr;
+      ev = evaluator_.run(*model_);
+    }
     timer_.stop("evaluation");
     merge_phases();
     progress_.last_test_accuracy = ev.accuracy;

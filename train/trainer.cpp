@@ -124,7 +124,7 @@ json evaluate_run(const std::string& run_dir, const std::string& device) {
   } catch (const std::exception& e) {
     BTS_FAIL("checkpoint '" << file << "': " << e.what());
   }
-  EvalResult ev = evaluate(model, test_ds, 500);
+  EvalResult ev = evaluate(model, test_ds, kEvalBatch);
   return {{"run_dir", run_dir}, {"test_accuracy", ev.accuracy}, {"test_loss", ev.loss}, {"test_size", test_ds.size()}};
 }
 

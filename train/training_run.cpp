@@ -91,6 +91,7 @@ TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const Tra
       sb_(make_selective_backprop(cfg_, n_, mixer_.targets(), data_.train, device)),
       forgetting_(cfg_.record_forgetting ? std::make_unique<ForgettingTracker>(n_, device) : nullptr),
       buf_(n_, b_, data_.train, device),
+      evaluator_(data_.test, kEvalBatch),
       timer_(device),
       tape_(device) {
   progress_.last_lr = cfg_.lr_initial;
@@ -200,6 +201,7 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
     const auto guard = steady_state_scope(epoch, "partial batch");
     sb_train_queued(sb_->queued());
   }
+  tape_.clear();  // the last step's tensors go; a first epoch's arena folds to its peak here, before any guard
   return true;
 }
 

@@ -26,6 +26,7 @@
 #include "train/budget.h"
 #include "train/config.h"
 #include "train/coreset_selection.h"
+#include "train/evaluation.h"
 #include "train/lr_schedule.h"
 #include "train/run_data.h"
 #include "train/run_log.h"
@@ -116,6 +117,7 @@ class TrainingRun {
   std::unique_ptr<SelectiveBackprop> sb_;
   std::unique_ptr<ForgettingTracker> forgetting_;
   StepBuffers buf_;
+  Evaluator evaluator_;
   RunProgress progress_;
   int64_t start_epoch_ = 0, start_iter_ = 0;
   int64_t checkpoint_epoch_ = -1;  // the epoch the last checkpoint written or restored holds; -1: none

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""The side-by-side table of docs/PERFORMANCE.md from one device call: bench's JSON (ours, one row per precision)
+and tools/peer_step.py's JSON lines (PyTorch, one per configuration), for the same model, batch and image size.
+
+Usage:
+  python3 tools/perf_table.py --bench bench.json --peer bench.log [--size 32 --classes 10 --batch 128]
+--peer takes any text file: its lines that start with {"peer" are read (gpu_check appends them to bench.log).
+Prints a Markdown table: our images/s per precision, each PyTorch configuration's, and the ratios that matter
+(ours against the PyTorch configuration of the same arithmetic, and our best against PyTorch's best), then one
+line per missing input. Exits 1 when either side has no matching row.
+"""
+import argparse
+import json
+import sys
+
+# Which of our precisions each PyTorch configuration is the like-for-like peer of.
+PEER_OF = {"eager fp32": "fp32", "eager TF32": "tf32", "AMP bf16 + channels_last": "bf16",
+           "torch.compile (AMP bf16 + channels_last)": "bf16"}
+
+
+def ours_rows(path, size, classes, batch):
+    with open(path) as f:
+        j = json.load(f)
+    rows = {}
+    for r in j.get("results", []):
+        if r.get("image_size") == size and r.get("classes") == classes and r.get("batch") == batch:
+            rows[r["precision"]] = r
+    return rows, j.get("device", "")
+
+
+def peer_rows(path, size, classes, batch):
+    rows = {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith('{"peer"'):
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if r.get("image_size") == size and r.get("classes") == classes and r.get("batch") == batch:
+                rows[r.get("label") or "unlabelled"] = r
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--peer", required=True)
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=128)
+    a = ap.parse_args()
+    ours, device = ours_rows(a.bench, a.size, a.classes, a.batch)
+    peers = peer_rows(a.peer, a.size, a.classes, a.batch)
+    print("ResNet-18 training step, %dx%d, %d classes, batch %d; %s" % (a.size, a.size, a.classes, a.batch, device))
+    print()
+    print("| ours | img/s | ms/step | PyTorch | img/s | ms/step | ours / PyTorch |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for label, peer in peers.items():
+        mine = ours.get(PEER_OF.get(label, ""))
+        if mine is None:
+            print("| (no %s row) | | | %s | %.0f | %.2f | |" % (PEER_OF.get(label, "?"), label,
+                                                            peer["images_per_second"], peer["step_ms_median"]))
+            continue
+        print("| %s | %.0f | %.2f | %s | %.0f | %.2f | %.2fx |" % (
+            mine["precision"], mine["images_per_second"], mine["step_ms_median"], label, peer["images_per_second"],
+            peer["step_ms_median"], mine["images_per_second"] / peer["images_per_second"]))
+    if ours and peers:
+        best = max(ours.values(), key=lambda r: r["images_per_second"])
+        best_label, best_peer = max(peers.items(), key=lambda kv: kv[1]["images_per_second"])
+        print()
+        print("our best (%s, %.0f img/s) / PyTorch's best (%s, %.0f img/s): %.2fx (the goal: 1.5x)" % (
+            best["precision"], best["images_per_second"], best_label, best_peer["images_per_second"],
+            best["images_per_second"] / best_peer["images_per_second"]))
+    missing = [p for p in ("fp32", "tf32", "bf16") if p not in ours]
+    if missing:
+        print("ours: no row for %s in %s" % (", ".join(missing), a.bench))
+    missing = [label for label in PEER_OF if label not in peers]
+    if missing:
+        print("PyTorch: no line for %s in %s" % ("; ".join(missing), a.peer))
+    return 0 if ours and peers else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
