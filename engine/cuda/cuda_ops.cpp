@@ -32,7 +32,11 @@ void* workspace(Arena& arena, size_t bytes) { return bytes ? arena.allocate(byte
 float* scratch_floats(Arena& arena, int64_t n) {
   return static_cast<float*>(arena.allocate(static_cast<size_t>(n) * sizeof(float)));
 }
-kg::BatchNormShape bn_shape(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
+kg::BatchNormShape bn_shape(const Tensor& x) {
+  BTS_CHECK(x.dim(1) <= 65535, "BatchNorm over " << x.dim(1) << " channels: the GPU kernels take at most 65,535");
+  return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
+}
+size_t bn_scratch_bytes(const kg::BatchNormShape& s) { return kg::batchnorm_scratch_doubles(s) * sizeof(double); }
 }  // namespace
 
 void CudaBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
@@ -57,9 +61,9 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                           Tensor& running_mean, Tensor& running_var) {
   const kg::BatchNormShape s = bn_shape(x);
-  // Reused scratch: the stats kernel writes it and the apply kernel reads it, in stream order, before any later
-  // batchnorm on this stream can overwrite it.
-  auto* stats = static_cast<double*>(scratch(2 * static_cast<size_t>(s.C) * sizeof(double)));
+  // Reused scratch: the statistics kernels write it and the apply kernel reads it, in stream order, before any
+  // later batchnorm on this stream can overwrite it.
+  auto* stats = static_cast<double*>(scratch(bn_scratch_bytes(s)));
   kg::batchnorm_forward_train(cu_stream(), s, f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
                               static_cast<float>(momentum), f32(y), f32(save_mean), f32(save_invstd),
                               f32(running_mean), f32(running_var), stats);
@@ -67,8 +71,10 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
 
 void CudaBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                          const Tensor& running_mean, const Tensor& running_var, Tensor& y) {
-  kg::batchnorm_forward_eval(cu_stream(), bn_shape(x), f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
-                             f32(running_mean), f32(running_var), f32(y));
+  const kg::BatchNormShape s = bn_shape(x);
+  auto* coefficients = static_cast<double*>(scratch(bn_scratch_bytes(s)));
+  kg::batchnorm_forward_eval(cu_stream(), s, f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
+                             f32(running_mean), f32(running_var), f32(y), coefficients);
 }
 
 void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
@@ -78,7 +84,7 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Te
   float* pgamma = dgamma ? dgamma.as<float>() : scratch_floats(scratch, s.C);
   float* pbeta = dbeta ? dbeta.as<float>() : scratch_floats(scratch, s.C);
   float* px = dx ? dx.as<float>() : scratch_floats(scratch, x.numel());
-  auto* sums = static_cast<double*>(scratch.allocate(2 * static_cast<size_t>(s.C) * sizeof(double)));
+  auto* sums = static_cast<double*>(scratch.allocate(bn_scratch_bytes(s)));
   kg::batchnorm_backward(cu_stream(), s, f32(x), f32(dy), f32(gamma), f32(save_mean), f32(save_invstd), px, pgamma,
                          pbeta, dx.accumulate, dgamma.accumulate, sums);
 }

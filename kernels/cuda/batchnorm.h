@@ -1,7 +1,13 @@
 // BatchNorm2d on the GPU (fp32 data, statistics accumulated in double), semantics of kernels/cpu/batchnorm.h.
-// Training forward needs 2*C doubles of scratch (each channel's mean and 1/std, which normalise in double as on
-// the CPU); backward 2*C doubles too (the per-channel sums of dy and dy*xhat, kept in double as the CPU does).
+//
+// The per-channel reductions run on a (chunk x channel) grid: each channel's N images are split into chunks of
+// whole images, one block per (chunk, channel), so that stage 1's 64 channels still fill the GPU; each block walks
+// its chunk with running offsets (no division per element) and writes a partial sum; a per-channel kernel then
+// adds the partials in chunk order (deterministic: the same bits every run). The forward statistics are shifted
+// sums in double (sum of x - K and of (x - K)^2, K the channel's first value): one pass over x instead of two, with
+// no cancellation to speak of for fp32 data. The element-wise kernels index in 32 bits where the tensor allows.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include <cuda_runtime_api.h>
@@ -12,14 +18,17 @@ struct BatchNormShape {
   int64_t N, C, HW;
 };
 
+// Doubles of scratch each call below needs for shape s (partial sums, then the per-channel results).
+size_t batchnorm_scratch_doubles(const BatchNormShape& s);
+
 void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                              const float* beta, float eps, float momentum, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var, double* scratch_2c);
+                             float* save_invstd, float* running_mean, float* running_var, double* scratch);
 void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                             const float* beta, float eps, const float* running_mean, const float* running_var,
-                            float* y);
+                            float* y, double* scratch);
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                        bool accumulate_dx, bool accumulate_params, double* scratch_2c);
+                        bool accumulate_dx, bool accumulate_params, double* scratch);
 
 }  // namespace bts::kernels::cuda
