@@ -80,6 +80,14 @@ class Backend {
   virtual void set_tf32(bool on) = 0;
   virtual bool tf32() const = 0;
 
+  // ---- convolution algorithms (cuDNN): from heuristics, or measured once per shape (`measure`); the choices made
+  // so far as text (a run keeps them in conv_algorithms.txt, kernels/common/conv_algo_record.h), and such a text
+  // taken back so the next plans use the same ones (an empty text forgets earlier ones; `where` names it in errors).
+  // The CPU has nothing to choose: no-ops there.
+  virtual void set_conv_algorithm_search(bool /*measure*/) {}
+  virtual std::string conv_algorithms() const { return {}; }
+  virtual void use_conv_algorithms(const std::string& /*text*/, const std::string& /*where*/) {}
+
   // ---- differentiable ops (engine/ops.cpp validates shapes, dtypes and devices before calling).
   // The memory layout this backend wants a convolution's output (and so the BatchNorm, ReLU and residual adds after
   // it) in, for tensors of this dtype with this many channels. It must depend on nothing else, so that both

@@ -98,6 +98,7 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("seed", c.seed, any, "a non-negative integer");
   f.read("device", c.device, [](const std::string& v) { return is_device_spec(v); }, "auto, cpu, cuda or cuda:N");
   f.read("precision", c.precision, one_of({"fp32", "tf32", "bf16"}), "fp32, tf32, bf16");
+  f.read("conv_algorithms", c.conv_algorithms, one_of({"heuristic", "measured"}), "heuristic, measured");
   // The key before `precision` existed (configs and checkpoints written then): true is tf32, false fp32.
   bool tf32 = true;
   f.read("tf32", tf32, any, "true or false");
@@ -237,6 +238,7 @@ json config_to_json(const TrainConfig& c) {
               {"seed", c.seed},
               {"device", c.device},
               {"precision", c.precision},
+              {"conv_algorithms", c.conv_algorithms},
               {"train_subset", c.train_subset},
               {"test_subset", c.test_subset},
               {"eval_every", c.eval_every},

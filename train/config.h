@@ -48,6 +48,10 @@ struct TrainConfig {
   // TF32 tensor cores for convolutions and GEMMs on the GPU; fp32 on the CPU), bf16 (mixed precision: bf16
   // activations and weight copies, fp32 master weights, momentum, BatchNorm statistics and loss).
   std::string precision = "tf32";
+  // How cuDNN's convolution algorithms are chosen on the GPU: heuristic (cuDNN's heuristics, the same choice every
+  // run) or measured (each algorithm timed once per shape in the first steps; the fastest deterministic one kept,
+  // and recorded in the run's conv_algorithms.txt so a resumed run uses the same). No effect on the CPU.
+  std::string conv_algorithms = "heuristic";
   int64_t train_subset = 0;             // 0: the whole training set; k: a fixed random subset of k samples
   int64_t test_subset = 0;              // 0: the whole test set
   int64_t eval_every = 1;               // epochs

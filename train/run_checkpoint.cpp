@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/backend.h"
+#include "engine/file_write.h"
 #include "engine/tensor_file.h"
 #include "kernels/common/check.h"
 #include "train/training_run.h"
@@ -16,6 +18,13 @@ namespace bts {
 using nlohmann::json;
 
 void TrainingRun::save_checkpoint(int64_t epoch, int64_t iteration) {
+  // The convolution algorithms chosen so far go first, so a run resumed from this checkpoint convolves the same way
+  // (measured choices can differ between attempts). Nothing on the CPU.
+  const std::string algorithms = backend(dev_).conv_algorithms();
+  if (!algorithms.empty() && algorithms != conv_algorithms_written_) {
+    write_text_atomic(dir_ / kConvAlgorithmsFile, algorithms);
+    conv_algorithms_written_ = algorithms;
+  }
   progress_.epoch = epoch;
   progress_.iteration_in_epoch = iteration;
   json st = progress_.to_json();

@@ -38,10 +38,26 @@ double count_entropy(const std::vector<int32_t>& counts) {
 namespace {
 
 // Set up and run, with the directory locked and checked; `started` becomes true when training begins.
+// The run's convolution algorithm search, and the choices an earlier attempt of this run recorded (so a resumed run
+// convolves exactly as before); none recorded forgets any an earlier run in this process had.
+void use_conv_algorithms(const TrainConfig& cfg, const fs::path& dir, Device dev) {
+  Backend& be = backend(dev);
+  be.set_conv_algorithm_search(cfg.conv_algorithms == "measured");
+  const fs::path file = dir / kConvAlgorithmsFile;
+  std::string text;
+  if (fs::exists(file)) {
+    std::ifstream in(file);
+    BTS_CHECK(in, "cannot read " << file.string());
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  be.use_conv_algorithms(text, file.string());
+}
+
 json run_in_directory(const TrainConfig& cfg, const json& cfg_json, const TrainOptions& opt, const fs::path& dir,
                       bool& started) {
   const Device dev = choose_device(cfg.device);
   backend(dev).set_tf32(cfg.precision == "tf32");
+  use_conv_algorithms(cfg, dir, dev);
   const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
   CoresetSelection coreset;
   if (cfg.method == "core-set") {

@@ -38,6 +38,9 @@
 
 namespace bts {
 
+// Beside a run: the convolution algorithms it chose (GPU; kernels/common/conv_algo_record.h), read back on resume.
+constexpr const char* kConvAlgorithmsFile = "conv_algorithms.txt";
+
 // The device buffers a step reads and writes, allocated once per run.
 struct StepBuffers {
   StepBuffers(int64_t train_size, int64_t batch, const DeviceDataset& train, Device device);
@@ -126,6 +129,7 @@ class TrainingRun {
   std::chrono::steady_clock::time_point t0_;
   double next_progress_ = 0, since_t_ = 0;
   int64_t images_since_ = 0;
+  std::string conv_algorithms_written_;  // what conv_algorithms.txt holds now
   bool last_presentation_ = false;  // selective backprop: the last scoring batch of the last epoch is being trained
 };
 

@@ -4,6 +4,7 @@
 
 #include "engine/steady_state.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device.h"
 
@@ -87,16 +88,37 @@ void CudaBackend::set_tf32(bool on) { kernels::cuda::current_context().set_allow
 
 bool CudaBackend::tf32() const { return kernels::cuda::current_context().allow_tf32(); }
 
-void* CudaBackend::scratch(size_t bytes) {
-  if (bytes > scratch_bytes_) {
-    steady_state::note_allocation(Device::CUDA, bytes, "the CUDA backend's scratch");
-    if (scratch_) BTS_CUDA_CHECK(cudaFree(scratch_));  // waits for the kernels still reading it
-    scratch_ = nullptr;
-    scratch_bytes_ = 0;
-    BTS_CUDA_CHECK(cudaMalloc(&scratch_, bytes));
-    scratch_bytes_ = bytes;
+void CudaBackend::set_conv_algorithm_search(bool measure) {
+  kernels::cuda::set_conv_algo_search(measure ? kernels::cuda::ConvAlgoSearch::Measure
+                                              : kernels::cuda::ConvAlgoSearch::Heuristic);
+}
+
+std::string CudaBackend::conv_algorithms() const { return kernels::cuda::conv2d_export_algorithms(); }
+
+void CudaBackend::use_conv_algorithms(const std::string& text, const std::string& where) {
+  kernels::cuda::conv2d_import_algorithms(text, where);
+}
+
+namespace {
+// A grow-only device buffer: reallocated only when a larger size is asked for (warm-up), never shrunk.
+void* grown(void*& p, size_t& have, size_t need, const char* what) {
+  if (need > have) {
+    steady_state::note_allocation(Device::CUDA, need, what);
+    if (p) BTS_CUDA_CHECK(cudaFree(p));  // waits for the kernels still using it
+    p = nullptr;
+    have = 0;
+    BTS_CUDA_CHECK(cudaMalloc(&p, need));
+    have = need;
   }
-  return scratch_;
+  return p;
+}
+}  // namespace
+
+void* CudaBackend::scratch(size_t bytes) { return grown(scratch_, scratch_bytes_, bytes, "the CUDA backend's scratch"); }
+
+void* CudaBackend::conv_workspace(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  return grown(workspace_, workspace_bytes_, bytes, "the cuDNN workspace");
 }
 
 int32_t* CudaBackend::device_count() {

@@ -23,6 +23,9 @@ class CudaBackend final : public Backend {
   double elapsed_ms(EventHandle begin, EventHandle end) override;
   void destroy_event(EventHandle e) noexcept override;
   void set_tf32(bool on) override;
+  void set_conv_algorithm_search(bool measure) override;
+  std::string conv_algorithms() const override;
+  void use_conv_algorithms(const std::string& text, const std::string& where) override;
   bool tf32() const override;
 
   void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
@@ -99,11 +102,17 @@ class CudaBackend final : public Backend {
   // Device memory of at least `bytes` for one call's temporaries (sort keys), grown and then reused: no
   // allocation per epoch once warm. Stream order makes reuse by the next call safe.
   void* scratch(size_t bytes);
+  // The convolutions' one cuDNN workspace, grown to the largest need seen and shared by every convolution (they
+  // run one after another on the stream): the step arena no longer holds a workspace per convolution, and its
+  // address stays put once warm (what a captured graph needs).
+  void* conv_workspace(size_t bytes);
   // One device int the selection kernels count into; the host reads it back (4 bytes) when it needs the count.
   int32_t* device_count();
   int64_t read_count();
   void* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
+  void* workspace_ = nullptr;
+  size_t workspace_bytes_ = 0;
   int32_t* count_ = nullptr;
 };
 

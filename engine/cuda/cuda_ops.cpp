@@ -1,5 +1,5 @@
-// The CUDA backend's differentiable ops and SGD step: cuDNN convolutions (workspaces from the tape's arena, so a
-// warm step allocates nothing), cuBLAS for the linear layer, custom kernels for the rest. f32 only (bf16 ops run
+// The CUDA backend's differentiable ops and SGD step: cuDNN convolutions (one grow-only workspace per backend, so
+// a warm step allocates nothing), cuBLAS for the linear layer, custom kernels for the rest. f32 only (bf16 ops run
 // their f32 kernels between conversions, engine/ops.cpp; only convert() sees bf16 here).
 #include "engine/arena.h"
 #include "engine/cuda/cuda_backend.h"
@@ -28,7 +28,6 @@ const float* f32(const Tensor& t) {
 }
 float* f32(Tensor& t) { return const_cast<float*>(f32(static_cast<const Tensor&>(t))); }
 
-void* workspace(Arena& arena, size_t bytes) { return bytes ? arena.allocate(bytes) : nullptr; }
 float* scratch_floats(Arena& arena, int64_t n) {
   return static_cast<float*>(arena.allocate(static_cast<size_t>(n) * sizeof(float)));
 }
@@ -40,21 +39,21 @@ size_t bn_scratch_bytes(const kg::BatchNormShape& s) { return kg::batchnorm_scra
 }  // namespace
 
 void CudaBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
-                                 Arena& scratch) {
+                                 Arena& /*scratch*/) {
   const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::Forward);
-  kg::conv2d_forward(ctx(), s, f32(x), f32(w), f32(y), workspace(scratch, ws), ws);
+  kg::conv2d_forward(ctx(), s, f32(x), f32(w), f32(y), conv_workspace(ws), ws);
 }
 
 void CudaBackend::conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,
-                                       Arena& scratch) {
+                                       Arena& /*scratch*/) {
   const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::BackwardData);
-  kg::conv2d_backward_data(ctx(), s, f32(dy), f32(w), dx.as<float>(), dx.accumulate, workspace(scratch, ws), ws);
+  kg::conv2d_backward_data(ctx(), s, f32(dy), f32(w), dx.as<float>(), dx.accumulate, conv_workspace(ws), ws);
 }
 
 void CudaBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tensor& x, const Tensor& dy,
-                                         GradTarget dw, Arena& scratch) {
+                                         GradTarget dw, Arena& /*scratch*/) {
   const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::BackwardFilter);
-  kg::conv2d_backward_filter(ctx(), s, f32(x), f32(dy), dw.as<float>(), dw.accumulate, workspace(scratch, ws), ws);
+  kg::conv2d_backward_filter(ctx(), s, f32(x), f32(dy), dw.as<float>(), dw.accumulate, conv_workspace(ws), ws);
 }
 
 void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,

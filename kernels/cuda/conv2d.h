@@ -1,8 +1,9 @@
 // Convolution on the GPU through cuDNN (fp32 tensors, NCHW, KCRS weights: the layout of kernels/cpu/conv2d.h).
-// Algorithms come from cuDNN's _v7 heuristics, chosen once per shape and math mode and cached (the only
-// translation unit that talks to cuDNN's convolution API is cudnn_conv.cpp). Deterministic algorithms are
-// preferred, so a run repeats bitwise on the same GPU. The caller supplies the workspace (from its arena),
-// sized by conv2d_workspace_bytes. Backward passes overwrite their output unless accumulate (cuDNN's beta = 1).
+// Algorithms come from cuDNN's _v7 heuristics or are measured (cudnnFind*Ex), chosen once per shape and math mode
+// and cached, and can be exported and imported as text (the only translation unit that talks to cuDNN's
+// convolution API is cudnn_conv.cpp). Deterministic algorithms are preferred, so a run repeats bitwise on the same
+// GPU. The caller supplies the workspace (the CUDA backend's one grow-only workspace), sized by
+// conv2d_workspace_bytes. Backward passes overwrite their output unless accumulate (cuDNN's beta = 1).
 #pragma once
 #include <cstddef>
 #include <string>
@@ -28,5 +29,15 @@ bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s);
 // Tests only: false makes plans made from now on skip cuDNN's heuristics and use the fallback algorithms, as
 // they would when the heuristics offer nothing usable (plans are cached per setting).
 void set_conv_heuristics_enabled(bool on);
+
+// Where the candidates come from for plans made from now on: cuDNN's heuristics (the default; no timing, the same
+// choice every run) or cudnnFind*Ex, which times every algorithm once per shape on scratch buffers (synchronises
+// and allocates while a plan is made, i.e. in a run's first steps).
+enum class ConvAlgoSearch { Heuristic = 0, Measure = 1 };
+void set_conv_algo_search(ConvAlgoSearch search);
+// The algorithms of every plan made so far, as conv_algorithms.txt keeps them (kernels/common/conv_algo_record.h).
+std::string conv2d_export_algorithms();
+// Plans made from now on use these where the shape and math mode match (throws naming `where` on a damaged text).
+void conv2d_import_algorithms(const std::string& text, const std::string& where);
 
 }  // namespace bts::kernels::cuda

@@ -1,15 +1,20 @@
 // cuDNN's legacy convolution API (deprecated but present in cuDNN 9; the graph API would add several hundred
 // lines for the same three calls). Plans (descriptors + chosen algorithms) are cached per shape and math mode.
-// The choice rule is kernels/common/conv_algo_choice.h; when the heuristics offer nothing it accepts, the
-// implicit-GEMM algorithms are tried; when those fail too, the error lists what was offered.
+// The candidates come from cuDNN's heuristics, or, when the search is set to Measure, from cudnnFind*Ex timing each
+// algorithm once per shape on scratch buffers (fastest first); a shape whose algorithms were imported (a run's
+// conv_algorithms.txt) uses those. The choice rule over the candidates is kernels/common/conv_algo_choice.h; when
+// it accepts none, the implicit-GEMM algorithms are tried; when those fail too, the error lists what was offered.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
 #include <tuple>
+#include <vector>
 
 #include "kernels/common/conv_algo_choice.h"
+#include "kernels/common/conv_algo_record.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv2d.h"
 
@@ -38,7 +43,7 @@ struct Plan {
   }
 };
 
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool>;
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, int>;
 
 cudnnConvolutionDescriptor_t make_conv_desc(const ConvShape& s, bool tf32) {
   cudnnConvolutionDescriptor_t d;
@@ -77,6 +82,8 @@ bool transform_based(cudnnConvolutionBwdFilterAlgo_t a) {
          a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
 }
 
+struct FindBuffers;
+
 // The three passes' cuDNN calls behind one shape, so that the choice (heuristics, rule, fallback, error) is
 // written once. Fallbacks: the implicit-GEMM algorithms every cuDNN supports for plain fp32 NCHW convolutions.
 struct ForwardPass {
@@ -93,6 +100,9 @@ struct ForwardPass {
   static cudnnStatus_t workspace(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Algo a, size_t* b) {
     return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, d, p.y, a, b);
   }
+  static void find(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, const FindBuffers& b,
+                   Perf* perf, int* n);
+  static constexpr int kIndex = 0;
 };
 struct BackwardDataPass {
   using Algo = cudnnConvolutionBwdDataAlgo_t;
@@ -106,6 +116,9 @@ struct BackwardDataPass {
   static cudnnStatus_t workspace(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Algo a, size_t* b) {
     return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, d, p.x, a, b);
   }
+  static void find(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, const FindBuffers& b,
+                   Perf* perf, int* n);
+  static constexpr int kIndex = 1;
 };
 struct BackwardFilterPass {
   using Algo = cudnnConvolutionBwdFilterAlgo_t;
@@ -121,7 +134,59 @@ struct BackwardFilterPass {
   static cudnnStatus_t workspace(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, Algo a, size_t* b) {
     return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, d, p.w, a, b);
   }
+  static void find(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, const FindBuffers& b,
+                   Perf* perf, int* n);
+  static constexpr int kIndex = 2;
 };
+
+// Device buffers for measuring one shape's algorithms (cudnnFind*Ex runs each candidate on real memory): the
+// input, weights and output of the shape, and the largest workspace any candidate may use. Zeroed, so no NaN or
+// denormal slows a candidate down. Made for one plan, freed after it (plans are built while warming up).
+struct FindBuffers {
+  float* x = nullptr;
+  float* w = nullptr;
+  float* y = nullptr;
+  void* ws = nullptr;
+  size_t ws_bytes = 0;
+  FindBuffers(const ConvShape& s, cudaStream_t st) {
+    auto make = [&](size_t bytes) {
+      void* p = nullptr;
+      BTS_CUDA_CHECK(cudaMalloc(&p, bytes));
+      BTS_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, st));
+      return p;
+    };
+    x = static_cast<float*>(make(sizeof(float) * static_cast<size_t>(s.N * s.C * s.H * s.W)));
+    w = static_cast<float*>(make(sizeof(float) * static_cast<size_t>(s.K * s.C * s.R * s.S)));
+    y = static_cast<float*>(make(sizeof(float) * static_cast<size_t>(s.N * s.K * s.P() * s.Q())));
+    size_t free_bytes = 0, total = 0;
+    BTS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    ws_bytes = std::min(kMaxWorkspace, free_bytes / 2);
+    if (ws_bytes > 0) ws = make(ws_bytes);
+    BTS_CUDA_CHECK(cudaStreamSynchronize(st));
+  }
+  ~FindBuffers() {
+    for (void* p : {static_cast<void*>(x), static_cast<void*>(w), static_cast<void*>(y), ws})
+      if (p) cudaFree(p);
+  }
+  FindBuffers(const FindBuffers&) = delete;
+  FindBuffers& operator=(const FindBuffers&) = delete;
+};
+
+void ForwardPass::find(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, const FindBuffers& b,
+                       Perf* perf, int* n) {
+  BTS_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x, b.x, p.w, b.w, d, p.y, b.y, kCount, n, perf, b.ws,
+                                                         b.ws_bytes));
+}
+void BackwardDataPass::find(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, const FindBuffers& b,
+                            Perf* perf, int* n) {
+  BTS_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, b.w, p.y, b.y, d, p.x, b.x, kCount, n, perf,
+                                                              b.ws, b.ws_bytes));
+}
+void BackwardFilterPass::find(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, const FindBuffers& b,
+                              Perf* perf, int* n) {
+  BTS_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, b.x, p.y, b.y, d, p.w, b.w, kCount, n, perf,
+                                                                b.ws, b.ws_bytes));
+}
 
 template <typename Algo>
 struct Choice {
@@ -132,17 +197,44 @@ struct Choice {
 };
 
 std::atomic<bool> g_heuristics_enabled{true};
+std::atomic<int> g_search{static_cast<int>(ConvAlgoSearch::Heuristic)};
+std::mutex g_records_mu;
+std::vector<ConvAlgoRecord> g_imported;  // choices to use instead of searching (a run's conv_algorithms.txt)
+std::vector<ConvAlgoRecord> g_chosen;    // every plan built, in order (what a run writes back)
 
 // Chooses the algorithm of one pass and leaves the descriptor set to its math type. Never dead-ends while cuDNN
 // supports a plain implicit-GEMM convolution; when even those fail, the error lists everything that was offered.
+// A recorded choice, when cuDNN still accepts it for this shape (its workspace query succeeds within the cap);
+// else the caller searches as usual.
+template <typename Pass>
+bool use_recorded(cudnnHandle_t h, const Plan& plan, cudnnConvolutionDescriptor_t d, const ConvAlgoRecord& r,
+                  Choice<typename Pass::Algo>* c) {
+  const auto algo = static_cast<typename Pass::Algo>(r.algo[Pass::kIndex]);
+  const auto math = static_cast<cudnnMathType_t>(r.math[Pass::kIndex]);
+  if (cudnnSetConvolutionMathType(d, math) != CUDNN_STATUS_SUCCESS) return false;
+  size_t bytes = 0;
+  if (Pass::workspace(h, plan, d, algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspace) return false;
+  c->algo = algo;
+  c->math = math;
+  c->workspace = bytes;
+  return true;
+}
+
 template <typename Pass>
 Choice<typename Pass::Algo> choose_pass(cudnnHandle_t h, const Plan& plan, cudnnConvolutionDescriptor_t d, bool tf32,
-                                        const std::string& where) {
+                                        const std::string& where, const FindBuffers* measure,
+                                        const ConvAlgoRecord* recorded) {
   Choice<typename Pass::Algo> c;
+  if (recorded && use_recorded<Pass>(h, plan, d, *recorded, &c)) return c;
   std::vector<ConvAlgoCandidate> candidates;
   typename Pass::Perf perf[Pass::kCount];
   int n = 0;
-  if (g_heuristics_enabled.load()) Pass::heuristics(h, plan, d, perf, &n);
+  // Measured: cuDNN times every algorithm the descriptor's math allows and lists them fastest first, so the rule's
+  // "first acceptable" is the fastest acceptable (the first deterministic one, unless none is).
+  if (measure)
+    Pass::find(h, plan, d, *measure, perf, &n);
+  else if (g_heuristics_enabled.load())
+    Pass::heuristics(h, plan, d, perf, &n);
   for (int i = 0; i < n; ++i) {
     ConvAlgoCandidate k;
     k.algo = static_cast<int>(perf[i].algo);
@@ -203,24 +295,62 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
   plan->conv_bwd_data = make_conv_desc(s, tf32);
   plan->conv_bwd_filter = make_conv_desc(s, tf32);
   cudnnHandle_t h = ctx.cudnn();
+  bool measure = g_search.load() == static_cast<int>(ConvAlgoSearch::Measure) && g_heuristics_enabled.load();
+  ConvAlgoRecord recorded;
+  bool have_record = false;
+  {
+    std::lock_guard<std::mutex> lock(g_records_mu);
+    for (const ConvAlgoRecord& r : g_imported)
+      if (same_key(r, s, tf32)) {
+        recorded = r;
+        have_record = true;
+      }
+    // Measuring again for every batch size would stall selective backprop's variable scoring batches (a find
+    // synchronises and allocates): a shape already measured at another batch size reuses those algorithms.
+    if (!have_record && measure)
+      for (const ConvAlgoRecord& r : g_chosen) {
+        ConvShape other = s;
+        other.N = r.shape.N;
+        if (same_key(r, other, tf32) && (!have_record || r.shape.N > recorded.shape.N)) {
+          recorded = r;
+          have_record = true;
+        }
+      }
+  }
+  if (have_record) measure = false;  // a recorded choice that cuDNN rejects falls back to the heuristics
+  std::unique_ptr<FindBuffers> buffers = measure ? std::make_unique<FindBuffers>(s, ctx.stream()) : nullptr;
+  const ConvAlgoRecord* rec = have_record && g_heuristics_enabled.load() ? &recorded : nullptr;
   const std::string where = "conv " + std::to_string(s.N) + "x" + std::to_string(s.C) + "x" + std::to_string(s.H) +
                             "x" + std::to_string(s.W) + " -> " + std::to_string(s.K) + " (" + std::to_string(s.R) +
                             "x" + std::to_string(s.S) + ", stride " + std::to_string(s.stride) + ")";
-  const auto f = choose_pass<ForwardPass>(h, *plan, plan->conv_fwd, tf32, where);
+  const auto f = choose_pass<ForwardPass>(h, *plan, plan->conv_fwd, tf32, where, buffers.get(), rec);
   plan->fwd = f.algo;
   plan->math_fwd = f.math;
   plan->ws_fwd = f.workspace;
   plan->fallback_fwd = f.fallback;
-  const auto d = choose_pass<BackwardDataPass>(h, *plan, plan->conv_bwd_data, tf32, where);
+  const auto d = choose_pass<BackwardDataPass>(h, *plan, plan->conv_bwd_data, tf32, where, buffers.get(), rec);
   plan->bwd_data = d.algo;
   plan->math_bwd_data = d.math;
   plan->ws_bwd_data = d.workspace;
   plan->fallback_bwd_data = d.fallback;
-  const auto w = choose_pass<BackwardFilterPass>(h, *plan, plan->conv_bwd_filter, tf32, where);
+  const auto w = choose_pass<BackwardFilterPass>(h, *plan, plan->conv_bwd_filter, tf32, where, buffers.get(), rec);
   plan->bwd_filter = w.algo;
   plan->math_bwd_filter = w.math;
   plan->ws_bwd_filter = w.workspace;
   plan->fallback_bwd_filter = w.fallback;
+  ConvAlgoRecord chosen;
+  chosen.shape = s;
+  chosen.tf32 = tf32;
+  chosen.algo[0] = static_cast<int>(f.algo);
+  chosen.algo[1] = static_cast<int>(d.algo);
+  chosen.algo[2] = static_cast<int>(w.algo);
+  chosen.math[0] = static_cast<int>(f.math);
+  chosen.math[1] = static_cast<int>(d.math);
+  chosen.math[2] = static_cast<int>(w.math);
+  {
+    std::lock_guard<std::mutex> lock(g_records_mu);
+    g_chosen.push_back(chosen);
+  }
   return plan;
 }
 
@@ -228,7 +358,8 @@ Plan& plan_for(Context& ctx, const ConvShape& s) {
   static std::mutex mu;
   static std::map<Key, std::unique_ptr<Plan>> cache;
   std::lock_guard<std::mutex> lock(mu);
-  Key k{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load()};
+  Key k{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load(),
+        g_search.load()};
   auto it = cache.find(k);
   if (it == cache.end()) it = cache.emplace(k, build_plan(ctx, s)).first;
   return *it->second;
@@ -295,5 +426,30 @@ bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s) {
 }
 
 void set_conv_heuristics_enabled(bool on) { g_heuristics_enabled.store(on); }
+
+void set_conv_algo_search(ConvAlgoSearch search) { g_search.store(static_cast<int>(search)); }
+
+std::string conv2d_export_algorithms() {
+  std::lock_guard<std::mutex> lock(g_records_mu);
+  // One line per shape and math mode (the last plan built for it), imported ones included: the file describes
+  // every convolution the run ran.
+  std::vector<ConvAlgoRecord> out = g_imported;
+  for (const ConvAlgoRecord& r : g_chosen) {
+    bool replaced = false;
+    for (ConvAlgoRecord& o : out)
+      if (same_key(o, r.shape, r.tf32)) {
+        o = r;
+        replaced = true;
+      }
+    if (!replaced) out.push_back(r);
+  }
+  return format_conv_algo_records(out);
+}
+
+void conv2d_import_algorithms(const std::string& text, const std::string& where) {
+  std::vector<ConvAlgoRecord> records = parse_conv_algo_records(text, where);
+  std::lock_guard<std::mutex> lock(g_records_mu);
+  g_imported = std::move(records);
+}
 
 }  // namespace bts::kernels::cuda

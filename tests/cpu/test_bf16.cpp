@@ -284,6 +284,11 @@ TEST_CASE("a bf16 model: f32 logits and master gradients within bf16 accuracy of
 TEST_CASE("config: precision fp32/tf32/bf16, the old tf32 key still read") {
   CHECK(config_from_json(nlohmann::json::object()).precision == "tf32");
   CHECK(config_from_json({{"precision", "bf16"}}).precision == "bf16");
+  // How the GPU chooses convolution algorithms: a key of its own, checked like the others.
+  CHECK(config_from_json(nlohmann::json::object()).conv_algorithms == "heuristic");
+  CHECK(config_from_json({{"conv_algorithms", "measured"}}).conv_algorithms == "measured");
+  CHECK_THROWS_WITH_AS(config_from_json({{"conv_algorithms", "fastest"}}), doctest::Contains("heuristic, measured"),
+                       Error);
   CHECK(config_from_json({{"tf32", false}}).precision == "fp32");
   CHECK(config_from_json({{"tf32", true}}).precision == "tf32");
   CHECK(config_from_json({{"tf32", false}, {"precision", "fp32"}}).precision == "fp32");

@@ -1,9 +1,10 @@
 // The rule that picks a cuDNN convolution algorithm from the heuristics' list (kernels/common/conv_algo_choice.h),
 // proved here without a GPU: it must never dead-end on lists cuDNN 9 can return, and never pick what the engine's
-// accuracy promise excludes.
+// accuracy promise excludes; and the text a run keeps its chosen algorithms in (conv_algorithms.txt).
 #include <doctest/doctest.h>
 
 #include "kernels/common/conv_algo_choice.h"
+#include "kernels/common/conv_algo_record.h"
 
 using namespace bts::kernels;
 
@@ -71,6 +72,39 @@ TEST_CASE("failed entries and those over the workspace cap are skipped; nothing 
         std::string::npos);
   CHECK(describe_conv_candidates({}).find("no entries") != std::string::npos);
   CHECK(choose_conv_algo({}, p) == -1);
+}
+
+TEST_CASE("conv_algorithms.txt: records round-trip; damaged lines are errors naming the file and line") {
+  ConvAlgoRecord a;
+  a.shape = ConvShape{128, 64, 32, 32, 128, 3, 3, 2, 1};
+  a.tf32 = true;
+  a.algo[0] = 1; a.algo[1] = 5; a.algo[2] = 3;
+  a.math[0] = 1; a.math[1] = 2; a.math[2] = 3;
+  ConvAlgoRecord b;
+  b.shape = ConvShape{7, 3, 28, 28, 8, 1, 1, 1, 0};
+  const std::string text = format_conv_algo_records({a, b});
+  CHECK(text == "conv 128 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3\n"
+                "conv 7 3 28 28 8 1 1 1 0 0 | fwd 0 0 | bwd-data 0 0 | bwd-filter 0 0\n");
+  const std::vector<ConvAlgoRecord> back = parse_conv_algo_records(text + "\n", "f");
+  REQUIRE(back.size() == 2);
+  CHECK(format_conv_algo_records(back) == text);
+  CHECK(same_key(back[0], a.shape, true));
+  CHECK_FALSE(same_key(back[0], a.shape, false));
+  ConvShape other = a.shape;
+  other.N = 64;
+  CHECK_FALSE(same_key(back[0], other, true));
+  CHECK(parse_conv_algo_records("", "f").empty());
+  for (const char* bad : {"conv 128 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2",           // cut short
+                          "conv 128 64 32 32 128 3 3 2 1 2 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3",  // tf32 2
+                          "conv 0 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3",   // N 0
+                          "conv 1 64 32 32 128 3 3 2 1 1 | fwd -1 1 | bwd-data 5 2 | bwd-filter 3 3",  // algo -1
+                          "conv 1 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3 9",  // extra
+                          "CONV 1 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH_AS(parse_conv_algo_records(text + bad + "\n", "run/conv_algorithms.txt"),
+                         doctest::Contains("run/conv_algorithms.txt line 3 is not a convolution algorithm record"),
+                         bts::Error);
+  }
 }
 
 }  // TEST_SUITE

@@ -104,6 +104,36 @@ TEST_CASE("conv2d with the fallback algorithms (heuristics bypassed) vs CPU") {
   }
 }
 
+// conv_algorithms: measured. cudnnFind times the algorithms; the fastest acceptable must still match the CPU, and
+// the choices must export as records that, imported, are what the next plans use.
+TEST_CASE("conv2d with measured algorithms (cudnnFind) vs CPU; the choices export and import") {
+  struct Measured {
+    Measured() { kernels::cuda::set_conv_algo_search(kernels::cuda::ConvAlgoSearch::Measure); }
+    ~Measured() { kernels::cuda::set_conv_algo_search(kernels::cuda::ConvAlgoSearch::Heuristic); }
+  } measured;
+  struct G { int64_t N, C, H, W, K, R, stride, pad; };
+  for (G g : {G{3, 8, 9, 9, 16, 3, 2, 1}, G{4, 64, 16, 16, 64, 3, 1, 1}}) {
+    Rng rng(11, static_cast<uint64_t>(g.H * 100 + g.K));
+    std::vector<Tensor> in;
+    in.push_back(random_tensor({g.N, g.C, g.H, g.W}, DType::F32, rng));
+    in.push_back(random_tensor({g.K, g.C, g.R, g.R}, DType::F32, rng, 0.2));
+    const int stride = static_cast<int>(g.stride), pad = static_cast<int>(g.pad);
+    compare("conv2d measured " + shape_str(in[0].shape()) + " k" + std::to_string(g.R), std::move(in), {true, true},
+            [&](Tape& t, std::vector<Var>& v, Device) { return conv2d(t, v[0], v[1], stride, pad); });
+  }
+  const std::string text = kernels::cuda::conv2d_export_algorithms();
+  std::printf("    measured choices:\n%s", text.c_str());
+  CHECK(text.find("conv 4 64 16 16 64 3 3 1 1 0 |") != std::string::npos);  // TF32 off in compare()
+  // Imported records are used as they are: a record naming algorithm 0 of each pass with FMA math (3) for a new shape.
+  kernels::cuda::conv2d_import_algorithms("conv 2 4 6 6 4 3 3 1 1 0 | fwd 0 3 | bwd-data 0 3 | bwd-filter 0 3\n",
+                                          "test");
+  Tf32Scope off(false);
+  const kernels::ConvShape s{2, 4, 6, 6, 4, 3, 3, 1, 1};
+  CHECK(kernels::cuda::conv2d_algorithms(kernels::cuda::current_context(), s) ==
+        "fwd 0 (fma), bwd-data 0 (fma), bwd-filter 0 (fma)");
+  kernels::cuda::conv2d_import_algorithms("", "test");
+}
+
 TEST_CASE("batchnorm2d training and eval vs CPU") {
   for (Shape s : {Shape{4, 3, 5, 7}, Shape{128, 64, 4, 4}, Shape{3, 17, 1, 1}}) {
     Rng rng(2, static_cast<uint64_t>(s[1]));
