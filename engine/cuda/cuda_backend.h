@@ -42,6 +42,16 @@ class CudaBackend final : public Backend {
   void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                           const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
                           Arena& scratch) override;
+  // BatchNorm + ReLU and add + ReLU fused into the kernels of the ops before them (kernels/cuda/batchnorm.h,
+  // elementwise.h): no intermediate tensor, one pass fewer each way.
+  void batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                    double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                    Tensor& running_mean, Tensor& running_var, Arena& scratch) override;
+  void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                               const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dgamma,
+                               GradTarget dbeta, Arena& scratch) override;
+  void add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) override;
+  void add_relu_backward(const Tensor& y, const Tensor& dy, GradTarget da, GradTarget db, Arena& scratch) override;
   void relu_forward(const Tensor& x, Tensor& y) override;
   void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) override;
   void add_forward(const Tensor& a, const Tensor& b, Tensor& y) override;

@@ -68,6 +68,16 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                               f32(running_mean), f32(running_var), stats);
 }
 
+void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                               double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                               Tensor& running_mean, Tensor& running_var, Arena& /*scratch*/) {
+  const kg::BatchNormShape s = bn_shape(x);
+  auto* stats = static_cast<double*>(scratch(bn_scratch_bytes(s)));
+  kg::batchnorm_forward_train(cu_stream(), s, f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
+                              static_cast<float>(momentum), f32(y), f32(save_mean), f32(save_invstd),
+                              f32(running_mean), f32(running_var), stats, /*relu=*/true);
+}
+
 void CudaBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                          const Tensor& running_mean, const Tensor& running_var, Tensor& y) {
   const kg::BatchNormShape s = bn_shape(x);
@@ -76,16 +86,40 @@ void CudaBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, c
                              f32(running_mean), f32(running_var), f32(y), coefficients);
 }
 
-void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
-                                     const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
-                                     Arena& scratch) {
+namespace {
+// BatchNorm's backward, with the ReLU after it folded in when relu_y (its output) is given.
+void bn_backward(const Tensor& x, const Tensor& dy, const float* relu_y, const Tensor& gamma, const Tensor& save_mean,
+                 const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
   const kg::BatchNormShape s = bn_shape(x);
   float* pgamma = dgamma ? dgamma.as<float>() : scratch_floats(scratch, s.C);
   float* pbeta = dbeta ? dbeta.as<float>() : scratch_floats(scratch, s.C);
   float* px = dx ? dx.as<float>() : scratch_floats(scratch, x.numel());
   auto* sums = static_cast<double*>(scratch.allocate(bn_scratch_bytes(s)));
   kg::batchnorm_backward(cu_stream(), s, f32(x), f32(dy), f32(gamma), f32(save_mean), f32(save_invstd), px, pgamma,
-                         pbeta, dx.accumulate, dgamma.accumulate, sums);
+                         pbeta, dx.accumulate, dgamma.accumulate, sums, relu_y);
+}
+}  // namespace
+
+void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                                     const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
+                                     Arena& scratch) {
+  bn_backward(x, dy, nullptr, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
+}
+
+void CudaBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                          const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
+                                          GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+  bn_backward(x, dy, f32(y), gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
+}
+
+void CudaBackend::add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  kg::add_relu_forward(cu_stream(), a.numel(), f32(a), f32(b), f32(y));
+}
+
+void CudaBackend::add_relu_backward(const Tensor& y, const Tensor& dy, GradTarget da, GradTarget db,
+                                    Arena& /*scratch*/) {
+  kg::add_relu_backward(cu_stream(), y.numel(), f32(y), f32(dy), da ? da.as<float>() : nullptr, da.accumulate,
+                        db ? db.as<float>() : nullptr, db.accumulate);
 }
 
 void CudaBackend::relu_forward(const Tensor& x, Tensor& y) { kg::relu_forward(cu_stream(), x.numel(), f32(x), f32(y)); }

@@ -91,14 +91,23 @@ __global__ void bn_stats_finish_kernel(BatchNormShape s, int64_t chunks, const f
 
 // The element-wise kernels: channel of element i = (i / HW) % C, in 32-bit arithmetic when the tensor allows
 // (Index = uint32_t), else 64-bit.
+// With relu, the ReLU after the BatchNorm in the same pass (on the float result: the bits of BN then ReLU).
 template <typename Index>
 __global__ void bn_apply_kernel(Index n, Index HW, Index C, const float* x, const double* stats_2c,
-                                const float* gamma, const float* beta, float* y) {
+                                const float* gamma, const float* beta, bool relu, float* y) {
   for (Index i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const Index c = (i / HW) % C;
     const double xhat = mul_rn(static_cast<double>(x[i]) - stats_2c[c], stats_2c[C + c]);
-    y[i] = static_cast<float>(add_rn(mul_rn(xhat, static_cast<double>(gamma[c])), static_cast<double>(beta[c])));
+    const float v =
+        static_cast<float>(add_rn(mul_rn(xhat, static_cast<double>(gamma[c])), static_cast<double>(beta[c])));
+    y[i] = relu && !(v > 0.f) ? 0.f : v;
   }
+}
+
+// The gradient reaching the BatchNorm: dy itself, or, when a ReLU followed it (relu_y = the ReLU's output), dy
+// where the ReLU passed its input and 0 where it did not: the ReLU's backward, folded into the reads.
+__device__ __forceinline__ float bn_upstream(const float* dy, const float* relu_y, int64_t i) {
+  return relu_y == nullptr || relu_y[i] > 0.f ? dy[i] : 0.f;
 }
 
 // Eval mode: each channel's scale and shift once (not per element), as the CPU computes them.
@@ -122,14 +131,16 @@ __global__ void bn_eval_kernel(Index n, Index HW, Index C, const float* x, const
 
 // Block (p, c): chunk p's sums of dy and dy * xhat -> partial.
 __global__ void bn_backward_partial_kernel(BatchNormShape s, int64_t chunks, const float* x, const float* dy,
-                                           const float* mean, const float* invstd, double* partial) {
+                                           const float* relu_y, const float* mean, const float* invstd,
+                                           double* partial) {
   __shared__ double shared[kReduceThreads];
   const int64_t p = blockIdx.x, c = blockIdx.y;
   const double m = mean[c], is = invstd[c];
   double sdy = 0, sdyx = 0;
   for_each_in_chunk(s, chunks, p, c, [&](int64_t off) {
-    sdy += dy[off];
-    sdyx += dy[off] * (x[off] - m) * is;
+    const float g = bn_upstream(dy, relu_y, off);
+    sdy += g;
+    sdyx += g * (x[off] - m) * is;
   });
   sdy = block_sum(sdy, shared);
   sdyx = block_sum(sdyx, shared);
@@ -156,13 +167,14 @@ __global__ void bn_backward_finish_kernel(BatchNormShape s, int64_t chunks, cons
 
 template <typename Index>
 __global__ void bn_backward_dx_kernel(Index n, Index HW, Index C, double M, const float* x, const float* dy,
-                                      const float* gamma, const float* mean, const float* invstd,
-                                      const double* sums_2c, float* dx, bool accumulate) {
+                                      const float* relu_y, const float* gamma, const float* mean,
+                                      const float* invstd, const double* sums_2c, float* dx, bool accumulate) {
   for (Index i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const Index c = (i / HW) % C;
     const double xhat = (x[i] - static_cast<double>(mean[c])) * invstd[c];
     const double k = static_cast<double>(gamma[c]) * invstd[c] / M;
-    const float v = static_cast<float>(k * (M * dy[i] - sums_2c[c] - xhat * sums_2c[C + c]));
+    const float g = bn_upstream(dy, relu_y, static_cast<int64_t>(i));
+    const float v = static_cast<float>(k * (M * g - sums_2c[c] - xhat * sums_2c[C + c]));
     dx[i] = accumulate ? dx[i] + v : v;
   }
 }
@@ -180,7 +192,8 @@ size_t batchnorm_scratch_doubles(const BatchNormShape& s) {
 
 void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                              const float* beta, float eps, float momentum, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var, double* scratch) {
+                             float* save_invstd, float* running_mean, float* running_var, double* scratch,
+                             bool relu) {
   const int64_t P = chunks_per_channel(s), n = s.N * s.C * s.HW;
   double* partial = scratch;
   double* stats_2c = scratch + 2 * s.C * P;
@@ -192,10 +205,10 @@ void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const flo
   BTS_CUDA_LAUNCH_CHECK("bn_stats_finish");
   if (fits_32_bits(s))
     bn_apply_kernel<uint32_t><<<grid_for(n), kThreads, 0, st>>>(static_cast<uint32_t>(n), static_cast<uint32_t>(s.HW),
-                                                                static_cast<uint32_t>(s.C), x, stats_2c, gamma, beta, y);
+                                                                static_cast<uint32_t>(s.C), x, stats_2c, gamma, beta, relu, y);
   else
     bn_apply_kernel<uint64_t><<<grid_for(n), kThreads, 0, st>>>(static_cast<uint64_t>(n), static_cast<uint64_t>(s.HW),
-                                                                static_cast<uint64_t>(s.C), x, stats_2c, gamma, beta, y);
+                                                                static_cast<uint64_t>(s.C), x, stats_2c, gamma, beta, relu, y);
   BTS_CUDA_LAUNCH_CHECK("bn_apply");
 }
 
@@ -217,12 +230,12 @@ void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const floa
 
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                        bool accumulate_dx, bool accumulate_params, double* scratch) {
+                        bool accumulate_dx, bool accumulate_params, double* scratch, const float* relu_y) {
   const int64_t P = chunks_per_channel(s), n = s.N * s.C * s.HW;
   double* partial = scratch;
   double* sums_2c = scratch + 2 * s.C * P;
   bn_backward_partial_kernel<<<dim3(static_cast<unsigned>(P), static_cast<unsigned>(s.C)), kReduceThreads, 0, st>>>(
-      s, P, x, dy, save_mean, save_invstd, partial);
+      s, P, x, dy, relu_y, save_mean, save_invstd, partial);
   BTS_CUDA_LAUNCH_CHECK("bn_backward_partial");
   bn_backward_finish_kernel<<<grid_for(s.C), kThreads, 0, st>>>(s, P, partial, dgamma, dbeta, accumulate_params,
                                                                 sums_2c);
@@ -230,12 +243,12 @@ void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x
   const double M = static_cast<double>(s.N * s.HW);
   if (fits_32_bits(s))
     bn_backward_dx_kernel<uint32_t><<<grid_for(n), kThreads, 0, st>>>(
-        static_cast<uint32_t>(n), static_cast<uint32_t>(s.HW), static_cast<uint32_t>(s.C), M, x, dy, gamma, save_mean,
-        save_invstd, sums_2c, dx, accumulate_dx);
+        static_cast<uint32_t>(n), static_cast<uint32_t>(s.HW), static_cast<uint32_t>(s.C), M, x, dy, relu_y, gamma,
+        save_mean, save_invstd, sums_2c, dx, accumulate_dx);
   else
     bn_backward_dx_kernel<uint64_t><<<grid_for(n), kThreads, 0, st>>>(
-        static_cast<uint64_t>(n), static_cast<uint64_t>(s.HW), static_cast<uint64_t>(s.C), M, x, dy, gamma, save_mean,
-        save_invstd, sums_2c, dx, accumulate_dx);
+        static_cast<uint64_t>(n), static_cast<uint64_t>(s.HW), static_cast<uint64_t>(s.C), M, x, dy, relu_y, gamma,
+        save_mean, save_invstd, sums_2c, dx, accumulate_dx);
   BTS_CUDA_LAUNCH_CHECK("bn_backward_dx");
 }
 

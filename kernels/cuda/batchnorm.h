@@ -18,17 +18,20 @@ struct BatchNormShape {
   int64_t N, C, HW;
 };
 
+// BatchNorm followed by ReLU fuses into the same kernels: `relu` applies it in the forward's output pass, and a
+// backward given the ReLU's output `relu_y` masks dy while reading it (no ReLU pass, no BN-output tensor).
 // Doubles of scratch each call below needs for shape s (partial sums, then the per-channel results).
 size_t batchnorm_scratch_doubles(const BatchNormShape& s);
 
 void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                              const float* beta, float eps, float momentum, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var, double* scratch);
+                             float* save_invstd, float* running_mean, float* running_var, double* scratch,
+                             bool relu = false);
 void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const float* x, const float* gamma,
                             const float* beta, float eps, const float* running_mean, const float* running_var,
                             float* y, double* scratch);
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                        bool accumulate_dx, bool accumulate_params, double* scratch);
+                        bool accumulate_dx, bool accumulate_params, double* scratch, const float* relu_y = nullptr);
 
 }  // namespace bts::kernels::cuda

@@ -135,7 +135,10 @@ TEST_CASE("conv2d with measured algorithms (cudnnFind) vs CPU; the choices expor
 }
 
 TEST_CASE("batchnorm2d training and eval vs CPU") {
-  for (Shape s : {Shape{4, 3, 5, 7}, Shape{128, 64, 4, 4}, Shape{3, 17, 1, 1}}) {
+  // The last two split each channel into several chunks of images (4 and 8 blocks per channel on an H200:
+  // kernels/cuda/batchnorm.cu), whose partial sums must add up as one.
+  for (Shape s : {Shape{4, 3, 5, 7}, Shape{128, 64, 4, 4}, Shape{3, 17, 1, 1}, Shape{64, 8, 16, 16},
+                  Shape{32, 4, 32, 32}}) {
     Rng rng(2, static_cast<uint64_t>(s[1]));
     std::vector<Tensor> in;
     in.push_back(random_tensor(s, DType::F32, rng, 3.0));
@@ -159,6 +162,40 @@ TEST_CASE("batchnorm2d training and eval vs CPU") {
       CHECK(rel_error(rm_gpu.to_double_vector(), rm.to_double_vector()) < 1e-5);
       CHECK(rel_error(rv_gpu.to_double_vector(), rv.to_double_vector()) < 1e-5);
     }
+  }
+}
+
+// The fused forms (the CUDA backend overrides the Backend's compositions): BN + ReLU in training, and the residual
+// join relu(a + b), also with one value on both sides (its gradient accumulates).
+TEST_CASE("batchnorm2d + ReLU and add + ReLU, fused on the GPU, vs CPU") {
+  for (Shape s : {Shape{4, 3, 5, 7}, Shape{64, 8, 16, 16}}) {
+    Rng rng(5, static_cast<uint64_t>(s[1]));
+    std::vector<Tensor> in;
+    in.push_back(random_tensor(s, DType::F32, rng, 3.0));
+    in.push_back(random_tensor({s[1]}, DType::F32, rng));
+    in.push_back(random_tensor({s[1]}, DType::F32, rng));
+    Tensor rm = Tensor::zeros({s[1]}, DType::F32), rv = Tensor::empty({s[1]}, DType::F32);
+    rv.fill(1.0);
+    Tensor rm_gpu = rm.to(Device::CUDA), rv_gpu = rv.to(Device::CUDA);
+    compare("batchnorm2d_relu train " + shape_str(s), std::move(in), {true, true, true},
+            [&](Tape& t, std::vector<Var>& v, Device d) {
+              return batchnorm2d_relu(t, v[0], v[1], v[2], d == Device::CPU ? rm : rm_gpu,
+                                      d == Device::CPU ? rv : rv_gpu, true, 0.1, 1e-5);
+            });
+    CHECK(rel_error(rm_gpu.to_double_vector(), rm.to_double_vector()) < 1e-5);
+    CHECK(rel_error(rv_gpu.to_double_vector(), rv.to_double_vector()) < 1e-5);
+    Rng r2(6);
+    auto randoms = [&](int count) {
+      std::vector<Tensor> v;
+      for (int i = 0; i < count; ++i) v.push_back(random_tensor(s, DType::F32, r2));
+      return v;
+    };
+    compare("add_relu " + shape_str(s), randoms(2), {true, true},
+            [](Tape& t, std::vector<Var>& v, Device) { return add_relu(t, v[0], v[1]); });
+    compare("add_relu(a, a) " + shape_str(s), randoms(1), {true},
+            [](Tape& t, std::vector<Var>& v, Device) { return add_relu(t, v[0], v[0]); });
+    compare("add_relu, one input without gradient " + shape_str(s), randoms(2), {false, true},
+            [](Tape& t, std::vector<Var>& v, Device) { return add_relu(t, v[0], v[1]); });
   }
 }
 
