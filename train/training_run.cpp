@@ -156,7 +156,8 @@ json TrainingRun::execute() {
 std::unique_ptr<SteadyStateScope> TrainingRun::steady_state_scope(int64_t epoch, const std::string& what) const {
   std::unique_ptr<SteadyStateScope> scope;
   if (opt_.check_steady_state && epoch > start_epoch_)
-    scope = std::make_unique<SteadyStateScope>("epoch " + std::to_string(epoch + 1) + "'s " + what + " (" + cfg_.method + ")");
+    scope = std::make_unique<SteadyStateScope>("epoch " + std::to_string(epoch + 1) + "'s " + what + " (" +
+                                               cfg_.method + ")");
   return scope;
 }
 

@@ -114,7 +114,9 @@ void* grown(void*& p, size_t& have, size_t need, const char* what) {
 }
 }  // namespace
 
-void* CudaBackend::scratch(size_t bytes) { return grown(scratch_, scratch_bytes_, bytes, "the CUDA backend's scratch"); }
+void* CudaBackend::scratch(size_t bytes) {
+  return grown(scratch_, scratch_bytes_, bytes, "the CUDA backend's scratch");
+}
 
 void* CudaBackend::conv_workspace(size_t bytes) {
   if (bytes == 0) return nullptr;

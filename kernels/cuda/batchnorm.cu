@@ -4,6 +4,7 @@
 #include "kernels/common/channel_chunks.h"
 #include "kernels/common/rounded.h"
 #include "kernels/cuda/batchnorm.h"
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 
@@ -21,18 +22,7 @@ int64_t chunks_per_channel(const BatchNormShape& s) {
   return std::max<int64_t>(1, std::min({want, s.N, by_size}));
 }
 
-__device__ double block_sum(double v, double* shared) {
-  const int t = threadIdx.x;
-  shared[t] = v;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-    if (t < stride) shared[t] += shared[t + stride];
-    __syncthreads();
-  }
-  const double total = shared[0];
-  __syncthreads();  // shared is reused by the caller's next reduction
-  return total;
-}
+__device__ double block_sum(double v, double* shared) { return block_reduce(v, shared, Sum()); }
 
 // This thread's elements of channel c in chunk p (kernels/common/channel_chunks.h: no division per element).
 template <typename F>
@@ -85,7 +75,8 @@ __global__ void bn_stats_finish_kernel(BatchNormShape s, int64_t chunks, const f
     const double unbiased = M > 1 ? sq / (M - 1) : var;
     const double keep = 1.0 - static_cast<double>(momentum), mom = momentum;
     running_mean[c] = static_cast<float>(add_rn(mul_rn(keep, static_cast<double>(running_mean[c])), mul_rn(mom, mean)));
-    running_var[c] = static_cast<float>(add_rn(mul_rn(keep, static_cast<double>(running_var[c])), mul_rn(mom, unbiased)));
+    running_var[c] =
+        static_cast<float>(add_rn(mul_rn(keep, static_cast<double>(running_var[c])), mul_rn(mom, unbiased)));
   }
 }
 
@@ -204,11 +195,13 @@ void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const flo
                                                              running_mean, running_var, stats_2c);
   BTS_CUDA_LAUNCH_CHECK("bn_stats_finish");
   if (fits_32_bits(s))
-    bn_apply_kernel<uint32_t><<<grid_for(n), kThreads, 0, st>>>(static_cast<uint32_t>(n), static_cast<uint32_t>(s.HW),
-                                                                static_cast<uint32_t>(s.C), x, stats_2c, gamma, beta, relu, y);
+    bn_apply_kernel<uint32_t><<<grid_for(n), kThreads, 0, st>>>(
+        static_cast<uint32_t>(n), static_cast<uint32_t>(s.HW), static_cast<uint32_t>(s.C), x, stats_2c, gamma, beta,
+        relu, y);
   else
-    bn_apply_kernel<uint64_t><<<grid_for(n), kThreads, 0, st>>>(static_cast<uint64_t>(n), static_cast<uint64_t>(s.HW),
-                                                                static_cast<uint64_t>(s.C), x, stats_2c, gamma, beta, relu, y);
+    bn_apply_kernel<uint64_t><<<grid_for(n), kThreads, 0, st>>>(
+        static_cast<uint64_t>(n), static_cast<uint64_t>(s.HW), static_cast<uint64_t>(s.C), x, stats_2c, gamma, beta,
+        relu, y);
   BTS_CUDA_LAUNCH_CHECK("bn_apply");
 }
 

@@ -43,7 +43,9 @@ struct Plan {
   }
 };
 
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, int>;
+// N C H W K R S stride pad, TF32, heuristics enabled, search (ConvAlgoSearch).
+using Key =
+    std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, int>;
 
 cudnnConvolutionDescriptor_t make_conv_desc(const ConvShape& s, bool tf32) {
   cudnnConvolutionDescriptor_t d;

@@ -1,4 +1,5 @@
 #include "kernels/common/check.h"
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/importance.h"
 #include "kernels/cuda/launch.h"
@@ -46,19 +47,11 @@ __global__ void seen_max_kernel(int64_t n, const int32_t* visits, const double* 
     seen += visits[i] > 0 ? 1.0 : 0.0;
     mx = fmax(mx, w[i]);
   }
-  s_seen[threadIdx.x] = seen;
-  s_max[threadIdx.x] = mx;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-    if ((int)threadIdx.x < stride) {
-      s_seen[threadIdx.x] += s_seen[threadIdx.x + stride];
-      s_max[threadIdx.x] = fmax(s_max[threadIdx.x], s_max[threadIdx.x + stride]);
-    }
-    __syncthreads();
-  }
+  seen = block_reduce(seen, s_seen, Sum());
+  mx = block_reduce(mx, s_max, Max());
   if (threadIdx.x == 0) {
-    reduced[0] = s_seen[0];
-    reduced[1] = s_max[0];
+    reduced[0] = seen;
+    reduced[1] = mx;
   }
 }
 // Never seen: the maximum importance; nothing seen at all: every weight 1 (and no eps, as on the CPU).
@@ -72,13 +65,8 @@ __global__ void mean_kernel(int64_t n, const double* w, double* reduced) {
   __shared__ double s_sum[kReduceThreads];
   double sum = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += w[i];
-  s_sum[threadIdx.x] = sum;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-    if ((int)threadIdx.x < stride) s_sum[threadIdx.x] += s_sum[threadIdx.x + stride];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) reduced[2] = s_sum[0] / static_cast<double>(n);
+  sum = block_reduce(sum, s_sum, Sum());
+  if (threadIdx.x == 0) reduced[2] = sum / static_cast<double>(n);
 }
 __global__ void add_mean_kernel(int64_t n, const double* reduced, double* w) {
   if (reduced[0] == 0) return;

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "kernels/common/sampling.h"
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/sampling.h"
@@ -31,19 +32,11 @@ __global__ void batch_stats_kernel(const float* logits, const float* loss, const
     l += loss[i];
     c += best == labels[i * M] ? 1.0 : 0.0;
   }
-  s_loss[threadIdx.x] = l;
-  s_correct[threadIdx.x] = c;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-    if ((int)threadIdx.x < stride) {
-      s_loss[threadIdx.x] += s_loss[threadIdx.x + stride];
-      s_correct[threadIdx.x] += s_correct[threadIdx.x + stride];
-    }
-    __syncthreads();
-  }
+  l = block_reduce(l, s_loss, Sum());
+  c = block_reduce(c, s_correct, Sum());
   if (threadIdx.x == 0) {
-    stats[0] += s_loss[0];
-    stats[1] += s_correct[0];
+    stats[0] += l;
+    stats[1] += c;
   }
 }
 }  // namespace

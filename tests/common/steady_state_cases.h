@@ -68,7 +68,7 @@ inline void run_steady_state_cases(const std::string& device, const DataSplit& d
     if (c.waits_at.empty()) {
       nlohmann::json r;
       CHECK_NOTHROW(r = train(cfg, opt));
-      CHECK(r.value("status", "") == "completed");
+      CHECK((r.is_object() && r.value("status", "") == "completed"));
     } else {
       CHECK_THROWS_WITH_AS(train(cfg, opt), doctest::Contains(c.waits_at.c_str()), SteadyStateViolation);
     }

@@ -71,7 +71,7 @@ TEST_CASE("an arena is steady once warmed up; growing it under the guard is caug
   }
 }
 
-TEST_CASE("every method and augmentation trains its steady epochs without a wait or an allocation; SB's reads are named") {
+TEST_CASE("every method and augmentation trains steady epochs without a wait or an allocation; SB's reads named") {
   if (!bts::test::have_fashion_mnist()) {
     MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
     return;
