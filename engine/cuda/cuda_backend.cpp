@@ -104,7 +104,12 @@ namespace {
 void* grown(void*& p, size_t& have, size_t need, const char* what) {
   if (need > have) {
     steady_state::note_allocation(Device::CUDA, need, what);
-    if (p) BTS_CUDA_CHECK(cudaFree(p));  // waits for the kernels still using it
+    // Kernels queued on the stream may still read the old block (BN statistics, sort keys, a convolution's
+    // workspace): wait for them explicitly (cudaFree only "may" synchronise). Growth happens while warming up.
+    if (p) {
+      BTS_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
+      BTS_CUDA_CHECK(cudaFree(p));
+    }
     p = nullptr;
     have = 0;
     BTS_CUDA_CHECK(cudaMalloc(&p, need));

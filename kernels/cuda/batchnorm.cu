@@ -3,6 +3,7 @@
 
 #include "kernels/common/channel_chunks.h"
 #include "kernels/common/rounded.h"
+#include "kernels/common/check.h"
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
@@ -170,6 +171,11 @@ __global__ void bn_backward_dx_kernel(Index n, Index HW, Index C, double M, cons
   }
 }
 
+// The reductions put channels on gridDim.y.
+void check_channels(const BatchNormShape& s) {
+  BTS_CHECK(s.C >= 1 && s.C <= 65535, "BatchNorm over " << s.C << " channels: the GPU kernels take 1 to 65,535");
+}
+
 bool fits_32_bits(const BatchNormShape& s) {
   // i + gridDim * blockDim must not wrap either: leave a grid's worth of headroom.
   return s.N * s.C * s.HW + int64_t{kThreads} * grid_for(s.N * s.C * s.HW) < (int64_t{1} << 32);
@@ -185,6 +191,7 @@ void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const flo
                              const float* beta, float eps, float momentum, float* y, float* save_mean,
                              float* save_invstd, float* running_mean, float* running_var, double* scratch,
                              bool relu) {
+  check_channels(s);
   const int64_t P = chunks_per_channel(s), n = s.N * s.C * s.HW;
   double* partial = scratch;
   double* stats_2c = scratch + 2 * s.C * P;
@@ -224,6 +231,7 @@ void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const floa
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
                         bool accumulate_dx, bool accumulate_params, double* scratch, const float* relu_y) {
+  check_channels(s);
   const int64_t P = chunks_per_channel(s), n = s.N * s.C * s.HW;
   double* partial = scratch;
   double* sums_2c = scratch + 2 * s.C * P;

@@ -144,7 +144,13 @@ struct BackwardFilterPass {
 // Device buffers for measuring one shape's algorithms (cudnnFind*Ex runs each candidate on real memory): the
 // input, weights and output of the shape, and the largest workspace any candidate may use. Zeroed, so no NaN or
 // denormal slows a candidate down. Made for one plan, freed after it (plans are built while warming up).
+struct CudaFree {
+  void operator()(void* p) const noexcept { cudaFree(p); }
+};
+using DeviceBlock = std::unique_ptr<void, CudaFree>;
+
 struct FindBuffers {
+  DeviceBlock x_block, w_block, y_block, ws_block;  // freed even when a later allocation throws
   float* x = nullptr;
   float* w = nullptr;
   float* y = nullptr;
@@ -154,24 +160,33 @@ struct FindBuffers {
     auto make = [&](size_t bytes) {
       void* p = nullptr;
       BTS_CUDA_CHECK(cudaMalloc(&p, bytes));
+      DeviceBlock block(p);
       BTS_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, st));
-      return p;
+      return block;
     };
-    x = static_cast<float*>(make(sizeof(float) * static_cast<size_t>(s.N * s.C * s.H * s.W)));
-    w = static_cast<float*>(make(sizeof(float) * static_cast<size_t>(s.K * s.C * s.R * s.S)));
-    y = static_cast<float*>(make(sizeof(float) * static_cast<size_t>(s.N * s.K * s.P() * s.Q())));
+    x_block = make(sizeof(float) * static_cast<size_t>(s.N * s.C * s.H * s.W));
+    w_block = make(sizeof(float) * static_cast<size_t>(s.K * s.C * s.R * s.S));
+    y_block = make(sizeof(float) * static_cast<size_t>(s.N * s.K * s.P() * s.Q()));
+    x = static_cast<float*>(x_block.get());
+    w = static_cast<float*>(w_block.get());
+    y = static_cast<float*>(y_block.get());
+    // As much workspace as candidates may use, within what is free now; free memory is a snapshot (another
+    // allocation may take some), so a failed allocation halves the ask, down to none (candidates needing a
+    // workspace are then reported as failed and not chosen).
     size_t free_bytes = 0, total = 0;
     BTS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
-    ws_bytes = std::min(kMaxWorkspace, free_bytes / 2);
-    if (ws_bytes > 0) ws = make(ws_bytes);
+    for (ws_bytes = std::min(kMaxWorkspace, free_bytes / 2); ws_bytes >= (size_t(1) << 20); ws_bytes /= 2) {
+      void* p = nullptr;
+      if (cudaMalloc(&p, ws_bytes) == cudaSuccess) {
+        ws_block.reset(p);
+        break;
+      }
+      cudaGetLastError();  // clear the failed allocation's error before trying a smaller one
+    }
+    if (!ws_block) ws_bytes = 0;
+    ws = ws_block.get();
     BTS_CUDA_CHECK(cudaStreamSynchronize(st));
   }
-  ~FindBuffers() {
-    for (void* p : {static_cast<void*>(x), static_cast<void*>(w), static_cast<void*>(y), ws})
-      if (p) cudaFree(p);
-  }
-  FindBuffers(const FindBuffers&) = delete;
-  FindBuffers& operator=(const FindBuffers&) = delete;
 };
 
 void ForwardPass::find(cudnnHandle_t h, const Plan& p, cudnnConvolutionDescriptor_t d, const FindBuffers& b,
@@ -202,32 +217,45 @@ std::atomic<bool> g_heuristics_enabled{true};
 std::atomic<int> g_search{static_cast<int>(ConvAlgoSearch::Heuristic)};
 std::mutex g_records_mu;
 std::vector<ConvAlgoRecord> g_imported;  // choices to use instead of searching (a run's conv_algorithms.txt)
-std::vector<ConvAlgoRecord> g_chosen;    // every plan built, in order (what a run writes back)
+struct ChosenPlan {
+  ConvAlgoRecord record;
+  bool measured = false;  // chosen by timing (cudnnFind), not by heuristics, fallbacks or a record
+};
+std::vector<ChosenPlan> g_chosen;  // every plan built, in order (what a run writes back)
 
-// Chooses the algorithm of one pass and leaves the descriptor set to its math type. Never dead-ends while cuDNN
-// supports a plain implicit-GEMM convolution; when even those fail, the error lists everything that was offered.
 // A recorded choice, when cuDNN still accepts it for this shape (its workspace query succeeds within the cap);
-// else the caller searches as usual.
+// else the descriptor goes back to the run's math and the caller searches as usual. The recorded math passes
+// through the same filter as a heuristic entry's: with TF32 off it is FMA whatever the record says, and an fp16
+// down-conversion is never accepted.
 template <typename Pass>
 bool use_recorded(cudnnHandle_t h, const Plan& plan, cudnnConvolutionDescriptor_t d, const ConvAlgoRecord& r,
-                  Choice<typename Pass::Algo>* c) {
+                  bool tf32, Choice<typename Pass::Algo>* c) {
   const auto algo = static_cast<typename Pass::Algo>(r.algo[Pass::kIndex]);
-  const auto math = static_cast<cudnnMathType_t>(r.math[Pass::kIndex]);
-  if (cudnnSetConvolutionMathType(d, math) != CUDNN_STATUS_SUCCESS) return false;
+  const auto recorded_math = static_cast<cudnnMathType_t>(r.math[Pass::kIndex]);
+  const cudnnMathType_t math = descriptor_math(recorded_math, tf32);
   size_t bytes = 0;
-  if (Pass::workspace(h, plan, d, algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > kMaxWorkspace) return false;
+  const bool ok = recorded_math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION &&
+                  cudnnSetConvolutionMathType(d, math) == CUDNN_STATUS_SUCCESS &&
+                  Pass::workspace(h, plan, d, algo, &bytes) == CUDNN_STATUS_SUCCESS && bytes <= kMaxWorkspace;
+  if (!ok) {
+    BTS_CUDNN_CHECK(cudnnSetConvolutionMathType(d, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+    return false;
+  }
   c->algo = algo;
   c->math = math;
   c->workspace = bytes;
   return true;
 }
 
+// Chooses the algorithm of one pass and leaves the descriptor set to its math type. Never dead-ends while cuDNN
+// supports a plain implicit-GEMM convolution; when even those fail, the error lists everything that was offered.
+
 template <typename Pass>
 Choice<typename Pass::Algo> choose_pass(cudnnHandle_t h, const Plan& plan, cudnnConvolutionDescriptor_t d, bool tf32,
                                         const std::string& where, const FindBuffers* measure,
                                         const ConvAlgoRecord* recorded) {
   Choice<typename Pass::Algo> c;
-  if (recorded && use_recorded<Pass>(h, plan, d, *recorded, &c)) return c;
+  if (recorded && use_recorded<Pass>(h, plan, d, *recorded, tf32, &c)) return c;
   std::vector<ConvAlgoCandidate> candidates;
   typename Pass::Perf perf[Pass::kCount];
   int n = 0;
@@ -310,10 +338,12 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
     // Measuring again for every batch size would stall selective backprop's variable scoring batches (a find
     // synchronises and allocates): a shape already measured at another batch size reuses those algorithms.
     if (!have_record && measure)
-      for (const ConvAlgoRecord& r : g_chosen) {
+      for (const ChosenPlan& c : g_chosen) {
+        const ConvAlgoRecord& r = c.record;
         ConvShape other = s;
         other.N = r.shape.N;
-        if (same_key(r, other, tf32) && (!have_record || r.shape.N > recorded.shape.N)) {
+        if (c.measured && r.shape.N != s.N && same_key(r, other, tf32) &&
+            (!have_record || r.shape.N > recorded.shape.N)) {
           recorded = r;
           have_record = true;
         }
@@ -351,7 +381,7 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
   chosen.math[2] = static_cast<int>(w.math);
   {
     std::lock_guard<std::mutex> lock(g_records_mu);
-    g_chosen.push_back(chosen);
+    g_chosen.push_back({chosen, buffers != nullptr && !f.fallback && !d.fallback && !w.fallback});
   }
   return plan;
 }
@@ -436,7 +466,8 @@ std::string conv2d_export_algorithms() {
   // One line per shape and math mode (the last plan built for it), imported ones included: the file describes
   // every convolution the run ran.
   std::vector<ConvAlgoRecord> out = g_imported;
-  for (const ConvAlgoRecord& r : g_chosen) {
+  for (const ChosenPlan& c : g_chosen) {
+    const ConvAlgoRecord& r = c.record;
     bool replaced = false;
     for (ConvAlgoRecord& o : out)
       if (same_key(o, r.shape, r.tf32)) {

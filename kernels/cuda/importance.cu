@@ -55,10 +55,10 @@ __global__ void seen_max_kernel(int64_t n, const int32_t* visits, const double* 
   }
 }
 // Never seen: the maximum importance; nothing seen at all: every weight 1 (and no eps, as on the CPU).
-__global__ void finish_weights_kernel(int64_t n, const double* reduced, double* w) {
+__global__ void finish_weights_kernel(int64_t n, const int32_t* visits, const double* reduced, double* w) {
   const bool none_seen = reduced[0] == 0;
   const double max_s = reduced[1];
-  BTS_GRID_STRIDE(i, n) w[i] = none_seen ? 1.0 : w[i] < 0 ? max_s : w[i];
+  BTS_GRID_STRIDE(i, n) w[i] = none_seen ? 1.0 : visits[i] == 0 ? max_s : w[i];
 }
 // reduced[2] = the mean weight, the eps of the "+ eps" variant.
 __global__ void mean_kernel(int64_t n, const double* w, double* reduced) {
@@ -103,7 +103,7 @@ void importance_weights(cudaStream_t s, int64_t n, const double* sum_p, const in
   BTS_CUDA_LAUNCH_CHECK("importance seen");
   seen_max_kernel<<<1, kReduceThreads, 0, s>>>(n, visits, w, reduced);
   BTS_CUDA_LAUNCH_CHECK("importance seen/max");
-  finish_weights_kernel<<<grid_for(n), kThreads, 0, s>>>(n, reduced, w);
+  finish_weights_kernel<<<grid_for(n), kThreads, 0, s>>>(n, visits, reduced, w);
   BTS_CUDA_LAUNCH_CHECK("importance unseen");
   if (use_eps) {
     mean_kernel<<<1, kReduceThreads, 0, s>>>(n, w, reduced);

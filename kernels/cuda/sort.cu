@@ -27,6 +27,7 @@ size_t cub_temp_bytes(int64_t n, bool descending) {
 
 template <typename Key>
 size_t sort_scratch_bytes(int64_t n) {
+  BTS_CHECK(n >= 0 && n <= INT32_MAX, "sort of " << n << " keys: CUB sorts at most 2^31 - 1");
   const size_t temp = std::max(cub_temp_bytes<Key>(n, false), cub_temp_bytes<Key>(n, true));
   return aligned(sizeof(Key) * static_cast<size_t>(n)) + aligned(sizeof(int32_t) * static_cast<size_t>(n)) +
          aligned(temp);
