@@ -1,7 +1,10 @@
 // bench: the per-iteration cost of a ResNet-18 training step, split into phases, on the GPU (CUDA events,
 // after warm-up, median of many steps) or on the CPU at reduced width. Prints a table and writes JSON.
-// Phases: sampling and augmentation are slots for the data/strategy work (reported as 0 until they exist),
-// forward (model + loss), backward, optimizer.
+// Each timed iteration is a whole unif-SGD training iteration on CIFAR-like random uint8 images resident on the
+// device: sampling (the epoch's random order, drawn when an epoch starts, so its cost is spread over the epoch's
+// iterations as in training), augmentation (the batch built with random crop + flip + normalise), forward (model
+// + loss + the epoch statistics), backward, optimizer (SGD + presentation counts). `step` is forward to optimizer
+// (the model's step: what tools/peer_step.py times for PyTorch); `iteration` is all of it.
 // Then each augmentation's cost per batch (batch assembly with crop/flip, RandAugment, cutout, mixup, RICAP) on
 // CIFAR-shaped random uint8 data, and each sampling strategy's own work per training iteration (its statistics updates, its per-epoch draw
 // amortised over the epoch's iterations, selective backprop's selection and queue), beside the step it rides on.
@@ -52,40 +55,76 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   backend(dev).set_tf32(precision == "tf32");
   if (precision == "bf16") model.set_compute_dtype(DType::BF16);
   Rng rng(7);
-  Tensor x_host = Tensor::empty({batch, 3, c.size, c.size}, DType::F32);
-  for (int64_t i = 0; i < x_host.numel(); ++i) x_host.data<float>()[i] = static_cast<float>(rng.normal());
-  Tensor x = x_host.to(dev);
-  Tensor labels = Tensor::empty({batch}, DType::I32);
-  for (int64_t i = 0; i < batch; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(c.classes));
-  Targets tg = Targets::hard(labels, DType::F32, dev);
+  // The data: 8 batches' worth of random images and labels, resident on the device as in training.
+  const int64_t n_data = 8 * batch, per_epoch = n_data / batch;
+  Dataset ds;
+  ds.name = "cifar10";
+  ds.split = "train";
+  ds.images = Tensor::empty({n_data, 3, c.size, c.size}, DType::U8);
+  ds.labels = Tensor::empty({n_data}, DType::I32);
+  for (int64_t i = 0; i < ds.images.numel(); ++i) ds.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
+  for (int64_t i = 0; i < n_data; ++i) ds.labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(c.classes));
+  ds.classes = static_cast<int>(c.classes);
+  ds.mean = {0.4914f, 0.4822f, 0.4465f};
+  ds.std = {0.2023f, 0.1994f, 0.2010f};
+  // Target and sample weights made once (1 and 1/b); the labels are the batch buffer make_batch fills.
+  Targets tg = Targets::hard(Tensor::zeros({batch}, DType::I32), DType::F32, dev);
+  DeviceDataset data(std::move(ds), dev, 4);
+  Backend& be = backend(dev);
+  Tensor order = Tensor::empty({n_data}, DType::I32, dev), counts = Tensor::zeros({n_data}, DType::I32, dev);
+  Tensor stats = Tensor::zeros({2}, DType::F64, dev);
+  Tensor x = Tensor::empty({batch, 3, c.size, c.size}, DType::F32, dev);
+  Tensor labels = Tensor::empty({batch}, DType::I32, dev);
+  tg.labels = labels.reshaped({batch, 1});
   Sgd opt(model.params(), SgdOptions{});
   Tape tape(dev);
   PhaseTimer timer(dev);
   const char* phases[] = {"sampling", "augmentation", "forward", "backward", "optimizer"};
   std::map<std::string, std::vector<double>> per_phase;
-  std::vector<double> step_ms;
+  std::vector<double> step_ms, iteration_ms;
   size_t growths_at_warmup_end = 0;
   for (int it = 0; it < warmup + iters; ++it) {
     if (it == warmup) growths_at_warmup_end = tape.arena().growth_count();
+    const int64_t pos = it % per_epoch;
+    timer.start("iteration");
+    if (pos == 0) {
+      timer.start("sampling");
+      be.random_order(5, static_cast<uint64_t>(it / per_epoch), n_data, order.data<int32_t>());
+      timer.stop("sampling");
+    }
+    const Tensor idx = Tensor::wrap(order.data<int32_t>() + pos * batch, {batch}, DType::I32, dev);
+    timer.start("augmentation");
+    data.make_batch(idx, BatchOptions{1, static_cast<uint64_t>(it), true}, x, labels);
+    timer.stop("augmentation");
     tape.clear();
     model.zero_grad();
     timer.start("step");
     timer.start("forward");
-    CrossEntropyResult ce = cross_entropy(tape, model.forward(tape, tape.input(x)), tg);
+    Var logits = model.forward(tape, tape.input(x));
+    CrossEntropyResult ce = cross_entropy(tape, logits, tg);
+    be.accumulate_batch_stats(logits.value().data<float>(), ce.loss_per_sample->data<float>(),
+                              tg.labels.data<int32_t>(), batch, logits.value().dim(1), 1, stats.data<double>());
     timer.stop("forward");
     timer.start("backward");
     tape.backward(ce.total);
     timer.stop("backward");
     timer.start("optimizer");
     opt.step(0.1);
+    be.add_counts(idx.data<int32_t>(), batch, counts.data<int32_t>(), nullptr);
     timer.stop("optimizer");
     timer.stop("step");
-    auto ms = timer.collect();  // one wait per step: the steps themselves never sync inside
+    timer.stop("iteration");
+    auto ms = timer.collect();  // one wait per iteration: the iterations themselves never sync inside
     if (it < warmup) continue;
     for (const char* p : phases) per_phase[p].push_back(ms.count(p) ? ms[p] : 0.0);
     step_ms.push_back(ms["step"]);
+    iteration_ms.push_back(ms["iteration"]);
   }
   const double step = median(step_ms);
+  // The mean, not the median, for the iteration: the epoch draw lands on one iteration in `per_epoch`, and the
+  // median would drop it.
+  double iteration = 0;
+  for (double v : iteration_ms) iteration += v / static_cast<double>(iteration_ms.size());
   const double macs = static_cast<double>(model.forward_macs(c.size, c.size));
   const double flop_step = 3.0 * 2.0 * macs * static_cast<double>(batch);
   size_t persistent = (model.params().flat_data().bytes() * 3 + model.buffers().flat_data().bytes());
@@ -101,10 +140,15 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   j["timed_steps"] = iters;
   j["step_ms_median"] = step;
   j["images_per_second"] = static_cast<double>(batch) / (step / 1000.0);
+  j["iteration_ms_mean"] = iteration;
+  j["iteration_images_per_second"] = static_cast<double>(batch) / (iteration / 1000.0);
   j["forward_macs_per_image"] = macs;
   j["train_flop_per_step"] = flop_step;
   j["achieved_tflops"] = flop_step / (step / 1000.0) / 1e12;
   for (const char* p : phases) j["phase_ms_median"][p] = median(per_phase[p]);
+  double sampling_mean = 0;  // the draw happens once per epoch: its median over iterations is 0
+  for (double v : per_phase["sampling"]) sampling_mean += v / static_cast<double>(per_phase["sampling"].size());
+  j["phase_ms_mean_sampling"] = sampling_mean;
   j["peak_step_arena_bytes"] = tape.arena().peak();
   j["persistent_bytes"] = persistent;  // parameters, gradients, momentum, BN buffers
   j["arena_growths_after_warmup"] = tape.arena().growth_count() - growths_at_warmup_end;
@@ -218,6 +262,9 @@ void print_row(const nlohmann::json& j) {
               j["phase_ms_median"]["forward"].get<double>(), j["phase_ms_median"]["backward"].get<double>(),
               j["phase_ms_median"]["optimizer"].get<double>(), j["peak_step_arena_bytes"].get<double>() / 1048576.0,
               j["persistent_bytes"].get<double>() / 1048576.0);
+  std::printf("%52s| whole iteration %8.2f ms  %9.0f img/s (sampling %.3f + batch build %.3f ms + the step)\n", "",
+              j["iteration_ms_mean"].get<double>(), j["iteration_images_per_second"].get<double>(),
+              j["phase_ms_mean_sampling"].get<double>(), j["phase_ms_median"]["augmentation"].get<double>());
   std::fflush(stdout);
 }
 

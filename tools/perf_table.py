@@ -86,7 +86,12 @@ def main():
             best["precision"], best["images_per_second"], best_label, best_peer["images_per_second"],
             best["images_per_second"] / best_peer["images_per_second"]))
         extra = extra_ms(bench_json)
-        if extra is not None:
+        if "iteration_images_per_second" in best:
+            full = best["iteration_images_per_second"]
+            print("our best as a whole unif-SGD iteration (epoch draw, batch build with crop + flip, the step; bench "
+                  "measured, mean %.2f ms): %.0f img/s, %.2fx PyTorch's best step (which builds no batch)" % (
+                      best["iteration_ms_mean"], full, full / best_peer["images_per_second"]))
+        elif extra is not None:
             full_ms = best["step_ms_median"] + extra
             full = a.batch / (full_ms / 1000.0)
             print("our best with the batch build and unif-SGD's draw (+%.3f ms: a whole training iteration, data on "
