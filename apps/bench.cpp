@@ -48,8 +48,23 @@ struct Config {
   int64_t classes, size;
 };
 
+// Median wall time (CUDA events on the GPU) of `work` over `iters` runs after `warmup`.
+template <typename F>
+double time_ms(Device dev, int warmup, int iters, F work) {
+  PhaseTimer timer(dev);
+  std::vector<double> ms;
+  for (int it = 0; it < warmup + iters; ++it) {
+    timer.start("x");
+    work(it);
+    timer.stop("x");
+    const double t = timer.collect()["x"];
+    if (it >= warmup) ms.push_back(t);
+  }
+  return median(ms);
+}
+
 nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c, const std::string& precision,
-                       int warmup, int iters) {
+                       int warmup, int iters, int64_t train_size) {
   ResNet18 model({width, c.classes, 3});
   model.finalize(DType::F32, dev, 1);
   backend(dev).set_tf32(precision == "tf32");
@@ -102,29 +117,35 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
     timer.start("forward");
     Var logits = model.forward(tape, tape.input(x));
     CrossEntropyResult ce = cross_entropy(tape, logits, tg);
-    be.accumulate_batch_stats(logits.value().data<float>(), ce.loss_per_sample->data<float>(),
-                              tg.labels.data<int32_t>(), batch, logits.value().dim(1), 1, stats.data<double>());
     timer.stop("forward");
     timer.start("backward");
     tape.backward(ce.total);
     timer.stop("backward");
     timer.start("optimizer");
     opt.step(0.1);
-    be.add_counts(idx.data<int32_t>(), batch, counts.data<int32_t>(), nullptr);
     timer.stop("optimizer");
     timer.stop("step");
+    // The trainer's per-step bookkeeping, outside the model step PyTorch's peer times: epoch statistics, counts.
+    be.accumulate_batch_stats(logits.value().data<float>(), ce.loss_per_sample->data<float>(),
+                              tg.labels.data<int32_t>(), batch, logits.value().dim(1), 1, stats.data<double>());
+    be.add_counts(idx.data<int32_t>(), batch, counts.data<int32_t>(), nullptr);
     timer.stop("iteration");
     auto ms = timer.collect();  // one wait per iteration: the iterations themselves never sync inside
     if (it < warmup) continue;
     for (const char* p : phases) per_phase[p].push_back(ms.count(p) ? ms[p] : 0.0);
     step_ms.push_back(ms["step"]);
-    iteration_ms.push_back(ms["iteration"]);
+    iteration_ms.push_back(ms["iteration"] - (ms.count("sampling") ? ms["sampling"] : 0.0));
   }
   const double step = median(step_ms);
-  // The mean, not the median, for the iteration: the epoch draw lands on one iteration in `per_epoch`, and the
-  // median would drop it.
-  double iteration = 0;
-  for (double v : iteration_ms) iteration += v / static_cast<double>(iteration_ms.size());
+  // The epoch draw, timed on its own over `train_size` samples (a real epoch's), spread over that epoch's
+  // floor(train_size / b) iterations, plus the median of the iterations without it.
+  Tensor epoch_order = Tensor::empty({train_size}, DType::I32, dev);
+  uint64_t draw_epoch = 0;
+  const double draw_ms = time_ms(dev, 1, 5, [&](int) {
+    be.random_order(5, draw_epoch++, train_size, epoch_order.data<int32_t>());
+  });
+  const double draw_per_iteration = draw_ms / static_cast<double>(std::max<int64_t>(1, train_size / batch));
+  const double iteration = median(iteration_ms) + draw_per_iteration;
   const double macs = static_cast<double>(model.forward_macs(c.size, c.size));
   const double flop_step = 3.0 * 2.0 * macs * static_cast<double>(batch);
   size_t persistent = (model.params().flat_data().bytes() * 3 + model.buffers().flat_data().bytes());
@@ -140,35 +161,21 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   j["timed_steps"] = iters;
   j["step_ms_median"] = step;
   j["images_per_second"] = static_cast<double>(batch) / (step / 1000.0);
-  j["iteration_ms_mean"] = iteration;
+  j["iteration_ms"] = iteration;
   j["iteration_images_per_second"] = static_cast<double>(batch) / (iteration / 1000.0);
   j["forward_macs_per_image"] = macs;
   j["train_flop_per_step"] = flop_step;
   j["achieved_tflops"] = flop_step / (step / 1000.0) / 1e12;
   for (const char* p : phases) j["phase_ms_median"][p] = median(per_phase[p]);
-  double sampling_mean = 0;  // the draw happens once per epoch: its median over iterations is 0
-  for (double v : per_phase["sampling"]) sampling_mean += v / static_cast<double>(per_phase["sampling"].size());
-  j["phase_ms_mean_sampling"] = sampling_mean;
+  j["phase_ms_median"]["sampling"] = draw_per_iteration;  // the epoch draw per iteration (above)
+  j["epoch_draw_ms"] = draw_ms;
+  j["epoch_draw_samples"] = train_size;
   j["peak_step_arena_bytes"] = tape.arena().peak();
   j["persistent_bytes"] = persistent;  // parameters, gradients, momentum, BN buffers
   j["arena_growths_after_warmup"] = tape.arena().growth_count() - growths_at_warmup_end;
   return j;
 }
 
-// Median wall time (CUDA events on the GPU) of `work` over `iters` runs after `warmup`.
-template <typename F>
-double time_ms(Device dev, int warmup, int iters, F work) {
-  PhaseTimer timer(dev);
-  std::vector<double> ms;
-  for (int it = 0; it < warmup + iters; ++it) {
-    timer.start("x");
-    work(it);
-    timer.stop("x");
-    const double t = timer.collect()["x"];
-    if (it >= warmup) ms.push_back(t);
-  }
-  return median(ms);
-}
 
 // Each strategy's bookkeeping per training iteration, on a data set of n samples with batches of b at B = 0.3.
 nlohmann::json strategy_costs(Device dev, int64_t n, int64_t b, int warmup, int iters, double step_ms) {
@@ -263,8 +270,8 @@ void print_row(const nlohmann::json& j) {
               j["phase_ms_median"]["optimizer"].get<double>(), j["peak_step_arena_bytes"].get<double>() / 1048576.0,
               j["persistent_bytes"].get<double>() / 1048576.0);
   std::printf("%52s| whole iteration %8.2f ms  %9.0f img/s (sampling %.3f + batch build %.3f ms + the step)\n", "",
-              j["iteration_ms_mean"].get<double>(), j["iteration_images_per_second"].get<double>(),
-              j["phase_ms_mean_sampling"].get<double>(), j["phase_ms_median"]["augmentation"].get<double>());
+              j["iteration_ms"].get<double>(), j["iteration_images_per_second"].get<double>(),
+              j["phase_ms_median"]["sampling"].get<double>(), j["phase_ms_median"]["augmentation"].get<double>());
   std::fflush(stdout);
 }
 
@@ -333,7 +340,7 @@ int main(int argc, char** argv) {
     for (const std::string& precision : precisions)
       for (int64_t s : sizes)
         for (int64_t c : classes) {
-          nlohmann::json j = run_one(dev, width, batch, {c, s}, precision, warmup, iters);
+          nlohmann::json j = run_one(dev, width, batch, {c, s}, precision, warmup, iters, train_size);
           print_row(j);
           all.push_back(j);
         }

@@ -8,15 +8,20 @@
 //
 // While a SteadyStateScope is alive on a thread, the engine's choke points throw SteadyStateViolation naming what
 // happened and the scope's label:
-//   - allocation: every Buffer (engine/buffer.cpp; the arena grows through it) and every backend-internal
-//     allocation (the CUDA backend's scratch and count words);
-//   - host reads: Tensor::to(Device::CPU) and to_double_vector (on any device: on the CPU backend these are the
-//     same code paths a GPU run takes), copies from device memory to the host, Backend::synchronize and
+//   - allocation: every Buffer (engine/buffer.cpp; the arena grows through it), the CUDA backend's grow-only
+//     buffers (scratch, cuDNN workspace, count word) and a new cuDNN convolution plan. Not seen: freeing (a
+//     destructor cannot throw; a block freed in a steady step was allocated in one, or came from warm-up) and
+//     allocations inside libraries beyond those;
+//   - waits for the device: to_double_vector and Tensor::fill (on any device: on the CPU backend these are the
+//     same code paths a GPU run takes), Tensor::to(cpu) from a device (to(cpu) of a CPU tensor is a copy on the
+//     device: only its allocation counts), copies between device and host memory, Backend::synchronize and
 //     elapsed_ms, and the backend calls that hand a device-computed value to the host (selective backprop's
-//     sb_select and sb_split_stale) -- in both backends, so a CPU test catches what a GPU run would do.
-// The trainer arms it for every epoch after the first (TrainOptions::check_steady_state, `bts train
-// --check-steady-state`), around the sampler's draw and the steps; progress lines, evaluation and checkpoints stay
-// outside. A scope nests; SteadyStatePause lifts it for an explicitly allowed read inside one.
+//     sb_select and sb_split_stale) -- in both backends, so a CPU test catches what a GPU run would do. A copy
+//     within the CPU's memory is not one (on the GPU it is a device-to-device copy).
+// The trainer arms it from the second epoch this process trains (TrainOptions::check_steady_state, `bts train
+// --check-steady-state`) around the sampler's draw and the steps, and around evaluations after the first;
+// progress lines and checkpoints stay outside. A scope nests; SteadyStatePause lifts it for an explicitly allowed
+// read inside one.
 #pragma once
 #include <cstddef>
 #include <string>

@@ -81,7 +81,8 @@ Tensor Tensor::reshaped(const Shape& shape) const {
 Tensor Tensor::clone() const { return to(device_); }
 
 Tensor Tensor::to(Device device) const {
-  if (device == Device::CPU) steady_state::note_host_wait("Tensor::to(cpu)");
+  // A copy to the host from a device waits for it; any copy allocates (the Buffer below tells the guard).
+  if (device == Device::CPU && device_ != Device::CPU) steady_state::note_host_wait("Tensor::to(cpu)");
   Tensor t = empty(shape_, dtype_, device, layout_);
   copy_bytes(t.data_, device, data_, device_, bytes());
   return t;

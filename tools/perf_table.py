@@ -89,8 +89,8 @@ def main():
         if "iteration_images_per_second" in best:
             full = best["iteration_images_per_second"]
             print("our best as a whole unif-SGD iteration (epoch draw, batch build with crop + flip, the step; bench "
-                  "measured, mean %.2f ms): %.0f img/s, %.2fx PyTorch's best step (which builds no batch)" % (
-                      best["iteration_ms_mean"], full, full / best_peer["images_per_second"]))
+                  "measured, %.2f ms): %.0f img/s, %.2fx PyTorch's best step (which builds no batch)" % (
+                      best["iteration_ms"], full, full / best_peer["images_per_second"]))
         elif extra is not None:
             full_ms = best["step_ms_median"] + extra
             full = a.batch / (full_ms / 1000.0)

@@ -39,10 +39,12 @@ json RunProgress::to_json() const {
 
 void RunProgress::validate(int64_t epochs, int64_t iterations_per_epoch, int64_t batch) const {
   BTS_CHECK(epoch >= 0 && epoch <= epochs, "state: epoch " << epoch << " outside [0, " << epochs << "]");
-  BTS_CHECK(iteration_in_epoch >= 0 && iteration_in_epoch < iterations_per_epoch &&
+  // iteration_in_epoch == iterations_per_epoch: interrupted after the epoch's last step, before its end (the flush
+  // of selective backprop's queue, statistics, evaluation): a resume runs no step and finishes the epoch.
+  BTS_CHECK(iteration_in_epoch >= 0 && iteration_in_epoch <= iterations_per_epoch &&
                 (iteration_in_epoch == 0 || epoch < epochs),
             "state: iteration_in_epoch " << iteration_in_epoch << " outside [0, " << iterations_per_epoch
-                                         << ") for epoch " << epoch);
+                                         << "] for epoch " << epoch);
   const Counters& c = counters;
   BTS_CHECK(c.iterations >= 0 && c.samples_backward >= 0 && c.samples_scored >= 0 &&
                 c.samples_backward <= c.samples_forward && c.samples_forward <= c.iterations * batch,

@@ -38,14 +38,15 @@ double count_entropy(const std::vector<int32_t>& counts) {
 namespace {
 
 // Set up and run, with the directory locked and checked; `started` becomes true when training begins.
-// The run's convolution algorithm search, and the choices an earlier attempt of this run recorded (so a resumed run
-// convolves exactly as before); none recorded forgets any an earlier run in this process had.
-void use_conv_algorithms(const TrainConfig& cfg, const fs::path& dir, Device dev) {
+// The run's convolution algorithm search, and on resume the choices the interrupted attempt recorded (so it
+// convolves exactly as before). A fresh run starts from none (forgetting any an earlier run in this process had;
+// a leftover file of an attempt that never checkpointed is not this run's).
+void use_conv_algorithms(const TrainConfig& cfg, const fs::path& dir, Device dev, bool resume) {
   Backend& be = backend(dev);
   be.set_conv_algorithm_search(cfg.conv_algorithms == "measured");
   const fs::path file = dir / kConvAlgorithmsFile;
   std::string text;
-  if (fs::exists(file)) {
+  if (resume && fs::exists(file)) {
     std::ifstream in(file);
     BTS_CHECK(in, "cannot read " << file.string());
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -57,7 +58,7 @@ json run_in_directory(const TrainConfig& cfg, const json& cfg_json, const TrainO
                       bool& started) {
   const Device dev = choose_device(cfg.device);
   backend(dev).set_tf32(cfg.precision == "tf32");
-  use_conv_algorithms(cfg, dir, dev);
+  use_conv_algorithms(cfg, dir, dev, opt.resume);
   const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
   CoresetSelection coreset;
   if (cfg.method == "core-set") {

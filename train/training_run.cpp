@@ -118,6 +118,7 @@ void TrainingRun::rewind_metrics() const {
 }
 
 void TrainingRun::start_fresh() {
+  std::filesystem::remove(dir_ / kConvAlgorithmsFile);  // an earlier attempt's, never checkpointed
   write_text_atomic(dir_ / "config.json", cfg_json_.dump(2) + "\n");
   write_text_atomic((dir_ / "metrics.jsonl").string(), "");
 }
@@ -152,10 +153,12 @@ json TrainingRun::execute() {
 }
 
 // The steady-state guard for one phase of epoch `epoch`: armed from the second epoch this process trains on (the
-// first warms up: arenas find their peak, plans and algorithms are chosen), when the options ask for it.
+// first warms up: arenas find their peak, plans and algorithms are chosen), when the options ask for it. A run
+// resumed mid-epoch warms up over the rest of that epoch and the whole next one (its first draw comes there).
 std::unique_ptr<SteadyStateScope> TrainingRun::steady_state_scope(int64_t epoch, const std::string& what) const {
   std::unique_ptr<SteadyStateScope> scope;
-  if (opt_.check_steady_state && epoch > start_epoch_)
+  const int64_t first_guarded = start_epoch_ + (start_iter_ > 0 ? 2 : 1);
+  if (opt_.check_steady_state && epoch >= first_guarded)
     scope = std::make_unique<SteadyStateScope>("epoch " + std::to_string(epoch + 1) + "'s " + what + " (" +
                                                cfg_.method + ")");
   return scope;

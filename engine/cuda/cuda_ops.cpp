@@ -3,6 +3,7 @@
 // their f32 kernels between conversions, engine/ops.cpp; only convert() sees bf16 here).
 #include "engine/arena.h"
 #include "engine/cuda/cuda_backend.h"
+#include "engine/steady_state.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/context.h"
@@ -33,23 +34,33 @@ float* scratch_floats(Arena& arena, int64_t n) {
 }
 kg::BatchNormShape bn_shape(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
 size_t bn_scratch_bytes(const kg::BatchNormShape& s) { return kg::batchnorm_scratch_doubles(s) * sizeof(double); }
+
+// A convolution pass's workspace size, which makes the shape's plan on first use: a warmed-up step must not (a plan
+// means descriptors and an algorithm search, in measured mode device allocations and a wait): the guard hears of it.
+size_t planned_workspace(const kernels::ConvShape& s, kg::ConvPass pass) {
+  const uint64_t before = kg::conv2d_plans_built();
+  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, pass);
+  if (kg::conv2d_plans_built() != before)
+    steady_state::note_allocation(Device::CUDA, 0, "a new cuDNN convolution plan (descriptors and algorithm search)");
+  return ws;
+}
 }  // namespace
 
 void CudaBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                                  Arena& /*scratch*/) {
-  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::Forward);
+  const size_t ws = planned_workspace(s, kg::ConvPass::Forward);
   kg::conv2d_forward(ctx(), s, f32(x), f32(w), f32(y), conv_workspace(ws), ws);
 }
 
 void CudaBackend::conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,
                                        Arena& /*scratch*/) {
-  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::BackwardData);
+  const size_t ws = planned_workspace(s, kg::ConvPass::BackwardData);
   kg::conv2d_backward_data(ctx(), s, f32(dy), f32(w), dx.as<float>(), dx.accumulate, conv_workspace(ws), ws);
 }
 
 void CudaBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tensor& x, const Tensor& dy,
                                          GradTarget dw, Arena& /*scratch*/) {
-  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, kg::ConvPass::BackwardFilter);
+  const size_t ws = planned_workspace(s, kg::ConvPass::BackwardFilter);
   kg::conv2d_backward_filter(ctx(), s, f32(x), f32(dy), dw.as<float>(), dw.accumulate, conv_workspace(ws), ws);
 }
 

@@ -6,6 +6,7 @@
 // conv2d_workspace_bytes. Backward passes overwrite their output unless accumulate (cuDNN's beta = 1).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "kernels/common/conv_shape.h"
@@ -34,10 +35,14 @@ void set_conv_heuristics_enabled(bool on);
 // choice every run) or cudnnFind*Ex, which times every algorithm once per shape on scratch buffers (synchronises
 // and allocates while a plan is made, i.e. in a run's first steps).
 enum class ConvAlgoSearch { Heuristic = 0, Measure = 1 };
+// Plans made so far in this process (a new shape, math mode or search makes one: descriptors, heuristics or timing,
+// in measured mode device allocations and a synchronisation). The steady-state guard watches it.
+uint64_t conv2d_plans_built();
 void set_conv_algo_search(ConvAlgoSearch search);
 // The algorithms of every plan made so far, as conv_algorithms.txt keeps them (kernels/common/conv_algo_record.h).
 std::string conv2d_export_algorithms();
-// Plans made from now on use these where the shape and math mode match (throws naming `where` on a damaged text).
+// Starts a run's choices: cached plans are dropped, and plans made from now on use these records where the shape and
+// math mode match (throws naming `where` on a damaged text; an empty text imports none).
 void conv2d_import_algorithms(const std::string& text, const std::string& where);
 
 }  // namespace bts::kernels::cuda

@@ -309,7 +309,10 @@ Choice<typename Pass::Algo> choose_pass(cudnnHandle_t h, const Plan& plan, cudnn
                                      << tried.str());
 }
 
+std::atomic<uint64_t> g_plans_built{0};
+
 std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
+  g_plans_built.fetch_add(1);
   auto plan = std::make_unique<Plan>();
   const bool tf32 = ctx.allow_tf32();
   BTS_CUDNN_CHECK(cudnnCreateTensorDescriptor(&plan->x));
@@ -386,14 +389,16 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
   return plan;
 }
 
+// The plans made so far (lock order: g_plans_mu, then g_records_mu inside build_plan).
+std::mutex g_plans_mu;
+std::map<Key, std::unique_ptr<Plan>> g_plans;
+
 Plan& plan_for(Context& ctx, const ConvShape& s) {
-  static std::mutex mu;
-  static std::map<Key, std::unique_ptr<Plan>> cache;
-  std::lock_guard<std::mutex> lock(mu);
+  std::lock_guard<std::mutex> lock(g_plans_mu);
   Key k{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load(),
         g_search.load()};
-  auto it = cache.find(k);
-  if (it == cache.end()) it = cache.emplace(k, build_plan(ctx, s)).first;
+  auto it = g_plans.find(k);
+  if (it == g_plans.end()) it = g_plans.emplace(k, build_plan(ctx, s)).first;
   return *it->second;
 }
 
@@ -459,6 +464,8 @@ bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s) {
 
 void set_conv_heuristics_enabled(bool on) { g_heuristics_enabled.store(on); }
 
+uint64_t conv2d_plans_built() { return g_plans_built.load(); }
+
 void set_conv_algo_search(ConvAlgoSearch search) { g_search.store(static_cast<int>(search)); }
 
 std::string conv2d_export_algorithms() {
@@ -481,8 +488,14 @@ std::string conv2d_export_algorithms() {
 
 void conv2d_import_algorithms(const std::string& text, const std::string& where) {
   std::vector<ConvAlgoRecord> records = parse_conv_algo_records(text, where);
+  // A run starts here: plans made before (an earlier run in this process) are dropped so the next ones follow the
+  // imported choices, and the export lists this run's convolutions only. Called between runs, never while a plan
+  // is in use.
+  std::lock_guard<std::mutex> plans_lock(g_plans_mu);
+  g_plans.clear();
   std::lock_guard<std::mutex> lock(g_records_mu);
   g_imported = std::move(records);
+  g_chosen.clear();
 }
 
 }  // namespace bts::kernels::cuda

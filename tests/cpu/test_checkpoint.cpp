@@ -200,7 +200,7 @@ TEST_CASE("resume: every corrupted or impossible checkpoint is refused with one 
 
   // Unchanged, the copy resumes (the checks refuse nothing real).
   CHECK(resume_with([](TensorMap&) {}) == "(no error)");
-  expect(state_change([](json& s) { s["iteration_in_epoch"] = 99999; }), "iteration_in_epoch 99999 outside [0, 8)");
+  expect(state_change([](json& s) { s["iteration_in_epoch"] = 99999; }), "iteration_in_epoch 99999 outside [0, 8]");
   expect(state_change([](json& s) { s["epoch"] = -1; }), "epoch -1 outside [0, 3]");
   expect(state_change([](json& s) { s["counters"]["samples_backward"] = -5; }), "inconsistent counters");
   expect(state_change([](json& s) { s["counters"]["samples_backward"] = 1 << 20; }), "inconsistent counters");

@@ -120,6 +120,25 @@ TEST_CASE("a toy budgeted run: counters, files, and bitwise resume after an inte
   CHECK(ca.at("buffers").to_double_vector() == cb.at("buffers").to_double_vector());
   CHECK(ca.at("counts").to_double_vector() == cb.at("counts").to_double_vector());
 
+  // Interrupted right after epoch 1's last step (iteration 8 of 8), before the epoch's end: the resume runs no step,
+  // finishes the epoch and goes on, again bit for bit (such a checkpoint was once refused as "outside [0, 8)").
+  const std::string c = b + "-at-epoch-end";
+  fs::remove_all(c);
+  TrainOptions stop_at_end = quiet;
+  stop_at_end.stop_after_steps = 8;
+  CHECK(train(config_from_json(toy_config(c)), stop_at_end)["status"] == "interrupted");
+  const json rc = train(config_from_json(toy_config(c)), TrainOptions{true, true, 0});
+  CHECK(rc["status"] == "completed");
+  REQUIRE(rc["history"].size() == 3);
+  for (size_t e = 0; e < 3; ++e) {
+    CHECK(rc["history"][e]["train_loss"].get<double>() == ra["history"][e]["train_loss"].get<double>());
+    CHECK(rc["history"][e]["test_accuracy"] == ra["history"][e]["test_accuracy"]);
+  }
+  CHECK(rc["budget_spent"] == ra["budget_spent"]);
+  TensorMap cc = read_tensor_file((fs::path(c) / "checkpoint.bin").string());
+  CHECK(ca.at("params").to_double_vector() == cc.at("params").to_double_vector());
+  fs::remove_all(c);
+
   // Resuming with another config is refused.
   json other = toy_config(b);
   other["seed"] = 5;
