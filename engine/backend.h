@@ -70,10 +70,13 @@ class Backend {
   virtual StreamHandle stream() = 0;
   virtual void synchronize() = 0;
 
-  // ---- timing: events recorded in stream order; elapsed_ms waits for `end`.
+  // ---- timing: events recorded in stream order; elapsed_ms waits for `end`. Making an event counts as an
+  // allocation for the steady-state guard (engine/phase_timer.h keeps a pool).
   virtual EventHandle create_event() = 0;
   virtual void record_event(EventHandle e) = 0;
   virtual double elapsed_ms(EventHandle begin, EventHandle end) = 0;
+  // The same without waiting: false when `end` has not completed yet.
+  virtual bool elapsed_ms_if_done(EventHandle begin, EventHandle end, double* ms) = 0;
   virtual void destroy_event(EventHandle e) noexcept = 0;
 
   // ---- numerics: TF32 tensor-core math for f32 convolutions and GEMMs (a no-op where it does not exist).

@@ -10,10 +10,9 @@
 // happened and the scope's label:
 //   - allocation: every Buffer (engine/buffer.cpp; the arena grows through it), the CUDA backend's grow-only
 //     buffers (scratch, cuDNN workspace, count word) and a new cuDNN convolution plan. Not seen: freeing (a
-//     destructor cannot throw; a block freed in a steady step was allocated in one, or came from warm-up),
-//     allocations inside libraries beyond those, and the phase timer's events (engine/phase_timer.h: pooled, but
-//     the pool grows when more intervals than ever before pass between two collects; cudaEventCreate does not
-//     wait);
+//     destructor cannot throw; a block freed in a steady step was allocated in one, or came from warm-up) and
+//     allocations inside libraries beyond those. A new timing event counts too (engine/phase_timer.h keeps a
+//     bounded pool, made up front);
 //   - waits for the device: to_double_vector and Tensor::fill (on any device: on the CPU backend these are the
 //     same code paths a GPU run takes), Tensor::to(cpu) from a device (to(cpu) of a CPU tensor is a copy on the
 //     device: only its allocation counts), copies between device and host memory, Backend::synchronize and

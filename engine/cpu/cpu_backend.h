@@ -22,6 +22,7 @@ class CpuBackend final : public Backend {
   EventHandle create_event() override;
   void record_event(EventHandle e) override;
   double elapsed_ms(EventHandle begin, EventHandle end) override;
+  bool elapsed_ms_if_done(EventHandle begin, EventHandle end, double* ms) override;
   void destroy_event(EventHandle e) noexcept override;
   // f32 with oneDNN: nChw16c where the channels are a multiple of 16 and this CPU's oneDNN works in 16-channel
   // blocks (AVX-512), else NHWC; NCHW otherwise.

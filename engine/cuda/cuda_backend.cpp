@@ -65,6 +65,7 @@ void CudaBackend::synchronize() {
 }
 
 EventHandle CudaBackend::create_event() {
+  steady_state::note_allocation(Device::CUDA, 0, "a timing event");
   cudaEvent_t e;
   BTS_CUDA_CHECK(cudaEventCreate(&e));
   return e;
@@ -80,6 +81,19 @@ double CudaBackend::elapsed_ms(EventHandle begin, EventHandle end) {
   BTS_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(end)));
   BTS_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(begin), static_cast<cudaEvent_t>(end)));
   return ms;
+}
+
+bool CudaBackend::elapsed_ms_if_done(EventHandle begin, EventHandle end, double* ms) {
+  const cudaError_t q = cudaEventQuery(static_cast<cudaEvent_t>(end));
+  if (q == cudaErrorNotReady) {
+    cudaGetLastError();  // "not ready" is an answer, not an error: leave nothing for the next check to report
+    return false;
+  }
+  BTS_CUDA_CHECK(q);
+  float f = 0;
+  BTS_CUDA_CHECK(cudaEventElapsedTime(&f, static_cast<cudaEvent_t>(begin), static_cast<cudaEvent_t>(end)));
+  *ms = f;
+  return true;
 }
 
 void CudaBackend::destroy_event(EventHandle e) noexcept { cudaEventDestroy(static_cast<cudaEvent_t>(e)); }

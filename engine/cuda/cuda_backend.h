@@ -21,6 +21,7 @@ class CudaBackend final : public Backend {
   EventHandle create_event() override;
   void record_event(EventHandle e) override;
   double elapsed_ms(EventHandle begin, EventHandle end) override;
+  bool elapsed_ms_if_done(EventHandle begin, EventHandle end, double* ms) override;
   void destroy_event(EventHandle e) noexcept override;
   void set_tf32(bool on) override;
   void set_conv_algorithm_search(bool measure) override;
