@@ -1,10 +1,10 @@
 // bench: the per-iteration cost of a ResNet-18 training step, split into phases, on the GPU (CUDA events,
 // after warm-up, median of many steps) or on the CPU at reduced width. Prints a table and writes JSON.
 // Each timed iteration is a whole unif-SGD training iteration on CIFAR-like random uint8 images resident on the
-// device: sampling (the epoch's random order, drawn when an epoch starts, so its cost is spread over the epoch's
-// iterations as in training), augmentation (the batch built with random crop + flip + normalise), forward (model
-// + loss + the epoch statistics), backward, optimizer (SGD + presentation counts). `step` is forward to optimizer
-// (the model's step: what tools/peer_step.py times for PyTorch); `iteration` is all of it.
+// device: augmentation (the batch built with random crop + flip + normalise), forward (model + loss), backward,
+// optimizer, then the trainer's bookkeeping (epoch statistics, presentation counts). `step` is forward to
+// optimizer (the model's step: what tools/peer_step.py times for PyTorch); `iteration` is all of it plus the
+// sampling phase: a real epoch's draw (--train-size samples), timed on its own and spread over its iterations.
 // Then each augmentation's cost per batch (batch assembly with crop/flip, RandAugment, cutout, mixup, RICAP) on
 // CIFAR-shaped random uint8 data, and each sampling strategy's own work per training iteration (its statistics updates, its per-epoch draw
 // amortised over the epoch's iterations, selective backprop's selection and queue), beside the step it rides on.
@@ -48,6 +48,22 @@ struct Config {
   int64_t classes, size;
 };
 
+// n random CIFAR-like uint8 images (3 x size x size) with labels below `classes`, on the host.
+Dataset random_images(int64_t n, int64_t size, int64_t classes, uint64_t seed) {
+  Rng rng(seed);
+  Dataset ds;
+  ds.name = "cifar10";
+  ds.split = "train";
+  ds.images = Tensor::empty({n, 3, size, size}, DType::U8);
+  ds.labels = Tensor::empty({n}, DType::I32);
+  for (int64_t i = 0; i < ds.images.numel(); ++i) ds.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
+  for (int64_t i = 0; i < n; ++i) ds.labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(classes));
+  ds.classes = static_cast<int>(classes);
+  ds.mean = {0.4914f, 0.4822f, 0.4465f};
+  ds.std = {0.2023f, 0.1994f, 0.2010f};
+  return ds;
+}
+
 // Median wall time (CUDA events on the GPU) of `work` over `iters` runs after `warmup`.
 template <typename F>
 double time_ms(Device dev, int warmup, int iters, F work) {
@@ -69,22 +85,11 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   model.finalize(DType::F32, dev, 1);
   backend(dev).set_tf32(precision == "tf32");
   if (precision == "bf16") model.set_compute_dtype(DType::BF16);
-  Rng rng(7);
   // The data: 8 batches' worth of random images and labels, resident on the device as in training.
   const int64_t n_data = 8 * batch, per_epoch = n_data / batch;
-  Dataset ds;
-  ds.name = "cifar10";
-  ds.split = "train";
-  ds.images = Tensor::empty({n_data, 3, c.size, c.size}, DType::U8);
-  ds.labels = Tensor::empty({n_data}, DType::I32);
-  for (int64_t i = 0; i < ds.images.numel(); ++i) ds.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
-  for (int64_t i = 0; i < n_data; ++i) ds.labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(c.classes));
-  ds.classes = static_cast<int>(c.classes);
-  ds.mean = {0.4914f, 0.4822f, 0.4465f};
-  ds.std = {0.2023f, 0.1994f, 0.2010f};
   // Target and sample weights made once (1 and 1/b); the labels are the batch buffer make_batch fills.
   Targets tg = Targets::hard(Tensor::zeros({batch}, DType::I32), DType::F32, dev);
-  DeviceDataset data(std::move(ds), dev, 4);
+  DeviceDataset data(random_images(n_data, c.size, c.classes, 7), dev, 4);
   Backend& be = backend(dev);
   Tensor order = Tensor::empty({n_data}, DType::I32, dev), counts = Tensor::zeros({n_data}, DType::I32, dev);
   Tensor stats = Tensor::zeros({2}, DType::F64, dev);
@@ -228,18 +233,7 @@ nlohmann::json strategy_costs(Device dev, int64_t n, int64_t b, int warmup, int 
 // images: the standard crop/flip/normalise, then with RandAugment (N=2, M=4) before it, and the batch-level
 // augmentations after it (cutout 16, mixup 0.3, RICAP 0.3; their own time, excluding the batch build).
 nlohmann::json augmentation_costs(Device dev, int64_t n, int64_t b, int warmup, int iters, double step_ms) {
-  Dataset ds;
-  ds.name = "cifar10";
-  ds.split = "train";
-  ds.images = Tensor::empty({n, 3, 32, 32}, DType::U8);
-  ds.labels = Tensor::empty({n}, DType::I32);
-  Rng rng(13);
-  for (int64_t i = 0; i < ds.images.numel(); ++i) ds.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
-  for (int64_t i = 0; i < n; ++i) ds.labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
-  ds.classes = 10;
-  ds.mean = {0.4914f, 0.4822f, 0.4465f};
-  ds.std = {0.2023f, 0.1994f, 0.2010f};
-  DeviceDataset data(std::move(ds), dev, 4);
+  DeviceDataset data(random_images(n, 32, 10, 13), dev, 4);
   Tensor idx = index_range(0, b, dev);
   Tensor images = Tensor::empty({b, 3, 32, 32}, DType::F32, dev), labels = Tensor::empty({b}, DType::I32, dev);
   nlohmann::json rows = nlohmann::json::array();

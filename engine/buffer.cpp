@@ -49,7 +49,6 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
             "copy between two different device kinds (" << device_name(src_dev) << " -> " << device_name(dst_dev)
                                                        << ") is not supported");
   const bool touches_host = dst_dev == Device::CPU || src_dev == Device::CPU;
-  if (dst_dev == Device::CPU) steady_state::note_host_wait("a copy from device memory to the host");
   backend(dst_dev != Device::CPU ? dst_dev : src_dev).copy(dst, src, bytes, touches_host);
 }
 

@@ -16,14 +16,12 @@ PhaseTimer::PhaseTimer(Device device) : backend_(backend(device)) {
 
 PhaseTimer::~PhaseTimer() {
   for (EventHandle e : event_pool_) backend_.destroy_event(e);
-  for (auto& iv : open_) {
+  auto destroy = [this](const Interval& iv) {
     if (iv.begin) backend_.destroy_event(iv.begin);
     if (iv.end) backend_.destroy_event(iv.end);
-  }
-  for (auto& iv : done_) {
-    if (iv.begin) backend_.destroy_event(iv.begin);
-    if (iv.end) backend_.destroy_event(iv.end);
-  }
+  };
+  for (const auto& iv : open_) destroy(iv);
+  for (const auto& iv : done_) destroy(iv);
 }
 
 EventHandle PhaseTimer::take_event() {

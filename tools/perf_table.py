@@ -25,18 +25,7 @@ def ours_rows(path, size, classes, batch):
     for r in j.get("results", []):
         if r.get("image_size") == size and r.get("classes") == classes and r.get("batch") == batch:
             rows[r["precision"]] = r
-    return rows, j.get("device", ""), j
-
-
-def extra_ms(j):
-    """What a training iteration adds to the model step (bench's tables, timed at its first precision, CIFAR-sized
-    batch): building the batch (crop + flip + normalise) and unif-SGD's epoch draw per iteration."""
-    build = next((r["ms_per_batch"] for r in j.get("augmentation_costs", [])
-                  if r.get("augmentation", "").startswith("crop+flip")), None)
-    draw = next((r["ms_per_iteration"] for r in j.get("strategy_costs", []) if r.get("strategy") == "unif-sgd"), None)
-    if build is None or draw is None:
-        return None
-    return build + draw
+    return rows, j.get("device", "")
 
 
 def peer_rows(path, size, classes, batch):
@@ -63,7 +52,7 @@ def main():
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--batch", type=int, default=128)
     a = ap.parse_args()
-    ours, device, bench_json = ours_rows(a.bench, a.size, a.classes, a.batch)
+    ours, device = ours_rows(a.bench, a.size, a.classes, a.batch)
     peers = peer_rows(a.peer, a.size, a.classes, a.batch)
     print("ResNet-18 training step, %dx%d, %d classes, batch %d; %s" % (a.size, a.size, a.classes, a.batch, device))
     print()
@@ -85,18 +74,11 @@ def main():
         print("our best (%s, %.0f img/s) / PyTorch's best (%s, %.0f img/s): %.2fx (the goal: 1.5x)" % (
             best["precision"], best["images_per_second"], best_label, best_peer["images_per_second"],
             best["images_per_second"] / best_peer["images_per_second"]))
-        extra = extra_ms(bench_json)
         if "iteration_images_per_second" in best:
             full = best["iteration_images_per_second"]
             print("our best as a whole unif-SGD iteration (epoch draw, batch build with crop + flip, the step; bench "
                   "measured, %.2f ms): %.0f img/s, %.2fx PyTorch's best step (which builds no batch)" % (
                       best["iteration_ms"], full, full / best_peer["images_per_second"]))
-        elif extra is not None:
-            full_ms = best["step_ms_median"] + extra
-            full = a.batch / (full_ms / 1000.0)
-            print("our best with the batch build and unif-SGD's draw (+%.3f ms: a whole training iteration, data on "
-                  "the device): %.0f img/s, %.2fx PyTorch's best step (which builds no batch)" % (
-                      extra, full, full / best_peer["images_per_second"]))
     missing = [p for p in ("fp32", "tf32", "bf16") if p not in ours]
     if missing:
         print("ours: no row for %s in %s" % (", ".join(missing), a.bench))

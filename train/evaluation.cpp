@@ -9,24 +9,17 @@
 
 namespace bts {
 
-namespace {
-Tensor ones_on(int64_t n, Device dev) {
-  Tensor host = Tensor::empty({n}, DType::F32);
-  host.fill(1.0);
-  return host.to(dev);
-}
-}  // namespace
-
 Evaluator::Evaluator(const DeviceDataset& test, int64_t batch)
     : test_(test),
       batch_(std::max<int64_t>(1, std::min(batch, test.size()))),
       indices_(index_range(0, test.size(), test.device())),
       images_(Tensor::empty({batch_, test.channels(), test.height(), test.width()}, DType::F32, test.device())),
       labels_(Tensor::empty({batch_}, DType::I32, test.device())),
-      ones_(ones_on(batch_, test.device())),
+      ones_(Tensor::empty({batch_}, DType::F32, test.device())),
       stats_(Tensor::zeros({2}, DType::F64, test.device())),
       tape_(test.device()) {
   BTS_CHECK(batch > 0, "evaluation batch size " << batch << ": must be positive");
+  ones_.fill(1.0);
 }
 
 EvalResult Evaluator::run(Model& model) {

@@ -155,13 +155,15 @@ json TrainingRun::execute() {
 // The steady-state guard for one phase of epoch `epoch`: armed from the second epoch this process trains on (the
 // first warms up: arenas find their peak, plans and algorithms are chosen), when the options ask for it. A run
 // resumed mid-epoch warms up over the rest of that epoch and the whole next one (its first draw comes there).
-std::unique_ptr<SteadyStateScope> TrainingRun::steady_state_scope(int64_t epoch, const std::string& what) const {
-  std::unique_ptr<SteadyStateScope> scope;
+// `what` and `index` (>= 0: "iteration 3") name the phase; the label is made only when the guard is armed, so an
+// unchecked run's steps pay nothing for it.
+std::unique_ptr<SteadyStateScope> TrainingRun::steady_state_scope(int64_t epoch, const char* what,
+                                                                  int64_t index) const {
   const int64_t first_guarded = start_epoch_ + (start_iter_ > 0 ? 2 : 1);
-  if (opt_.check_steady_state && epoch >= first_guarded)
-    scope = std::make_unique<SteadyStateScope>("epoch " + std::to_string(epoch + 1) + "'s " + what + " (" +
-                                               cfg_.method + ")");
-  return scope;
+  if (!opt_.check_steady_state || epoch < first_guarded) return nullptr;
+  std::string label = "epoch " + std::to_string(epoch + 1) + "'s " + what;
+  if (index >= 0) label += " " + std::to_string(index);
+  return std::make_unique<SteadyStateScope>(label + " (" + cfg_.method + ")");
 }
 
 bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
@@ -178,7 +180,7 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
     const int64_t step = epoch * ipe + it;
     Tensor idx = Tensor::wrap(buf_.order.data<int32_t>() + it * b_, {b_}, DType::I32, dev_);
     {
-      const auto guard = steady_state_scope(epoch, "iteration " + std::to_string(it + 1));
+      const auto guard = steady_state_scope(epoch, "iteration", it + 1);
       build_batch(step, idx);
       if (!sb_) {
         train_presented_batch(step, idx);

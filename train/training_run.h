@@ -94,7 +94,7 @@ class TrainingRun {
   double lr_at(int64_t step) const;
   double last_lr() const;  // the schedule's value at its last iteration (lr.final for the linear schedule)
   double elapsed() const;
-  std::unique_ptr<SteadyStateScope> steady_state_scope(int64_t epoch, const std::string& what) const;
+  std::unique_ptr<SteadyStateScope> steady_state_scope(int64_t epoch, const char* what, int64_t index = -1) const;
   void merge_phases();
   std::vector<double> epoch_stats(int64_t epoch) const;  // host copy of the stats, checked finite
   void check_parameters_finite(int64_t epoch) const;     // throws when the model diverged

@@ -143,14 +143,15 @@ void* CudaBackend::conv_workspace(size_t bytes) {
 }
 
 int32_t* CudaBackend::device_count() {
-  if (!count_) steady_state::note_allocation(Device::CUDA, sizeof(int32_t), "the CUDA backend's count word");
-  if (!count_) BTS_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&count_), sizeof(int32_t)));
+  if (!count_) {
+    steady_state::note_allocation(Device::CUDA, sizeof(int32_t), "the CUDA backend's count word");
+    BTS_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&count_), sizeof(int32_t)));
+  }
   return count_;
 }
 
 int64_t CudaBackend::read_count() {
-  steady_state::note_host_wait("a count read back from the device");
-  int32_t host = 0;
+  int32_t host = 0;  // copy() tells the steady-state guard of the wait
   copy(&host, count_, sizeof host, /*touches_host=*/true);
   return host;
 }

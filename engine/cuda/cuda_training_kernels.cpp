@@ -2,6 +2,7 @@
 // The epoch draws' keys, sorts and reductions live in the backend's reusable scratch (one size for all three, so it
 // grows once); the selection counts in its device int.
 #include "engine/cuda/cuda_backend.h"
+#include "engine/steady_state.h"
 #include "kernels/cuda/augment_batch.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/forgetting.h"
@@ -65,6 +66,7 @@ void CudaBackend::sb_append_history(float* history, int64_t r, int64_t appended,
 
 int64_t CudaBackend::sb_select(const float* loss, int64_t b, const float* history, int64_t len, double beta,
                                bool prime, uint64_t seed, uint64_t step, int32_t* slots) {
+  steady_state::note_host_wait("sb_select's count");  // named as on the CPU, before the read below
   kg::sb_select(cu_stream(), loss, b, history, len, beta, prime, seed, step, slots, device_count());
   // The host needs the count to know when a training batch is full: one 4-byte read per scoring batch.
   return read_count();
@@ -73,6 +75,7 @@ int64_t CudaBackend::sb_select(const float* loss, int64_t b, const float* histor
 int64_t CudaBackend::sb_split_stale(const int32_t* idx, int64_t b, const float* cached_loss,
                                     const int32_t* scored_epoch, int64_t epoch, int64_t staleness, float* loss,
                                     int32_t* need) {
+  steady_state::note_host_wait("sb_split_stale's count");
   kg::sb_split_stale(cu_stream(), idx, b, cached_loss, scored_epoch, epoch, staleness, loss, need, device_count());
   return read_count();  // the scoring forward's batch size
 }
