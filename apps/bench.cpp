@@ -84,7 +84,10 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   ResNet18 model({width, c.classes, 3});
   model.finalize(DType::F32, dev, 1);
   backend(dev).set_tf32(precision == "tf32");
-  if (precision == "bf16") model.set_compute_dtype(DType::BF16);
+  // bf16-cast: the same mixed precision through the f32 kernels between casts, NCHW (what the GPU's own bf16
+  // kernels in NHWC save is the difference to bf16); on the CPU the two are one path.
+  backend(dev).set_native_bf16(precision != "bf16-cast");
+  if (precision == "bf16" || precision == "bf16-cast") model.set_compute_dtype(DType::BF16);
   // The data: 8 batches' worth of random images and labels, resident on the device as in training.
   const int64_t n_data = 8 * batch, per_epoch = n_data / batch;
   // Target and sample weights made once (1 and 1/b); the labels are the batch buffer make_batch fills.
@@ -297,8 +300,9 @@ int main(int argc, char** argv) {
   app.add_option("--iters", iters, "timed steps, median reported (default 50 GPU, 5 CPU)")
       ->check(CLI::Range(1, 100000));
   app.add_option("--precision", precisions,
-                 "arithmetics to time: fp32, tf32 (TF32 tensor cores on the GPU; fp32 on the CPU), bf16 (mixed)")
-      ->capture_default_str()->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+                 "arithmetics to time: fp32, tf32 (TF32 tensor cores on the GPU; fp32 on the CPU), bf16 (mixed; "
+                 "the GPU's own bf16 kernels, channels last), bf16-cast (mixed through the f32 kernels between casts)")
+      ->capture_default_str()->check(CLI::IsMember({"fp32", "tf32", "bf16", "bf16-cast"}));
   app.add_flag("--no-tf32", no_tf32, "the same as --precision fp32");
   app.add_option("--json", json_path, "write the results here as JSON");
   int64_t train_size = 50000;
@@ -339,6 +343,7 @@ int main(int argc, char** argv) {
           all.push_back(j);
         }
     backend(dev).set_tf32(precisions.front() == "tf32");  // the tables below run in f32 tensors
+    backend(dev).set_native_bf16(true);
     // The strategies' own work, against the first configuration's step (batch b, CIFAR-sized by default).
     const double step_ms = all.empty() ? 0.0 : all[0]["step_ms_median"].get<double>();
     if (step_only) {

@@ -21,6 +21,7 @@
 #include "kernels/common/augment.h"
 #include "kernels/common/conv_shape.h"
 #include "kernels/common/importance.h"
+#include "kernels/common/memory_order.h"
 #include "kernels/common/mixing.h"
 #include "kernels/common/randaugment.h"
 #include "kernels/common/sgd_math.h"
@@ -32,6 +33,15 @@ class Tensor;
 
 using StreamHandle = void*;  // cudaStream_t on the GPU; nullptr on the CPU
 using EventHandle = void*;   // cudaEvent_t on the GPU; a host timestamp on the CPU
+
+// The kernels' name for a layout (kernels/common/memory_order.h indexes elements by it).
+inline kernels::MemoryOrder memory_order(Layout l) {
+  static_assert(static_cast<int>(Layout::NCHW) == static_cast<int>(kernels::MemoryOrder::NCHW) &&
+                    static_cast<int>(Layout::NHWC) == static_cast<int>(kernels::MemoryOrder::NHWC) &&
+                    static_cast<int>(Layout::NCHW16C) == static_cast<int>(kernels::MemoryOrder::NCHW16C),
+                "Layout and MemoryOrder list the layouts in the same order");
+  return static_cast<kernels::MemoryOrder>(l);
+}
 
 // Where a backward writes a gradient: the pointer, whether to add to what is there, and the memory layout of the
 // gradient (that of the value it is the gradient of).
@@ -96,6 +106,20 @@ class Backend {
   // it) in, for tensors of this dtype with this many channels. It must depend on nothing else, so that both
   // branches of a residual add (same channel count) agree. Every op accepts NCHW; ops keep their input's layout.
   virtual Layout activation_layout(DType, int64_t /*channels*/) const { return Layout::NCHW; }
+  // The layouts a convolution's input and weights are brought to (engine/ops.cpp inserts the relayouts), given its
+  // output's layout: oneDNN takes any input layout with KCRS weights; cuDNN's channels-last kernels want every
+  // operand alike (NHWC input, KRSC weights: KCRS stored channels last).
+  virtual Layout conv_input_layout(Layout x, Layout /*y*/, int64_t /*in_channels*/) const { return x; }
+  virtual Layout conv_weight_layout(Layout /*y*/) const { return Layout::NCHW; }
+  // dst (+)= src moved to dst.layout (same shape and dtype; kernels/cpu/relayout.h).
+  virtual void relayout(const Tensor& src, GradTarget dst) = 0;
+  // Mixed precision: true when conv2d, the BatchNorms (with their fused ReLU), ReLU, add, add+ReLU, copy_grad,
+  // global_avg_pool and relayout take bf16 tensors themselves, computing in fp32 and rounding each output once:
+  // the semantics of the cast composition engine/ops.cpp runs otherwise (their f32 kernels between casts). linear
+  // and the loss always run the composition (fp32 logits).
+  virtual bool native_bf16() const { return false; }
+  // Turns a backend's own bf16 kernels off (the composition instead) or back on; ignored by a backend without them.
+  virtual void set_native_bf16(bool /*on*/) {}
   virtual void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                               Arena& scratch) = 0;
   virtual void conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,

@@ -17,9 +17,12 @@ bool any_grad(Var a, Var b = Var(), Var c = Var()) {
 // Mixed precision: an op on bf16 tensors is its f32 op between casts. The inputs widen exactly, the f32 kernels
 // compute, the output is rounded once to bf16; backward likewise in reverse (every gradient of a bf16 value is
 // stored as bf16, an accumulating one added in fp32 and rounded once). These are the semantics of cuDNN and cuBLAS
-// with bf16 data and fp32 compute, so the CPU backend is their reference; a backend with bf16 kernels of its own
-// would be called directly here instead.
+// with bf16 data and fp32 compute, so the CPU backend is their reference; a backend whose kernels take bf16
+// themselves (Backend::native_bf16) is called directly instead, without the casts' extra passes and tensors.
 bool is_bf16(const Tensor& t) { return t.dtype() == DType::BF16; }
+bool composed_bf16(const Tensor& t) { return is_bf16(t) && !backend(t.device()).native_bf16(); }
+// Per-channel statistics of a BatchNorm stay f32 for a bf16 input.
+DType statistics_dtype(const Tensor& t) { return is_bf16(t) ? DType::F32 : t.dtype(); }
 Var widened(Tape& t, Var v) { return is_bf16(v.value()) ? cast(t, v, DType::F32) : v; }
 Var narrowed(Tape& t, Var v) { return cast(t, v, DType::BF16); }
 }  // namespace
@@ -38,6 +41,19 @@ Var cast(Tape& t, Var x, DType to) {
   return y;
 }
 
+Var relayout(Tape& t, Var x, Layout to) {
+  const Tensor& X = x.value();
+  if (X.layout() == to) return x;
+  BTS_CHECK(X.ndim() == 4, "relayout: " << X.describe() << " is not 4-D");
+  Backend& be = backend(X.device());
+  Var y = t.output(X.shape(), X.dtype(), any_grad(x), to);
+  be.relayout(X, GradTarget{y.mutable_value().raw(), false, to});
+  t.record(y, [&t, &be, x, y] {
+    if (GradTarget gx = t.grad_target(x)) be.relayout(t.grad(y), gx);
+  });
+  return y;
+}
+
 // Each op validates its operands, asks the backend of its input's device for the forward, and records a
 // backward closure that calls the same backend. Gradients go through GradTargets (overwrite or accumulate).
 
@@ -48,17 +64,21 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
   BTS_CHECK(X.ndim() == 4 && Wt.ndim() == 4 && X.dim(1) == Wt.dim(1),
             "conv2d: input " << X.describe() << " does not match weight " << Wt.describe());
   BTS_CHECK(stride >= 1 && pad >= 0, "conv2d: stride " << stride << ", pad " << pad);
-  if (is_bf16(X)) return narrowed(t, conv2d(t, widened(t, x), widened(t, w), stride, pad));
+  if (composed_bf16(X)) return narrowed(t, conv2d(t, widened(t, x), widened(t, w), stride, pad));
   kernels::ConvShape s{X.dim(0), X.dim(1), X.dim(2), X.dim(3), Wt.dim(0), Wt.dim(2), Wt.dim(3), stride, pad};
   BTS_CHECK(s.P() >= 1 && s.Q() >= 1, "conv2d: input " << shape_str(X.shape()) << " too small for kernel "
                                                        << s.R << "x" << s.S);
   Backend& be = backend(X.device());
   BTS_CHECK(Wt.layout() == Layout::NCHW, "conv2d: weights must be KCRS (NCHW), got " << Wt.describe());
-  Var y = t.output({s.N, s.K, s.P(), s.Q()}, X.dtype(), any_grad(x, w), be.activation_layout(X.dtype(), s.K));
-  be.conv2d_forward(s, X, Wt, y.mutable_value(), t.arena());
-  t.record(y, [&t, &be, x, w, y, s] {
-    if (GradTarget gw = t.grad_target(w)) be.conv2d_backward_filter(s, x.value(), t.grad(y), gw, t.arena());
-    if (GradTarget gx = t.grad_target(x)) be.conv2d_backward_data(s, t.grad(y), w.value(), gx, t.arena());
+  const Layout out = be.activation_layout(X.dtype(), s.K);
+  // The operands in the layouts the backend's kernels take (no-ops where they already are).
+  const Var xin = relayout(t, x, be.conv_input_layout(X.layout(), out, s.C));
+  const Var win = relayout(t, w, be.conv_weight_layout(out));
+  Var y = t.output({s.N, s.K, s.P(), s.Q()}, X.dtype(), any_grad(x, w), out);
+  be.conv2d_forward(s, xin.value(), win.value(), y.mutable_value(), t.arena());
+  t.record(y, [&t, &be, xin, win, y, s] {
+    if (GradTarget gw = t.grad_target(win)) be.conv2d_backward_filter(s, xin.value(), t.grad(y), gw, t.arena());
+    if (GradTarget gx = t.grad_target(xin)) be.conv2d_backward_data(s, t.grad(y), win.value(), gx, t.arena());
   });
   return y;
 }
@@ -84,7 +104,7 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
                 double momentum, double eps) {
   const Tensor& X = x.value();
   check_batchnorm(X, gamma, beta, running_mean, running_var);
-  if (is_bf16(X))
+  if (composed_bf16(X))
     return narrowed(t, batchnorm2d(t, widened(t, x), gamma, beta, running_mean, running_var, training, momentum, eps));
   Backend& be = backend(X.device());
   if (!training) {
@@ -95,8 +115,8 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
   check_batch_statistics(X);
   const int64_t C = X.dim(1);
   Var y = t.output(X.shape(), X.dtype(), any_grad(x, gamma, beta), X.layout());
-  Tensor* mean = &t.scratch({C}, X.dtype());
-  Tensor* invstd = &t.scratch({C}, X.dtype());
+  Tensor* mean = &t.scratch({C}, statistics_dtype(X));
+  Tensor* invstd = &t.scratch({C}, statistics_dtype(X));
   be.batchnorm_forward_train(X, gamma.value(), beta.value(), eps, momentum, y.mutable_value(), *mean, *invstd, running_mean,
                              running_var);
   t.record(y, [&t, &be, x, gamma, beta, y, mean, invstd] {
@@ -115,13 +135,13 @@ Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, 
   const Tensor& X = x.value();
   check_batchnorm(X, gamma, beta, running_mean, running_var);
   check_batch_statistics(X);
-  if (is_bf16(X))
+  if (composed_bf16(X))
     return narrowed(t, batchnorm2d_relu(t, widened(t, x), gamma, beta, running_mean, running_var, true, momentum, eps));
   Backend& be = backend(X.device());
   const int64_t C = X.dim(1);
   Var y = t.output(X.shape(), X.dtype(), any_grad(x, gamma, beta), X.layout());
-  Tensor* mean = &t.scratch({C}, X.dtype());
-  Tensor* invstd = &t.scratch({C}, X.dtype());
+  Tensor* mean = &t.scratch({C}, statistics_dtype(X));
+  Tensor* invstd = &t.scratch({C}, statistics_dtype(X));
   be.batchnorm_relu_forward_train(X, gamma.value(), beta.value(), eps, momentum, y.mutable_value(), *mean, *invstd,
                                   running_mean, running_var, t.arena());
   t.record(y, [&t, &be, x, gamma, beta, y, mean, invstd] {
@@ -136,7 +156,7 @@ Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, 
 
 Var relu(Tape& t, Var x) {
   const Tensor& X = x.value();
-  if (is_bf16(X)) return narrowed(t, relu(t, widened(t, x)));
+  if (composed_bf16(X)) return narrowed(t, relu(t, widened(t, x)));
   Backend& be = backend(X.device());
   Var y = t.output(X.shape(), X.dtype(), any_grad(x), X.layout());
   be.relu_forward(X, y.mutable_value());
@@ -152,7 +172,7 @@ Var add(Tape& t, Var a, Var b) {
   BTS_CHECK(A.shape() == b.value().shape(), "add: shapes " << shape_str(A.shape()) << " and "
                                                            << shape_str(b.value().shape()));
   BTS_CHECK(A.layout() == b.value().layout(), "add: layouts differ: " << A.describe() << " vs " << b.value().describe());
-  if (is_bf16(A)) return narrowed(t, add(t, widened(t, a), widened(t, b)));
+  if (composed_bf16(A)) return narrowed(t, add(t, widened(t, a), widened(t, b)));
   Backend& be = backend(A.device());
   Var y = t.output(A.shape(), A.dtype(), any_grad(a, b), A.layout());
   be.add_forward(A, b.value(), y.mutable_value());
@@ -170,7 +190,7 @@ Var add_relu(Tape& t, Var a, Var b) {
                                                                 << shape_str(b.value().shape()));
   BTS_CHECK(A.layout() == b.value().layout(),
             "add_relu: layouts differ: " << A.describe() << " vs " << b.value().describe());
-  if (is_bf16(A)) return narrowed(t, add_relu(t, widened(t, a), widened(t, b)));
+  if (composed_bf16(A)) return narrowed(t, add_relu(t, widened(t, a), widened(t, b)));
   Backend& be = backend(A.device());
   Var y = t.output(A.shape(), A.dtype(), any_grad(a, b), A.layout());
   be.add_relu_forward(A, b.value(), y.mutable_value());
@@ -185,7 +205,7 @@ Var add_relu(Tape& t, Var a, Var b) {
 Var global_avg_pool(Tape& t, Var x) {
   const Tensor& X = x.value();
   BTS_CHECK(X.ndim() == 4, "global_avg_pool: input " << X.describe() << " is not NCHW");
-  if (is_bf16(X)) return narrowed(t, global_avg_pool(t, widened(t, x)));
+  if (composed_bf16(X)) return narrowed(t, global_avg_pool(t, widened(t, x)));
   const int64_t HW = X.dim(2) * X.dim(3);
   Backend& be = backend(X.device());
   Var y = t.output({X.dim(0), X.dim(1)}, X.dtype(), any_grad(x));

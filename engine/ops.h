@@ -15,8 +15,14 @@ CpuAlgo cpu_algo();
 
 // x converted to `to` (f32 <-> bf16; the same Var when it already is): the casts of mixed precision. Backward converts
 // the gradient back. Every op below also takes bf16 tensors (weights and activations; BatchNorm's parameters and
-// statistics stay f32): it then computes in fp32 and stores its output and gradients as bf16.
+// statistics stay f32): it then computes in fp32 and stores its output and gradients as bf16 (through casts around
+// its f32 kernels, or the backend's own bf16 kernels where it has them: Backend::native_bf16).
 Var cast(Tape& t, Var x, DType to);
+
+// x stored in layout `to` (the same Var when it already is): what conv2d inserts where a backend's convolution wants
+// its input or weights in another layout (Backend::conv_input_layout, conv_weight_layout). Backward moves the
+// gradient back.
+Var relayout(Tape& t, Var x, Layout to);
 
 Var conv2d(Tape& t, Var x, Var w, int stride, int pad);
 // BatchNorm2d. Training: normalise with batch statistics and update the running ones in place.

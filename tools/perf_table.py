@@ -79,6 +79,12 @@ def main():
             print("our best as a whole unif-SGD iteration (epoch draw, batch build with crop + flip, the step; bench "
                   "measured, %.2f ms): %.0f img/s, %.2fx PyTorch's best step (which builds no batch)" % (
                       best["iteration_ms"], full, full / best_peer["images_per_second"]))
+    if "bf16" in ours and "bf16-cast" in ours:
+        own, cast = ours["bf16"], ours["bf16-cast"]
+        print()
+        print("our bf16 kernels (NHWC) %.0f img/s vs bf16 through the f32 kernels between casts (NCHW) %.0f img/s: "
+              "%.2fx" % (own["images_per_second"], cast["images_per_second"],
+                         own["images_per_second"] / cast["images_per_second"]))
     missing = [p for p in ("fp32", "tf32", "bf16") if p not in ours]
     if missing:
         print("ours: no row for %s in %s" % (", ".join(missing), a.bench))

@@ -27,6 +27,15 @@ class CpuBackend final : public Backend {
   // f32 with oneDNN: nChw16c where the channels are a multiple of 16 and this CPU's oneDNN works in 16-channel
   // blocks (AVX-512), else NHWC; NCHW otherwise.
   Layout activation_layout(DType dtype, int64_t channels) const override;
+  // oneDNN takes a convolution's input in any layout. Tests set this to bring the input to the output's layout
+  // first, as the CUDA backend does, so that path of engine/ops.cpp is proved on the CPU (NHWC where the input's
+  // channels cannot be blocked by 16, e.g. the stem's 3).
+  Layout conv_input_layout(Layout x, Layout y, int64_t in_channels) const override {
+    if (!conv_input_follows_output_) return x;
+    return y == Layout::NCHW16C && in_channels % 16 != 0 ? Layout::NHWC : y;
+  }
+  void set_conv_input_follows_output(bool on) { conv_input_follows_output_ = on; }
+  void relayout(const Tensor& src, GradTarget dst) override;
   void set_tf32(bool) override {}
   bool tf32() const override { return false; }
 
@@ -108,6 +117,8 @@ class CpuBackend final : public Backend {
                    const kernels::RicapArgs& args, float* out, int32_t* labels_out, float* label_weights,
                    int32_t* source_slot) override;
   void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs& args) override;
+ private:
+  bool conv_input_follows_output_ = false;
 };
 
 }  // namespace bts

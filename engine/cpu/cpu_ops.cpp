@@ -10,6 +10,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_dnnl.h"
 #include "kernels/cpu/convert.h"
+#include "kernels/cpu/relayout.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/linear.h"
@@ -265,6 +266,24 @@ void CpuBackend::convert(const Tensor& src, DType dst_dtype, GradTarget dst) {
                             dst.accumulate);
   else
     BTS_FAIL("convert: " << dtype_name(src.dtype()) << " to " << dtype_name(dst_dtype) << " is not supported");
+}
+
+void CpuBackend::relayout(const Tensor& src, GradTarget dst) {
+  const auto order = memory_order;
+  const int64_t N = src.dim(0), C = src.dim(1), HW = src.dim(2) * src.dim(3);
+  switch (src.dtype()) {
+    case DType::F32:
+      return kc::relayout(order(src.layout()), order(dst.layout), N, C, HW, src.data<float>(), dst.as<float>(),
+                          dst.accumulate);
+    case DType::F64:
+      return kc::relayout(order(src.layout()), order(dst.layout), N, C, HW, src.data<double>(), dst.as<double>(),
+                          dst.accumulate);
+    case DType::BF16:
+      return kc::relayout(order(src.layout()), order(dst.layout), N, C, HW,
+                          reinterpret_cast<const uint16_t*>(src.data<BFloat16>()), dst.as<uint16_t>(),
+                          dst.accumulate);
+    default: BTS_FAIL("relayout: " << src.describe() << " (f32, f64 or bf16)");
+  }
 }
 
 void CpuBackend::global_avg_pool_forward(const Tensor& x, Tensor& y) {

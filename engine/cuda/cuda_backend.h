@@ -1,5 +1,6 @@
 // The CUDA backend: cuDNN convolutions, cuBLAS GEMMs and the custom kernels of kernels/cuda/, on the calling
-// thread's context (kernels/cuda/context.h: one stream with its cuDNN and cuBLAS handles). f32 only.
+// thread's context (kernels/cuda/context.h: one stream with its cuDNN and cuBLAS handles). f32, and bf16 with
+// kernels of its own (native_bf16), its activations then channels last.
 // Its own library (bts_engine_cuda), linked into executables through the CMake target bts_backends; it registers
 // itself with the engine (cuda_backend.cpp). Methods: cuda_backend.cpp (registration, memory, timing),
 // cuda_ops.cpp (ops and SGD), cuda_training_kernels.cpp (sampling, strategies, augmentation).
@@ -28,6 +29,16 @@ class CudaBackend final : public Backend {
   std::string conv_algorithms() const override;
   void use_conv_algorithms(const std::string& text, const std::string& where) override;
   bool tf32() const override;
+
+  // Mixed precision the way the tensor cores want it: bf16 activations NHWC, every convolution operand in its
+  // output's layout (KRSC weights for NHWC), bf16 kernels throughout. set_native_bf16(false) runs bf16 through the
+  // f32 kernels between casts instead, in NCHW (the engine's reference composition; the GPU tests compare both).
+  bool native_bf16() const override { return native_bf16_; }
+  void set_native_bf16(bool on) override { native_bf16_ = on; }
+  Layout activation_layout(DType dtype, int64_t channels) const override;
+  Layout conv_input_layout(Layout /*x*/, Layout y, int64_t /*in_channels*/) const override { return y; }
+  Layout conv_weight_layout(Layout y) const override { return y; }
+  void relayout(const Tensor& src, GradTarget dst) override;
 
   void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                       Arena& scratch) override;
@@ -125,6 +136,7 @@ class CudaBackend final : public Backend {
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;
   int32_t* count_ = nullptr;
+  bool native_bf16_ = true;
 };
 
 }  // namespace bts

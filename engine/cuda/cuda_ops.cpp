@@ -1,6 +1,10 @@
 // The CUDA backend's differentiable ops and SGD step: cuDNN convolutions (one grow-only workspace per backend, so
-// a warm step allocates nothing), cuBLAS for the linear layer, custom kernels for the rest. f32 only (bf16 ops run
-// their f32 kernels between conversions, engine/ops.cpp; only convert() sees bf16 here).
+// a warm step allocates nothing), cuBLAS for the linear layer, custom kernels for the rest. Activations are f32,
+// or bf16 with the ops' own bf16 kernels (native_bf16: convolution, BatchNorm, ReLU, adds, pooling and layout
+// moves read and write bf16 and compute in fp32; linear and the loss run in f32 between casts, engine/ops.cpp).
+// bf16 activations are stored channels last (NHWC), the layout cuDNN's bf16 tensor-core kernels read directly.
+#include <type_traits>
+
 #include "engine/arena.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/steady_state.h"
@@ -13,6 +17,7 @@
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/relayout.h"
 #include "kernels/cuda/sgd.h"
 
 namespace bts {
@@ -24,87 +29,161 @@ kg::Context& ctx() { return kg::current_context(); }
 cudaStream_t cu_stream() { return ctx().stream(); }
 
 const float* f32(const Tensor& t) {
-  BTS_CHECK(t.dtype() == DType::F32, "the CUDA backend computes in f32, got " << t.describe());
+  BTS_CHECK(t.dtype() == DType::F32, "the CUDA backend wants f32 here, got " << t.describe());
   return t.data<float>();
 }
 float* f32(Tensor& t) { return const_cast<float*>(f32(static_cast<const Tensor&>(t))); }
 
+// The elements of an activation or gradient as the kernels take them: float, or bf16 bits (uint16_t).
+template <typename T>
+T* elems(const Tensor& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    BTS_CHECK(t.dtype() == DType::F32, "expected f32, got " << t.describe());
+    return const_cast<float*>(t.data<float>());
+  } else {
+    BTS_CHECK(t.dtype() == DType::BF16, "expected bf16, got " << t.describe());
+    return reinterpret_cast<uint16_t*>(const_cast<BFloat16*>(t.data<BFloat16>()));
+  }
+}
+// Calls f(float{}) or f(uint16_t{}) for an f32 or bf16 tensor.
+template <typename F>
+void on_elements(const Tensor& t, F&& f) {
+  if (t.dtype() == DType::F32) return f(float{});
+  BTS_CHECK(t.dtype() == DType::BF16, "the CUDA backend computes in f32 or bf16, got " << t.describe());
+  f(uint16_t{});
+}
+
+// The GPU stores activations NCHW or NHWC only (nChw16c is the CPU's).
+bool channels_last(Layout l) {
+  BTS_CHECK(l != Layout::NCHW16C, "the CUDA backend stores NCHW or NHWC activations, got nChw16c");
+  return l == Layout::NHWC;
+}
+
 float* scratch_floats(Arena& arena, int64_t n) {
   return static_cast<float*>(arena.allocate(static_cast<size_t>(n) * sizeof(float)));
 }
-kg::BatchNormShape bn_shape(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
+template <typename T>
+T* scratch_elems(Arena& arena, int64_t n) {
+  return static_cast<T*>(arena.allocate(static_cast<size_t>(n) * sizeof(T)));
+}
+kg::BatchNormShape bn_shape(const Tensor& x) {
+  kg::BatchNormShape s{x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
+  s.channels_last = channels_last(x.layout());
+  return s;
+}
 size_t bn_scratch_bytes(const kg::BatchNormShape& s) { return kg::batchnorm_scratch_doubles(s) * sizeof(double); }
+
+// A convolution's element type and layout, from its operands (engine/ops.cpp brings all three to one layout).
+kernels::ConvData conv_data(const Tensor& a, const Tensor& b, Layout third) {
+  BTS_CHECK(a.dtype() == b.dtype() && (a.dtype() == DType::F32 || a.dtype() == DType::BF16),
+            "conv2d on the GPU: operands " << a.describe() << " and " << b.describe() << " (f32 or bf16, alike)");
+  BTS_CHECK(a.layout() == b.layout() && a.layout() == third,
+            "conv2d on the GPU: operands in one layout, got " << a.describe() << ", " << b.describe() << " and "
+                                                              << layout_name(third));
+  return {a.dtype() == DType::BF16, channels_last(a.layout())};
+}
 
 // A convolution pass's workspace size, which makes the shape's plan on first use: a warmed-up step must not (a plan
 // means descriptors and an algorithm search, in measured mode device allocations and a wait): the guard hears of it.
-size_t planned_workspace(const kernels::ConvShape& s, kg::ConvPass pass) {
+size_t planned_workspace(const kernels::ConvShape& s, kg::ConvPass pass, kernels::ConvData data) {
   const uint64_t before = kg::conv2d_plans_built();
-  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, pass);
+  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, pass, data);
   if (kg::conv2d_plans_built() != before)
     steady_state::note_allocation(Device::CUDA, 0, "a new cuDNN convolution plan (descriptors and algorithm search)");
   return ws;
 }
 }  // namespace
 
+Layout CudaBackend::activation_layout(DType dtype, int64_t /*channels*/) const {
+  return dtype == DType::BF16 && native_bf16_ ? Layout::NHWC : Layout::NCHW;
+}
+
+void CudaBackend::relayout(const Tensor& src, GradTarget dst) {
+  on_elements(src, [&](auto tag) {
+    using T = decltype(tag);
+    kg::relayout(cu_stream(), memory_order(src.layout()), memory_order(dst.layout), src.dim(0), src.dim(1),
+                 src.dim(2) * src.dim(3), elems<T>(src), dst.as<T>(), dst.accumulate);
+  });
+}
+
 void CudaBackend::conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                                  Arena& /*scratch*/) {
-  const size_t ws = planned_workspace(s, kg::ConvPass::Forward);
-  kg::conv2d_forward(ctx(), s, f32(x), f32(w), f32(y), conv_workspace(ws), ws);
+  const kernels::ConvData data = conv_data(x, w, y.layout());
+  const size_t ws = planned_workspace(s, kg::ConvPass::Forward, data);
+  kg::conv2d_forward(ctx(), s, data, x.raw(), w.raw(), y.raw(), conv_workspace(ws), ws);
 }
 
 void CudaBackend::conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,
                                        Arena& /*scratch*/) {
-  const size_t ws = planned_workspace(s, kg::ConvPass::BackwardData);
-  kg::conv2d_backward_data(ctx(), s, f32(dy), f32(w), dx.as<float>(), dx.accumulate, conv_workspace(ws), ws);
+  const kernels::ConvData data = conv_data(dy, w, dx.layout);
+  const size_t ws = planned_workspace(s, kg::ConvPass::BackwardData, data);
+  kg::conv2d_backward_data(ctx(), s, data, dy.raw(), w.raw(), dx.ptr, dx.accumulate, conv_workspace(ws), ws);
 }
 
 void CudaBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tensor& x, const Tensor& dy,
                                          GradTarget dw, Arena& /*scratch*/) {
-  const size_t ws = planned_workspace(s, kg::ConvPass::BackwardFilter);
-  kg::conv2d_backward_filter(ctx(), s, f32(x), f32(dy), dw.as<float>(), dw.accumulate, conv_workspace(ws), ws);
+  const kernels::ConvData data = conv_data(x, dy, dw.layout);
+  const size_t ws = planned_workspace(s, kg::ConvPass::BackwardFilter, data);
+  kg::conv2d_backward_filter(ctx(), s, data, x.raw(), dy.raw(), dw.ptr, dw.accumulate, conv_workspace(ws), ws);
 }
+
+namespace {
+// BatchNorm's training forward, with the ReLU after it fused when `relu`. The scratch is reused: the statistics
+// kernels write it and the apply kernel reads it, in stream order, before any later BatchNorm can overwrite it.
+void bn_forward_train(void* stats_scratch, const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                      double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                      Tensor& running_var, bool relu) {
+  const kg::BatchNormShape s = bn_shape(x);
+  on_elements(x, [&](auto tag) {
+    using T = decltype(tag);
+    kg::batchnorm_forward_train(cu_stream(), s, elems<T>(x), f32(gamma), f32(beta), static_cast<float>(eps),
+                                static_cast<float>(momentum), elems<T>(y), f32(save_mean), f32(save_invstd),
+                                f32(running_mean), f32(running_var), static_cast<double*>(stats_scratch), relu);
+  });
+}
+}  // namespace
 
 void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                           Tensor& running_mean, Tensor& running_var) {
-  const kg::BatchNormShape s = bn_shape(x);
-  // Reused scratch: the statistics kernels write it and the apply kernel reads it, in stream order, before any
-  // later batchnorm on this stream can overwrite it.
-  auto* stats = static_cast<double*>(scratch(bn_scratch_bytes(s)));
-  kg::batchnorm_forward_train(cu_stream(), s, f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
-                              static_cast<float>(momentum), f32(y), f32(save_mean), f32(save_invstd),
-                              f32(running_mean), f32(running_var), stats);
+  bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
+                   running_mean, running_var, /*relu=*/false);
 }
 
 void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                                double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                                Tensor& running_mean, Tensor& running_var, Arena& /*scratch*/) {
-  const kg::BatchNormShape s = bn_shape(x);
-  auto* stats = static_cast<double*>(scratch(bn_scratch_bytes(s)));
-  kg::batchnorm_forward_train(cu_stream(), s, f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
-                              static_cast<float>(momentum), f32(y), f32(save_mean), f32(save_invstd),
-                              f32(running_mean), f32(running_var), stats, /*relu=*/true);
+  bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
+                   running_mean, running_var, /*relu=*/true);
 }
 
 void CudaBackend::batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                          const Tensor& running_mean, const Tensor& running_var, Tensor& y) {
   const kg::BatchNormShape s = bn_shape(x);
   auto* coefficients = static_cast<double*>(scratch(bn_scratch_bytes(s)));
-  kg::batchnorm_forward_eval(cu_stream(), s, f32(x), f32(gamma), f32(beta), static_cast<float>(eps),
-                             f32(running_mean), f32(running_var), f32(y), coefficients);
+  on_elements(x, [&](auto tag) {
+    using T = decltype(tag);
+    kg::batchnorm_forward_eval(cu_stream(), s, elems<T>(x), f32(gamma), f32(beta), static_cast<float>(eps),
+                               f32(running_mean), f32(running_var), elems<T>(y), coefficients);
+  });
 }
 
 namespace {
 // BatchNorm's backward, with the ReLU after it folded in when relu_y (its output) is given.
-void bn_backward(const Tensor& x, const Tensor& dy, const float* relu_y, const Tensor& gamma, const Tensor& save_mean,
-                 const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+void bn_backward(const Tensor& x, const Tensor& dy, const Tensor* relu_y, const Tensor& gamma,
+                 const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dgamma,
+                 GradTarget dbeta, Arena& scratch) {
   const kg::BatchNormShape s = bn_shape(x);
   float* pgamma = dgamma ? dgamma.as<float>() : scratch_floats(scratch, s.C);
   float* pbeta = dbeta ? dbeta.as<float>() : scratch_floats(scratch, s.C);
-  float* px = dx ? dx.as<float>() : scratch_floats(scratch, x.numel());
   auto* sums = static_cast<double*>(scratch.allocate(bn_scratch_bytes(s)));
-  kg::batchnorm_backward(cu_stream(), s, f32(x), f32(dy), f32(gamma), f32(save_mean), f32(save_invstd), px, pgamma,
-                         pbeta, dx.accumulate, dgamma.accumulate, sums, relu_y);
+  on_elements(x, [&](auto tag) {
+    using T = decltype(tag);
+    T* px = dx ? dx.as<T>() : scratch_elems<T>(scratch, x.numel());
+    kg::batchnorm_backward(cu_stream(), s, elems<T>(x), elems<T>(dy), f32(gamma), f32(save_mean), f32(save_invstd),
+                           px, pgamma, pbeta, dx.accumulate, dgamma.accumulate, sums,
+                           relu_y ? static_cast<const T*>(elems<T>(*relu_y)) : nullptr);
+  });
 }
 }  // namespace
 
@@ -117,49 +196,76 @@ void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Te
 void CudaBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
                                           const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
                                           GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
-  bn_backward(x, dy, f32(y), gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
+  bn_backward(x, dy, &y, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
 }
 
 void CudaBackend::add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
-  kg::add_relu_forward(cu_stream(), a.numel(), f32(a), f32(b), f32(y));
+  on_elements(a, [&](auto tag) {
+    using T = decltype(tag);
+    kg::add_relu_forward(cu_stream(), a.numel(), elems<T>(a), elems<T>(b), elems<T>(y));
+  });
 }
 
 void CudaBackend::add_relu_backward(const Tensor& y, const Tensor& dy, GradTarget da, GradTarget db,
                                     Arena& /*scratch*/) {
-  kg::add_relu_backward(cu_stream(), y.numel(), f32(y), f32(dy), da ? da.as<float>() : nullptr, da.accumulate,
-                        db ? db.as<float>() : nullptr, db.accumulate);
+  on_elements(y, [&](auto tag) {
+    using T = decltype(tag);
+    kg::add_relu_backward(cu_stream(), y.numel(), elems<T>(y), elems<T>(dy), da ? da.as<T>() : nullptr,
+                          da.accumulate, db ? db.as<T>() : nullptr, db.accumulate);
+  });
 }
 
-void CudaBackend::relu_forward(const Tensor& x, Tensor& y) { kg::relu_forward(cu_stream(), x.numel(), f32(x), f32(y)); }
+void CudaBackend::relu_forward(const Tensor& x, Tensor& y) {
+  on_elements(x, [&](auto tag) {
+    using T = decltype(tag);
+    kg::relu_forward(cu_stream(), x.numel(), elems<T>(x), elems<T>(y));
+  });
+}
 
 void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) {
-  kg::relu_backward(cu_stream(), y.numel(), f32(y), f32(dy), dx.as<float>(), dx.accumulate);
+  on_elements(y, [&](auto tag) {
+    using T = decltype(tag);
+    kg::relu_backward(cu_stream(), y.numel(), elems<T>(y), elems<T>(dy), dx.as<T>(), dx.accumulate);
+  });
 }
 
 void CudaBackend::add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
-  kg::add_forward(cu_stream(), a.numel(), f32(a), f32(b), f32(y));
+  on_elements(a, [&](auto tag) {
+    using T = decltype(tag);
+    kg::add_forward(cu_stream(), a.numel(), elems<T>(a), elems<T>(b), elems<T>(y));
+  });
 }
 
 void CudaBackend::convert(const Tensor& src, DType dst_dtype, GradTarget dst) {
-  const auto bf16 = [](const Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data<BFloat16>()); };
   if (src.dtype() == DType::F32 && dst_dtype == DType::BF16)
     kg::convert_f32_to_bf16(cu_stream(), src.numel(), src.data<float>(), dst.as<uint16_t>(), dst.accumulate);
   else if (src.dtype() == DType::BF16 && dst_dtype == DType::F32)
-    kg::convert_bf16_to_f32(cu_stream(), src.numel(), bf16(src), dst.as<float>(), dst.accumulate);
+    kg::convert_bf16_to_f32(cu_stream(), src.numel(), elems<uint16_t>(src), dst.as<float>(), dst.accumulate);
   else
     BTS_FAIL("convert: " << dtype_name(src.dtype()) << " to " << dtype_name(dst_dtype) << " is not supported");
 }
 
 void CudaBackend::copy_grad(const Tensor& dy, GradTarget dx) {
-  kg::copy_grad(cu_stream(), dy.numel(), f32(dy), dx.as<float>(), dx.accumulate);
+  on_elements(dy, [&](auto tag) {
+    using T = decltype(tag);
+    kg::copy_grad(cu_stream(), dy.numel(), elems<T>(dy), dx.as<T>(), dx.accumulate);
+  });
 }
 
 void CudaBackend::global_avg_pool_forward(const Tensor& x, Tensor& y) {
-  kg::global_avg_pool_forward(cu_stream(), x.dim(0), x.dim(1), x.dim(2) * x.dim(3), f32(x), f32(y));
+  on_elements(x, [&](auto tag) {
+    using T = decltype(tag);
+    kg::global_avg_pool_forward(cu_stream(), x.dim(0), x.dim(1), x.dim(2) * x.dim(3), elems<T>(x), elems<T>(y),
+                                channels_last(x.layout()));
+  });
 }
 
 void CudaBackend::global_avg_pool_backward(const Tensor& dy, int64_t hw, GradTarget dx) {
-  kg::global_avg_pool_backward(cu_stream(), dy.dim(0), dy.dim(1), hw, f32(dy), dx.as<float>(), dx.accumulate);
+  on_elements(dy, [&](auto tag) {
+    using T = decltype(tag);
+    kg::global_avg_pool_backward(cu_stream(), dy.dim(0), dy.dim(1), hw, elems<T>(dy), dx.as<T>(), dx.accumulate,
+                                 channels_last(dx.layout));
+  });
 }
 
 void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {

@@ -1,5 +1,7 @@
-// Convolution on the GPU through cuDNN (fp32 tensors, NCHW, KCRS weights: the layout of kernels/cpu/conv2d.h).
-// Algorithms come from cuDNN's _v7 heuristics or are measured (cudnnFind*Ex), chosen once per shape and math mode
+// Convolution on the GPU through cuDNN: fp32 or bf16 tensors (bf16 data, fp32 accumulation, tensor-core math),
+// all three in NCHW with KCRS weights (the layout of kernels/cpu/conv2d.h) or all three channels last (NHWC
+// activations, KRSC weights: what the tensor cores read without transposes). ConvData (conv_algo_record.h) says
+// which; pointers are float* or bf16 bits accordingly. Algorithms come from cuDNN's _v7 heuristics or are measured (cudnnFind*Ex), chosen once per shape and math mode
 // and cached, and can be exported and imported as text (the only translation unit that talks to cuDNN's
 // convolution API is cudnn_conv.cpp). Deterministic algorithms are preferred, so a run repeats bitwise on the same
 // GPU. The caller supplies the workspace (the CUDA backend's one grow-only workspace), sized by
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/common/conv_algo_record.h"
 #include "kernels/common/conv_shape.h"
 #include "kernels/cuda/context.h"
 
@@ -16,17 +19,17 @@ namespace bts::kernels::cuda {
 
 enum class ConvPass { Forward, BackwardData, BackwardFilter };
 
-size_t conv2d_workspace_bytes(Context& ctx, const ConvShape& s, ConvPass pass);
-void conv2d_forward(Context& ctx, const ConvShape& s, const float* x, const float* w, float* y, void* workspace,
-                    size_t workspace_bytes);
-void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, const float* w, float* dx,
+size_t conv2d_workspace_bytes(Context& ctx, const ConvShape& s, ConvPass pass, ConvData data = {});
+void conv2d_forward(Context& ctx, const ConvShape& s, ConvData data, const void* x, const void* w, void* y,
+                    void* workspace, size_t workspace_bytes);
+void conv2d_backward_data(Context& ctx, const ConvShape& s, ConvData data, const void* dy, const void* w, void* dx,
                           bool accumulate, void* workspace, size_t workspace_bytes);
-void conv2d_backward_filter(Context& ctx, const ConvShape& s, const float* x, const float* dy, float* dw,
-                            bool accumulate, void* workspace, size_t workspace_bytes);
+void conv2d_backward_filter(Context& ctx, const ConvShape& s, ConvData data, const void* x, const void* dy,
+                            void* dw, bool accumulate, void* workspace, size_t workspace_bytes);
 // The algorithms chosen for a shape, for logs and benchmarks ("fwd 1 (fma), bwd-data 1 (fma, fallback), ...").
-std::string conv2d_algorithms(Context& ctx, const ConvShape& s);
+std::string conv2d_algorithms(Context& ctx, const ConvShape& s, ConvData data = {});
 // True when all three passes of the shape's plan run a fallback algorithm (tests).
-bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s);
+bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s, ConvData data = {});
 // Tests only: false makes plans made from now on skip cuDNN's heuristics and use the fallback algorithms, as
 // they would when the heuristics offer nothing usable (plans are cached per setting).
 void set_conv_heuristics_enabled(bool on);

@@ -1,5 +1,8 @@
 // cuDNN's legacy convolution API (deprecated but present in cuDNN 9; the graph API would add several hundred
-// lines for the same three calls). Plans (descriptors + chosen algorithms) are cached per shape and math mode.
+// lines for the same three calls). Plans (descriptors + chosen algorithms) are cached per shape, math mode and data
+// kind (f32 or bf16, NCHW or NHWC: kernels/common/conv_algo_record.h's ConvData). bf16 convolutions compute in fp32
+// (cuDNN's only bf16 configuration) with tensor-core math whatever the TF32 setting: bf16 data promises no fp32
+// accuracy to keep.
 // The candidates come from cuDNN's heuristics, or, when the search is set to Measure, from cudnnFind*Ex timing each
 // algorithm once per shape on scratch buffers (fastest first); a shape whose algorithms were imported (a run's
 // conv_algorithms.txt) uses those. The choice rule over the candidates is kernels/common/conv_algo_choice.h; when
@@ -43,9 +46,12 @@ struct Plan {
   }
 };
 
-// N C H W K R S stride pad, TF32, heuristics enabled, search (ConvAlgoSearch).
-using Key =
-    std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, int>;
+// N C H W K R S stride pad, TF32, heuristics enabled, search (ConvAlgoSearch), bf16, channels last.
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool,
+                       int, bool, bool>;
+
+// Tensor-core math allowed: TF32 for f32 data when the run asks for it; always for bf16 data.
+bool tensor_ops(bool tf32, ConvData data) { return tf32 || data.bf16; }
 
 cudnnConvolutionDescriptor_t make_conv_desc(const ConvShape& s, bool tf32) {
   cudnnConvolutionDescriptor_t d;
@@ -142,7 +148,8 @@ struct BackwardFilterPass {
 };
 
 // Device buffers for measuring one shape's algorithms (cudnnFind*Ex runs each candidate on real memory): the
-// input, weights and output of the shape, and the largest workspace any candidate may use. Zeroed, so no NaN or
+// input, weights and output of the shape (sized for 4-byte elements, enough for bf16 too), and the largest
+// workspace any candidate may use. Zeroed, so no NaN or
 // denormal slows a candidate down. Made for one plan, freed after it (plans are built while warming up).
 struct CudaFree {
   void operator()(void* p) const noexcept { cudaFree(p); }
@@ -311,19 +318,19 @@ Choice<typename Pass::Algo> choose_pass(cudnnHandle_t h, const Plan& plan, cudnn
 
 std::atomic<uint64_t> g_plans_built{0};
 
-std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
+std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s, ConvData data) {
   g_plans_built.fetch_add(1);
   auto plan = std::make_unique<Plan>();
-  const bool tf32 = ctx.allow_tf32();
+  const bool run_tf32 = ctx.allow_tf32();  // the run's setting: the plan's key and record
+  const bool tf32 = tensor_ops(run_tf32, data);  // what the choice may use
+  const cudnnTensorFormat_t format = data.channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+  const cudnnDataType_t type = data.bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
   BTS_CUDNN_CHECK(cudnnCreateTensorDescriptor(&plan->x));
-  BTS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(plan->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)s.N, (int)s.C,
-                                             (int)s.H, (int)s.W));
+  BTS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(plan->x, format, type, (int)s.N, (int)s.C, (int)s.H, (int)s.W));
   BTS_CUDNN_CHECK(cudnnCreateTensorDescriptor(&plan->y));
-  BTS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(plan->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)s.N, (int)s.K,
-                                             (int)s.P(), (int)s.Q()));
+  BTS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(plan->y, format, type, (int)s.N, (int)s.K, (int)s.P(), (int)s.Q()));
   BTS_CUDNN_CHECK(cudnnCreateFilterDescriptor(&plan->w));
-  BTS_CUDNN_CHECK(cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)s.K, (int)s.C,
-                                             (int)s.R, (int)s.S));
+  BTS_CUDNN_CHECK(cudnnSetFilter4dDescriptor(plan->w, type, format, (int)s.K, (int)s.C, (int)s.R, (int)s.S));
   plan->conv_fwd = make_conv_desc(s, tf32);
   plan->conv_bwd_data = make_conv_desc(s, tf32);
   plan->conv_bwd_filter = make_conv_desc(s, tf32);
@@ -334,7 +341,7 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
   {
     std::lock_guard<std::mutex> lock(g_records_mu);
     for (const ConvAlgoRecord& r : g_imported)
-      if (same_key(r, s, tf32)) {
+      if (same_key(r, s, run_tf32, data)) {
         recorded = r;
         have_record = true;
       }
@@ -345,7 +352,7 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
         const ConvAlgoRecord& r = c.record;
         ConvShape other = s;
         other.N = r.shape.N;
-        if (c.measured && r.shape.N != s.N && same_key(r, other, tf32) &&
+        if (c.measured && r.shape.N != s.N && same_key(r, other, run_tf32, data) &&
             (!have_record || r.shape.N > recorded.shape.N)) {
           recorded = r;
           have_record = true;
@@ -355,7 +362,7 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
   if (have_record) measure = false;  // a recorded choice that cuDNN rejects falls back to the heuristics
   std::unique_ptr<FindBuffers> buffers = measure ? std::make_unique<FindBuffers>(s, ctx.stream()) : nullptr;
   const ConvAlgoRecord* rec = have_record && g_heuristics_enabled.load() ? &recorded : nullptr;
-  const std::string where = "conv " + std::to_string(s.N) + "x" + std::to_string(s.C) + "x" + std::to_string(s.H) +
+  const std::string where = conv_data_name(data) + " conv " + std::to_string(s.N) + "x" + std::to_string(s.C) + "x" + std::to_string(s.H) +
                             "x" + std::to_string(s.W) + " -> " + std::to_string(s.K) + " (" + std::to_string(s.R) +
                             "x" + std::to_string(s.S) + ", stride " + std::to_string(s.stride) + ")";
   const auto f = choose_pass<ForwardPass>(h, *plan, plan->conv_fwd, tf32, where, buffers.get(), rec);
@@ -375,7 +382,8 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
   plan->fallback_bwd_filter = w.fallback;
   ConvAlgoRecord chosen;
   chosen.shape = s;
-  chosen.tf32 = tf32;
+  chosen.tf32 = run_tf32;
+  chosen.data = data;
   chosen.algo[0] = static_cast<int>(f.algo);
   chosen.algo[1] = static_cast<int>(d.algo);
   chosen.algo[2] = static_cast<int>(w.algo);
@@ -393,12 +401,12 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s) {
 std::mutex g_plans_mu;
 std::map<Key, std::unique_ptr<Plan>> g_plans;
 
-Plan& plan_for(Context& ctx, const ConvShape& s) {
+Plan& plan_for(Context& ctx, const ConvShape& s, ConvData data) {
   std::lock_guard<std::mutex> lock(g_plans_mu);
-  Key k{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load(),
-        g_search.load()};
+  Key k{s.N,       s.C,   s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load(),
+        g_search.load(), data.bf16, data.channels_last};
   auto it = g_plans.find(k);
-  if (it == g_plans.end()) it = g_plans.emplace(k, build_plan(ctx, s)).first;
+  if (it == g_plans.end()) it = g_plans.emplace(k, build_plan(ctx, s, data)).first;
   return *it->second;
 }
 
@@ -408,8 +416,8 @@ void check_workspace(size_t need, size_t have, const char* pass) {
 
 }  // namespace
 
-size_t conv2d_workspace_bytes(Context& ctx, const ConvShape& s, ConvPass pass) {
-  Plan& p = plan_for(ctx, s);
+size_t conv2d_workspace_bytes(Context& ctx, const ConvShape& s, ConvPass pass, ConvData data) {
+  Plan& p = plan_for(ctx, s, data);
   switch (pass) {
     case ConvPass::Forward: return p.ws_fwd;
     case ConvPass::BackwardData: return p.ws_bwd_data;
@@ -418,37 +426,38 @@ size_t conv2d_workspace_bytes(Context& ctx, const ConvShape& s, ConvPass pass) {
   return 0;
 }
 
-void conv2d_forward(Context& ctx, const ConvShape& s, const float* x, const float* w, float* y, void* ws,
+// alpha and beta are floats for both data types (cuDNN takes float scaling factors unless the data is double).
+void conv2d_forward(Context& ctx, const ConvShape& s, ConvData data, const void* x, const void* w, void* y, void* ws,
                     size_t ws_bytes) {
-  Plan& p = plan_for(ctx, s);
+  Plan& p = plan_for(ctx, s, data);
   check_workspace(p.ws_fwd, ws_bytes, "forward");
   const float one = 1.f, zero = 0.f;
   BTS_CUDNN_CHECK(cudnnConvolutionForward(ctx.cudnn(), &one, p.x, x, p.w, w, p.conv_fwd, p.fwd, ws, ws_bytes, &zero,
                                           p.y, y));
 }
 
-void conv2d_backward_data(Context& ctx, const ConvShape& s, const float* dy, const float* w, float* dx,
+void conv2d_backward_data(Context& ctx, const ConvShape& s, ConvData data, const void* dy, const void* w, void* dx,
                           bool accumulate, void* ws, size_t ws_bytes) {
-  Plan& p = plan_for(ctx, s);
+  Plan& p = plan_for(ctx, s, data);
   check_workspace(p.ws_bwd_data, ws_bytes, "backward-data");
   const float one = 1.f, beta = accumulate ? 1.f : 0.f;
   BTS_CUDNN_CHECK(cudnnConvolutionBackwardData(ctx.cudnn(), &one, p.w, w, p.y, dy, p.conv_bwd_data, p.bwd_data, ws,
                                                ws_bytes, &beta, p.x, dx));
 }
 
-void conv2d_backward_filter(Context& ctx, const ConvShape& s, const float* x, const float* dy, float* dw,
-                            bool accumulate, void* ws, size_t ws_bytes) {
-  Plan& p = plan_for(ctx, s);
+void conv2d_backward_filter(Context& ctx, const ConvShape& s, ConvData data, const void* x, const void* dy,
+                            void* dw, bool accumulate, void* ws, size_t ws_bytes) {
+  Plan& p = plan_for(ctx, s, data);
   check_workspace(p.ws_bwd_filter, ws_bytes, "backward-filter");
   const float one = 1.f, beta = accumulate ? 1.f : 0.f;
   BTS_CUDNN_CHECK(cudnnConvolutionBackwardFilter(ctx.cudnn(), &one, p.x, x, p.y, dy, p.conv_bwd_filter,
                                                  p.bwd_filter, ws, ws_bytes, &beta, p.w, dw));
 }
 
-std::string conv2d_algorithms(Context& ctx, const ConvShape& s) {
-  Plan& p = plan_for(ctx, s);
+std::string conv2d_algorithms(Context& ctx, const ConvShape& s, ConvData data) {
+  Plan& p = plan_for(ctx, s, data);
   auto math = [](cudnnMathType_t m, bool fallback) {
-    return std::string(m == CUDNN_FMA_MATH ? " (fma" : " (tf32 allowed") + (fallback ? ", fallback)" : ")");
+    return std::string(m == CUDNN_FMA_MATH ? " (fma" : " (tensor-op") + (fallback ? ", fallback)" : ")");
   };
   std::ostringstream os;
   os << "fwd " << static_cast<int>(p.fwd) << math(p.math_fwd, p.fallback_fwd) << ", bwd-data "
@@ -457,8 +466,8 @@ std::string conv2d_algorithms(Context& ctx, const ConvShape& s) {
   return os.str();
 }
 
-bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s) {
-  Plan& p = plan_for(ctx, s);
+bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s, ConvData data) {
+  Plan& p = plan_for(ctx, s, data);
   return p.fallback_fwd && p.fallback_bwd_data && p.fallback_bwd_filter;
 }
 
@@ -477,7 +486,7 @@ std::string conv2d_export_algorithms() {
     const ConvAlgoRecord& r = c.record;
     bool replaced = false;
     for (ConvAlgoRecord& o : out)
-      if (same_key(o, r.shape, r.tf32)) {
+      if (same_key(o, r.shape, r.tf32, r.data)) {
         o = r;
         replaced = true;
       }

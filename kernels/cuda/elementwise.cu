@@ -1,3 +1,5 @@
+#include "kernels/common/bf16.h"
+#include "kernels/common/rounded.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
@@ -5,71 +7,106 @@
 namespace bts::kernels::cuda {
 
 namespace {
-__global__ void relu_forward_kernel(int64_t n, const float* x, float* y) {
-  BTS_GRID_STRIDE(i, n) y[i] = x[i] > 0.f ? x[i] : 0.f;
+// Element as fp32 (bf16 widens exactly); an fp32 result stored (bf16: rounded once, after an fp32 add when
+// accumulating).
+__device__ __forceinline__ float load(const float* p) { return *p; }
+__device__ __forceinline__ float load(const uint16_t* p) { return bf16_to_f32(*p); }
+__device__ __forceinline__ void store(float* p, float v, bool accumulate) { *p = accumulate ? *p + v : v; }
+__device__ __forceinline__ void store(uint16_t* p, float v, bool accumulate) {
+  *p = bf16_round(accumulate ? add_rn(bf16_to_f32(*p), v) : v);
 }
-__global__ void relu_backward_kernel(int64_t n, const float* y, const float* dy, float* dx, bool accumulate) {
+
+template <typename T>
+__global__ void relu_forward_kernel(int64_t n, const T* x, T* y) {
   BTS_GRID_STRIDE(i, n) {
-    const float g = y[i] > 0.f ? dy[i] : 0.f;
-    dx[i] = accumulate ? dx[i] + g : g;
+    const float v = load(x + i);
+    store(y + i, v > 0.f ? v : 0.f, false);
   }
 }
-__global__ void add_kernel(int64_t n, const float* a, const float* b, float* y) {
-  BTS_GRID_STRIDE(i, n) y[i] = a[i] + b[i];
-}
-__global__ void accumulate_kernel(int64_t n, const float* src, float* dst) {
-  BTS_GRID_STRIDE(i, n) dst[i] += src[i];
-}
-__global__ void add_relu_kernel(int64_t n, const float* a, const float* b, float* y) {
+template <typename T>
+__global__ void relu_backward_kernel(int64_t n, const T* y, const T* dy, T* dx, bool accumulate) {
   BTS_GRID_STRIDE(i, n) {
-    const float v = a[i] + b[i];
-    y[i] = v > 0.f ? v : 0.f;
+    const float g = load(y + i) > 0.f ? load(dy + i) : 0.f;
+    store(dx + i, g, accumulate);
   }
 }
-__global__ void add_relu_backward_kernel(int64_t n, const float* y, const float* dy, float* da, bool accumulate_a,
-                                         float* db, bool accumulate_b) {
+template <typename T>
+__global__ void add_kernel(int64_t n, const T* a, const T* b, T* y) {
+  BTS_GRID_STRIDE(i, n) store(y + i, load(a + i) + load(b + i), false);
+}
+template <typename T>
+__global__ void accumulate_kernel(int64_t n, const T* src, T* dst) {
+  BTS_GRID_STRIDE(i, n) store(dst + i, load(src + i), true);
+}
+template <typename T>
+__global__ void add_relu_kernel(int64_t n, const T* a, const T* b, T* y) {
   BTS_GRID_STRIDE(i, n) {
-    const float g = y[i] > 0.f ? dy[i] : 0.f;
-    if (da) da[i] = accumulate_a ? da[i] + g : g;
-    if (db) db[i] = accumulate_b ? db[i] + g : g;
+    const float v = load(a + i) + load(b + i);
+    store(y + i, v > 0.f ? v : 0.f, false);
+  }
+}
+template <typename T>
+__global__ void add_relu_backward_kernel(int64_t n, const T* y, const T* dy, T* da, bool accumulate_a, T* db,
+                                         bool accumulate_b) {
+  BTS_GRID_STRIDE(i, n) {
+    const float g = load(y + i) > 0.f ? load(dy + i) : 0.f;
+    if (da) store(da + i, g, accumulate_a);
+    if (db) store(db + i, g, accumulate_b);
   }
 }
 }  // namespace
 
-void relu_forward(cudaStream_t s, int64_t n, const float* x, float* y) {
-  relu_forward_kernel<<<grid_for(n), kThreads, 0, s>>>(n, x, y);
+template <typename T>
+void relu_forward(cudaStream_t s, int64_t n, const T* x, T* y) {
+  relu_forward_kernel<T><<<grid_for(n), kThreads, 0, s>>>(n, x, y);
   BTS_CUDA_LAUNCH_CHECK("relu_forward");
 }
 
-void relu_backward(cudaStream_t s, int64_t n, const float* y, const float* dy, float* dx, bool accumulate) {
-  relu_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(n, y, dy, dx, accumulate);
+template <typename T>
+void relu_backward(cudaStream_t s, int64_t n, const T* y, const T* dy, T* dx, bool accumulate) {
+  relu_backward_kernel<T><<<grid_for(n), kThreads, 0, s>>>(n, y, dy, dx, accumulate);
   BTS_CUDA_LAUNCH_CHECK("relu_backward");
 }
 
-void add_forward(cudaStream_t s, int64_t n, const float* a, const float* b, float* y) {
-  add_kernel<<<grid_for(n), kThreads, 0, s>>>(n, a, b, y);
+template <typename T>
+void add_forward(cudaStream_t s, int64_t n, const T* a, const T* b, T* y) {
+  add_kernel<T><<<grid_for(n), kThreads, 0, s>>>(n, a, b, y);
   BTS_CUDA_LAUNCH_CHECK("add_forward");
 }
 
-void add_relu_forward(cudaStream_t s, int64_t n, const float* a, const float* b, float* y) {
-  add_relu_kernel<<<grid_for(n), kThreads, 0, s>>>(n, a, b, y);
+template <typename T>
+void add_relu_forward(cudaStream_t s, int64_t n, const T* a, const T* b, T* y) {
+  add_relu_kernel<T><<<grid_for(n), kThreads, 0, s>>>(n, a, b, y);
   BTS_CUDA_LAUNCH_CHECK("add_relu_forward");
 }
 
-void add_relu_backward(cudaStream_t s, int64_t n, const float* y, const float* dy, float* da, bool accumulate_a,
-                       float* db, bool accumulate_b) {
+template <typename T>
+void add_relu_backward(cudaStream_t s, int64_t n, const T* y, const T* dy, typename ElementwiseElement<T>::type* da,
+                       bool accumulate_a, typename ElementwiseElement<T>::type* db, bool accumulate_b) {
   if (!da && !db) return;
-  add_relu_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(n, y, dy, da, accumulate_a, db, accumulate_b);
+  add_relu_backward_kernel<T><<<grid_for(n), kThreads, 0, s>>>(n, y, dy, da, accumulate_a, db, accumulate_b);
   BTS_CUDA_LAUNCH_CHECK("add_relu_backward");
 }
 
-void copy_grad(cudaStream_t s, int64_t n, const float* src, float* dst, bool accumulate) {
+template <typename T>
+void copy_grad(cudaStream_t s, int64_t n, const T* src, T* dst, bool accumulate) {
   if (!accumulate) {
-    BTS_CUDA_CHECK(cudaMemcpyAsync(dst, src, sizeof(float) * n, cudaMemcpyDeviceToDevice, s));
+    BTS_CUDA_CHECK(cudaMemcpyAsync(dst, src, sizeof(T) * n, cudaMemcpyDeviceToDevice, s));
     return;
   }
-  accumulate_kernel<<<grid_for(n), kThreads, 0, s>>>(n, src, dst);
+  accumulate_kernel<T><<<grid_for(n), kThreads, 0, s>>>(n, src, dst);
   BTS_CUDA_LAUNCH_CHECK("copy_grad");
 }
+
+#define BTS_INSTANTIATE(T)                                                                              \
+  template void relu_forward<T>(cudaStream_t, int64_t, const T*, T*);                                   \
+  template void relu_backward<T>(cudaStream_t, int64_t, const T*, const T*, T*, bool);                  \
+  template void add_forward<T>(cudaStream_t, int64_t, const T*, const T*, T*);                          \
+  template void copy_grad<T>(cudaStream_t, int64_t, const T*, T*, bool);                                \
+  template void add_relu_forward<T>(cudaStream_t, int64_t, const T*, const T*, T*);                     \
+  template void add_relu_backward<T>(cudaStream_t, int64_t, const T*, const T*, T*, bool, T*, bool);
+BTS_INSTANTIATE(float)
+BTS_INSTANTIATE(uint16_t)
+#undef BTS_INSTANTIATE
 
 }  // namespace bts::kernels::cuda

@@ -94,12 +94,31 @@ TEST_CASE("conv_algorithms.txt: records round-trip; damaged lines are errors nam
   other.N = 64;
   CHECK_FALSE(same_key(back[0], other, true));
   CHECK(parse_conv_algo_records("", "f").empty());
+  // The data word: absent for f32 NCHW (the first format), named otherwise; part of the key.
+  ConvAlgoRecord c = a;
+  c.data = ConvData{true, true};
+  const std::string with_data = format_conv_algo_records({c});
+  CHECK(with_data == "conv 128 64 32 32 128 3 3 2 1 1 bf16-nhwc | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3\n");
+  const std::vector<ConvAlgoRecord> back_data = parse_conv_algo_records(with_data, "f");
+  REQUIRE(back_data.size() == 1);
+  CHECK(back_data[0].data == ConvData{true, true});
+  CHECK(same_key(back_data[0], a.shape, true, ConvData{true, true}));
+  CHECK_FALSE(same_key(back_data[0], a.shape, true));
+  CHECK_FALSE(same_key(back[0], a.shape, true, ConvData{false, true}));
+  for (bool bf16 : {false, true})
+    for (bool nhwc : {false, true}) {
+      ConvData d;
+      CHECK(parse_conv_data(conv_data_name({bf16, nhwc}), &d));
+      CHECK(d == ConvData{bf16, nhwc});
+    }
   for (const char* bad : {"conv 128 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2",           // cut short
                           "conv 128 64 32 32 128 3 3 2 1 2 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3",  // tf32 2
                           "conv 0 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3",   // N 0
                           "conv 1 64 32 32 128 3 3 2 1 1 | fwd -1 1 | bwd-data 5 2 | bwd-filter 3 3",  // algo -1
                           "conv 1 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3 9",  // extra
-                          "CONV 1 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3"}) {
+                          "CONV 1 64 32 32 128 3 3 2 1 1 | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3",
+                          "conv 1 64 32 32 128 3 3 2 1 1 fp16-nhwc | fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3",
+                          "conv 1 64 32 32 128 3 3 2 1 1 bf16-nhwc fwd 1 1 | bwd-data 5 2 | bwd-filter 3 3"}) {
     INFO(bad);
     CHECK_THROWS_WITH_AS(parse_conv_algo_records(text + bad + "\n", "run/conv_algorithms.txt"),
                          doctest::Contains("run/conv_algorithms.txt line 3 is not a convolution algorithm record"),

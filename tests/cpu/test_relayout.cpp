@@ -1,0 +1,169 @@
+// Layout moves (Backend::relayout, the `relayout` op) and the convolution path that inserts them: every element
+// lands where its layout puts it (against index formulas written out here, not memory_order.h's), accumulation adds
+// (bf16: in fp32, rounded once), the op's backward moves the gradient back, and a ResNet-18 step whose convolutions
+// get their input in the output's layout (what the CUDA backend asks for) equals the usual one.
+#include <cstdio>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/cpu/cpu_backend.h"
+#include "engine/ops.h"
+#include "kernels/common/bf16.h"
+#include "models/resnet18.h"
+#include "tests/common/helpers.h"
+
+using namespace bts;
+using namespace bts::test;
+
+namespace {
+
+// Element (n, c, h, w) of an [N, C, H, W] tensor in each layout, from the layouts' definitions (engine/dtype.h).
+int64_t where(Layout l, const Shape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const int64_t C = s[1], H = s[2], W = s[3];
+  switch (l) {
+    case Layout::NHWC: return ((n * H + h) * W + w) * C + c;
+    case Layout::NCHW16C: return (((n * (C / 16) + c / 16) * H + h) * W + w) * 16 + c % 16;
+    default: return ((n * C + c) * H + h) * W + w;
+  }
+}
+
+// A tensor in layout l whose element (n, c, h, w) holds a value unique to that position.
+template <typename T>
+Tensor numbered(const Shape& s, DType dt, Layout l, double offset) {
+  Tensor t = Tensor::empty(s, dt, Device::CPU, l);
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t h = 0; h < s[2]; ++h)
+        for (int64_t w = 0; w < s[3]; ++w) {
+          const double v = offset + static_cast<double>(((n * s[1] + c) * s[2] + h) * s[3] + w);
+          if constexpr (std::is_same_v<T, BFloat16>)
+            t.data<BFloat16>()[where(l, s, n, c, h, w)].bits = kernels::bf16_round(static_cast<float>(v));
+          else
+            t.data<T>()[where(l, s, n, c, h, w)] = static_cast<T>(v);
+        }
+  return t;
+}
+
+template <typename T>
+double at(const Tensor& t, int64_t i) {
+  if constexpr (std::is_same_v<T, BFloat16>)
+    return kernels::bf16_to_f32(t.data<BFloat16>()[i].bits);
+  else
+    return static_cast<double>(t.data<T>()[i]);
+}
+
+template <typename T>
+void check_moves(DType dt) {
+  const Shape s{3, 32, 2, 5};
+  Backend& be = backend(Device::CPU);
+  for (Layout from : {Layout::NCHW, Layout::NHWC, Layout::NCHW16C})
+    for (Layout to : {Layout::NCHW, Layout::NHWC, Layout::NCHW16C}) {
+      INFO(dtype_name(dt) << " " << layout_name(from) << " -> " << layout_name(to));
+      const Tensor src = numbered<T>(s, dt, from, 0.0);
+      Tensor dst = Tensor::empty(s, dt, Device::CPU, to);
+      be.relayout(src, GradTarget{dst.raw(), false, to});
+      // Accumulating onto a second numbered tensor adds position by position.
+      Tensor acc = numbered<T>(s, dt, to, 0.5);
+      be.relayout(src, GradTarget{acc.raw(), true, to});
+      int64_t wrong = 0, wrong_acc = 0;
+      for (int64_t n = 0; n < s[0]; ++n)
+        for (int64_t c = 0; c < s[1]; ++c)
+          for (int64_t h = 0; h < s[2]; ++h)
+            for (int64_t w = 0; w < s[3]; ++w) {
+              const double v = static_cast<double>(((n * s[1] + c) * s[2] + h) * s[3] + w);
+              const double got = at<T>(dst, where(to, s, n, c, h, w));
+              const double got_acc = at<T>(acc, where(to, s, n, c, h, w));
+              // bf16 keeps 8 significant bits: the expected values rounded as the kernels round them.
+              const double want = std::is_same_v<T, BFloat16> ? kernels::round_to_bf16(static_cast<float>(v)) : v;
+              const double want_acc =
+                  std::is_same_v<T, BFloat16>
+                      ? kernels::round_to_bf16(kernels::round_to_bf16(static_cast<float>(v + 0.5)) +
+                                               kernels::round_to_bf16(static_cast<float>(v)))
+                      : v + (v + 0.5);
+              wrong += got != want;
+              wrong_acc += got_acc != want_acc;
+            }
+      CHECK(wrong == 0);
+      CHECK(wrong_acc == 0);
+    }
+}
+
+}  // namespace
+
+TEST_SUITE("relayout") {
+
+TEST_CASE("relayout moves every element to its place in NCHW, NHWC and nChw16c; accumulation adds") {
+  check_moves<float>(DType::F32);
+  check_moves<double>(DType::F64);
+  check_moves<BFloat16>(DType::BF16);
+}
+
+TEST_CASE("the relayout op: forward moves the values, backward moves the gradient back, a no-op is the same Var") {
+  Rng rng(5);
+  const Tensor x = random_tensor({2, 16, 3, 4}, DType::F32, rng);
+  Tape t(Device::CPU);
+  Var xv = t.leaf(x, true);
+  CHECK(relayout(t, xv, Layout::NCHW).node() == xv.node());
+  Var y = relayout(t, xv, Layout::NHWC);
+  CHECK(y.value().layout() == Layout::NHWC);
+  const Tensor seed = random_tensor(y.value().shape(), DType::F32, rng);  // an NHWC gradient
+  Tensor seed_nhwc = Tensor::empty(seed.shape(), DType::F32, Device::CPU, Layout::NHWC);
+  std::copy(seed.data<float>(), seed.data<float>() + seed.numel(), seed_nhwc.data<float>());
+  t.backward(y, seed_nhwc);
+  const Tensor& gx = t.grad(xv);
+  CHECK(gx.layout() == Layout::NCHW);
+  const Shape& s = x.shape();
+  int64_t wrong = 0;
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t h = 0; h < s[2]; ++h)
+        for (int64_t w = 0; w < s[3]; ++w) {
+          const int64_t nchw = where(Layout::NCHW, s, n, c, h, w), nhwc = where(Layout::NHWC, s, n, c, h, w);
+          wrong += y.value().data<float>()[nhwc] != x.data<float>()[nchw];
+          wrong += gx.data<float>()[nchw] != seed_nhwc.data<float>()[nhwc];
+        }
+  CHECK(wrong == 0);
+  CHECK_THROWS_WITH_AS(relayout(t, t.input(Tensor::zeros({4, 16}, DType::F32)), Layout::NHWC),
+                       doctest::Contains("not 4-D"), Error);
+}
+
+// The CUDA backend wants a convolution's input in its output's layout; oneDNN does not need it, so the CPU proves
+// that path of engine/ops.cpp by asking for it too: the same logits, gradients and statistics.
+TEST_CASE("a ResNet-18 step with each convolution's input brought to its output's layout equals the usual step") {
+  auto& cpu = dynamic_cast<CpuBackend&>(backend(Device::CPU));
+  if (cpu.activation_layout(DType::F32, 64) == Layout::NCHW) {
+    MESSAGE("this build's CPU convolutions output NCHW: there is nothing to bring into another layout");
+    return;
+  }
+  Rng rng(8);
+  const Tensor x = random_tensor({4, 3, 16, 16}, DType::F32, rng);
+  Tensor labels = Tensor::empty({4}, DType::I32);
+  for (int i = 0; i < 4; ++i) labels.data<int32_t>()[i] = i % 10;
+  const Targets tg = Targets::hard(labels, DType::F32, Device::CPU);
+  auto step = [&](bool follow, Tensor& logits, Tensor& grads, Tensor& running) {
+    cpu.set_conv_input_follows_output(follow);
+    ResNet18 m({0.25, 10, 3});
+    m.finalize(DType::F32, Device::CPU, 21);
+    Tape t(Device::CPU);
+    m.zero_grad();
+    Var z = m.forward(t, t.input(x));
+    t.backward(cross_entropy(t, z, tg).total);
+    logits = z.value().clone();
+    grads = m.params().flat_grad().clone();
+    running = m.buffers().flat_data().clone();
+    cpu.set_conv_input_follows_output(false);
+  };
+  Tensor z0, g0, r0, z1, g1, r1;
+  step(false, z0, g0, r0);
+  step(true, z1, g1, r1);
+  const double ez = rel_error(z1, z0), eg = rel_error(g1, g0), er = rel_error(r1, r0);
+  std::printf("  input in the output's layout vs as it comes: logits %.1e, gradients %.1e, running statistics %.1e\n",
+              ez, eg, er);
+  // The same convolutions on the same values; oneDNN may pick another kernel for another input layout, so the
+  // sums can round differently (fp32: ~1e-7 per op, compounded through 20 layers).
+  CHECK(ez < 1e-5);
+  CHECK(eg < 1e-4);
+  CHECK(er < 1e-5);
+}
+
+}  // TEST_SUITE
