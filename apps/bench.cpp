@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -31,6 +32,7 @@
 #include "train/strategies/sampler.h"
 #include "train/strategies/selective_backprop.h"
 #include "engine/sgd.h"
+#include "engine/step_graph.h"
 #include "models/resnet18.h"
 
 namespace {
@@ -145,6 +147,18 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
     iteration_ms.push_back(ms["iteration"] - (ms.count("sampling") ? ms["sampling"] : 0.0));
   }
   const double step = median(step_ms);
+  // The same model step recorded once and replayed (engine/step_graph.h): on the GPU a CUDA graph, one launch per
+  // step instead of one per kernel; on the CPU the step called again (under the steady-state guard, so a step that
+  // could not be captured fails here too). The loop above warmed it up.
+  const std::function<void()> model_step = [&] {
+    tape.clear();
+    model.zero_grad();
+    Var logits = model.forward(tape, tape.input(x));
+    tape.backward(cross_entropy(tape, logits, tg).total);
+    opt.step(0.1);
+  };
+  StepGraph graph(dev, model_step, "bench's training step");
+  const double graph_step = time_ms(dev, std::min(warmup, 3), iters, [&](int) { graph.replay(); });
   // The epoch draw, timed on its own over `train_size` samples (a real epoch's), spread over that epoch's
   // floor(train_size / b) iterations, plus the median of the iterations without it.
   Tensor epoch_order = Tensor::empty({train_size}, DType::I32, dev);
@@ -169,6 +183,9 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   j["timed_steps"] = iters;
   j["step_ms_median"] = step;
   j["images_per_second"] = static_cast<double>(batch) / (step / 1000.0);
+  j["step_graph"] = graph.is_graph();  // true: a CUDA graph; false: the step called again
+  j["graph_step_ms_median"] = graph_step;
+  j["graph_images_per_second"] = static_cast<double>(batch) / (graph_step / 1000.0);
   j["iteration_ms"] = iteration;
   j["iteration_images_per_second"] = static_cast<double>(batch) / (iteration / 1000.0);
   j["forward_macs_per_image"] = macs;
@@ -269,6 +286,9 @@ void print_row(const nlohmann::json& j) {
   std::printf("%52s| whole iteration %8.2f ms  %9.0f img/s (sampling %.3f + batch build %.3f ms + the step)\n", "",
               j["iteration_ms"].get<double>(), j["iteration_images_per_second"].get<double>(),
               j["phase_ms_median"]["sampling"].get<double>(), j["phase_ms_median"]["augmentation"].get<double>());
+  std::printf("%52s| step %s %8.2f ms  %9.0f img/s\n", "",
+              j["step_graph"].get<bool>() ? "as a CUDA graph   " : "recorded, replayed", j["graph_step_ms_median"].get<double>(),
+              j["graph_images_per_second"].get<double>());
   std::fflush(stdout);
 }
 

@@ -37,6 +37,16 @@ Slot& slot(Device d) {
 
 }  // namespace
 
+void Backend::begin_capture() {
+  BTS_FAIL("the " << device_name(device()) << " backend records no graphs (supports_graphs() is false)");
+}
+GraphHandle Backend::end_capture() {
+  BTS_FAIL("the " << device_name(device()) << " backend records no graphs (supports_graphs() is false)");
+}
+void Backend::replay(GraphHandle) {
+  BTS_FAIL("the " << device_name(device()) << " backend records no graphs (supports_graphs() is false)");
+}
+
 bool register_backend(Device device, BackendRegistration registration) {
   BTS_CHECK(registration.probe && registration.create, "backend registration for " << device_name(device)
                                                                                     << " lacks a probe or factory");

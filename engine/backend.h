@@ -33,6 +33,7 @@ class Tensor;
 
 using StreamHandle = void*;  // cudaStream_t on the GPU; nullptr on the CPU
 using EventHandle = void*;   // cudaEvent_t on the GPU; a host timestamp on the CPU
+using GraphHandle = void*;   // an instantiated CUDA graph
 
 // The kernels' name for a layout (kernels/common/memory_order.h indexes elements by it).
 inline kernels::MemoryOrder memory_order(Layout l) {
@@ -88,6 +89,17 @@ class Backend {
   // The same without waiting: false when `end` has not completed yet.
   virtual bool elapsed_ms_if_done(EventHandle begin, EventHandle end, double* ms) = 0;
   virtual void destroy_event(EventHandle e) noexcept = 0;
+
+  // ---- graphs: the work this thread queues between begin_capture and end_capture is recorded instead of run,
+  // and replay runs it again with the same pointers and arguments (one launch for a whole step). Only where
+  // supports_graphs() (CUDA); engine/step_graph.h wraps this and, elsewhere, calls the step again instead. A capture
+  // that fails part-way must be ended with abort_capture (the stream is unusable while capturing).
+  virtual bool supports_graphs() const { return false; }
+  virtual void begin_capture();
+  virtual GraphHandle end_capture();
+  virtual void abort_capture() noexcept {}
+  virtual void replay(GraphHandle graph);
+  virtual void destroy_graph(GraphHandle /*graph*/) noexcept {}
 
   // ---- numerics: TF32 tensor-core math for f32 convolutions and GEMMs (a no-op where it does not exist).
   virtual void set_tf32(bool on) = 0;

@@ -59,6 +59,40 @@ void CudaBackend::fill(void* dst, int byte_value, size_t bytes) {
 
 StreamHandle CudaBackend::stream() { return current_stream(); }
 
+// Capture: kernels, library calls, copies and memsets queued on the context stream become the graph's nodes. The
+// sync check (BTS_CUDA_SYNC_CHECK) would synchronise inside the capture, which CUDA forbids: it is skipped while
+// one is in progress (kernels/cuda/cuda_check.h).
+void CudaBackend::begin_capture() {
+  BTS_CUDA_CHECK(cudaStreamBeginCapture(current_stream(), cudaStreamCaptureModeThreadLocal));
+  detail::stream_capture_active() = true;
+}
+
+GraphHandle CudaBackend::end_capture() {
+  detail::stream_capture_active() = false;
+  cudaGraph_t graph = nullptr;
+  BTS_CUDA_CHECK(cudaStreamEndCapture(current_stream(), &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);  // the executable graph is independent of its template
+  BTS_CUDA_CHECK(e);
+  return exec;
+}
+
+void CudaBackend::abort_capture() noexcept {
+  detail::stream_capture_active() = false;
+  cudaGraph_t graph = nullptr;
+  if (cudaStreamEndCapture(current_stream(), &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+  cudaGetLastError();  // an invalidated capture leaves its error behind; the caller reports the cause
+}
+
+void CudaBackend::replay(GraphHandle graph) {
+  BTS_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), current_stream()));
+}
+
+void CudaBackend::destroy_graph(GraphHandle graph) noexcept {
+  if (graph) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph));
+}
+
 void CudaBackend::synchronize() {
   steady_state::note_host_wait("Backend::synchronize");
   kernels::cuda::current_context().synchronize();

@@ -24,6 +24,13 @@ class CudaBackend final : public Backend {
   double elapsed_ms(EventHandle begin, EventHandle end) override;
   bool elapsed_ms_if_done(EventHandle begin, EventHandle end, double* ms) override;
   void destroy_event(EventHandle e) noexcept override;
+  // CUDA graphs of this thread's context stream (capture mode thread-local: other threads' work is unaffected).
+  bool supports_graphs() const override { return true; }
+  void begin_capture() override;
+  GraphHandle end_capture() override;
+  void abort_capture() noexcept override;
+  void replay(GraphHandle graph) override;
+  void destroy_graph(GraphHandle graph) noexcept override;
   void set_tf32(bool on) override;
   void set_conv_algorithm_search(bool measure) override;
   std::string conv_algorithms() const override;

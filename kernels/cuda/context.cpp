@@ -14,12 +14,18 @@ Context::Context() {
   BTS_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
   BTS_CUBLAS_CHECK(cublasCreate(&cublas_));
   BTS_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  // cuBLAS's workspace given up front (32 MiB, cuBLAS's recommendation for Hopper): its GEMMs then never allocate,
+  // and a captured graph holds a fixed address instead of cuBLAS's own pool.
+  constexpr size_t kCublasWorkspace = size_t(32) << 20;
+  BTS_CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspace));
+  BTS_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kCublasWorkspace));
   set_allow_tf32(true);
 }
 
 Context::~Context() {
   // Destructors must not throw; errors here leave nothing to recover.
   if (cublas_) cublasDestroy(cublas_);
+  if (cublas_workspace_) cudaFree(cublas_workspace_);
   if (cudnn_) cudnnDestroy(cudnn_);
   if (stream_) cudaStreamDestroy(stream_);
 }

@@ -27,6 +27,7 @@ class Context {
   cudaStream_t stream_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  void* cublas_workspace_ = nullptr;
   bool allow_tf32_ = true;
 };
 

@@ -30,9 +30,16 @@ inline bool cuda_sync_check_enabled() {
   return on;
 }
 
+// True on this thread while a CUDA graph capture is in progress (engine/cuda/cuda_backend.cpp sets it).
+inline bool& stream_capture_active() {
+  thread_local bool active = false;
+  return active;
+}
+
 // With BTS_CUDA_SYNC_CHECK on: waits for the device and throws naming `what` if anything queued so far failed.
+// Not while capturing a graph (nothing has run yet, and synchronising would invalidate the capture).
 inline void cuda_sync_check(const char* file, int line, const char* what) {
-  if (!cuda_sync_check_enabled()) return;
+  if (!cuda_sync_check_enabled() || stream_capture_active()) return;
   const cudaError_t e = cudaDeviceSynchronize();
   if (e != cudaSuccess)
     fail(file, line, what,
