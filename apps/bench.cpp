@@ -85,10 +85,12 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
                        int warmup, int iters, int64_t train_size) {
   ResNet18 model({width, c.classes, 3});
   model.finalize(DType::F32, dev, 1);
-  backend(dev).set_tf32(precision == "tf32");
+  backend(dev).set_tf32(precision == "tf32" || precision == "tf32-nhwc");
   // bf16-cast: the same mixed precision through the f32 kernels between casts, NCHW (what the GPU's own bf16
   // kernels in NHWC save is the difference to bf16); on the CPU the two are one path.
   backend(dev).set_native_bf16(precision != "bf16-cast");
+  // tf32-nhwc: TF32 with channels-last activations (the GPU's f32 kernels in NHWC; the CPU picks its own layout).
+  backend(dev).set_f32_channels_last(precision == "tf32-nhwc");
   if (precision == "bf16" || precision == "bf16-cast") model.set_compute_dtype(DType::BF16);
   // The data: 8 batches' worth of random images and labels, resident on the device as in training.
   const int64_t n_data = 8 * batch, per_epoch = n_data / batch;
@@ -321,8 +323,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_option("--precision", precisions,
                  "arithmetics to time: fp32, tf32 (TF32 tensor cores on the GPU; fp32 on the CPU), bf16 (mixed; "
-                 "the GPU's own bf16 kernels, channels last), bf16-cast (mixed through the f32 kernels between casts)")
-      ->capture_default_str()->check(CLI::IsMember({"fp32", "tf32", "bf16", "bf16-cast"}));
+                 "the GPU's own bf16 kernels, channels last), bf16-cast (mixed through the f32 kernels between casts), "
+                 "tf32-nhwc (TF32 with channels-last activations on the GPU)")
+      ->capture_default_str()->check(CLI::IsMember({"fp32", "tf32", "bf16", "bf16-cast", "tf32-nhwc"}));
   app.add_flag("--no-tf32", no_tf32, "the same as --precision fp32");
   app.add_option("--json", json_path, "write the results here as JSON");
   int64_t train_size = 50000;
@@ -362,8 +365,9 @@ int main(int argc, char** argv) {
           print_row(j);
           all.push_back(j);
         }
-    backend(dev).set_tf32(precisions.front() == "tf32");  // the tables below run in f32 tensors
+    backend(dev).set_tf32(precisions.front().rfind("tf32", 0) == 0);  // the tables below run in f32 tensors
     backend(dev).set_native_bf16(true);
+    backend(dev).set_f32_channels_last(false);
     // The strategies' own work, against the first configuration's step (batch b, CIFAR-sized by default).
     const double step_ms = all.empty() ? 0.0 : all[0]["step_ms_median"].get<double>();
     if (step_only) {

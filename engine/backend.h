@@ -132,6 +132,9 @@ class Backend {
   virtual bool native_bf16() const { return false; }
   // Turns a backend's own bf16 kernels off (the composition instead) or back on; ignored by a backend without them.
   virtual void set_native_bf16(bool /*on*/) {}
+  // f32 activations channels last too (the CUDA backend: NHWC convolutions for fp32/TF32, which cuDNN's tensor-core
+  // kernels read without transposes; NCHW by default until measured). Ignored where the layout is fixed otherwise.
+  virtual void set_f32_channels_last(bool /*on*/) {}
   virtual void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                               Arena& scratch) = 0;
   virtual void conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,

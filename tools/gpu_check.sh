@@ -9,10 +9,10 @@
 #    binaries, with LD_LIBRARY_PATH pointing at the cuDNN/cuBLAS found here.
 # 3. runs, each under its own timeout, most important first: GPU tests, one process per suite (exit 77 = no device
 #    = SKIP; a failing suite is rerun with CUDA_LAUNCH_BLOCKING=1 BTS_CUDA_SYNC_CHECK=1 to name the faulting call),
-#    apps/bench (fp32, TF32, bf16 with our bf16 kernels and between casts), a short training, PyTorch's step beside
-#    bench (stage peer: tools/peer_step.py in four configurations, tools/perf_table.py's table), fast CPU test
-#    suites (CI runs them all anyway), and last the GPU test that trains every strategy on the GPU against the
-#    budget rules (gpu_strat; the slowest, so it cannot starve the others).
+#    apps/bench (fp32, TF32 in NCHW and NHWC, bf16 with our bf16 kernels and between casts), a short training,
+#    PyTorch's step beside bench (stage peer: tools/peer_step.py in four configurations, tools/perf_table.py's
+#    table), fast CPU test suites (CI runs them all anyway), and last the GPU test that trains every strategy on
+#    the GPU against the budget rules (gpu_strat; the slowest, so it cannot starve the others).
 # 4. prints a summary LAST; exits non-zero when any stage failed.
 # Logs: $OUT/<stage>.log when OUT is set (the device tool brings back at most 8 files: this writes at most 8:
 # discover.log build.log gpu_tests.log cpu_tests.log bench.log bench.json train.log summary.txt), else build/gpu-logs/.
@@ -394,7 +394,7 @@ else
     if grep -q -- '--json' <<<"$bhelp"; then bargs=(--json "$LOGDIR/bench.json"); fi
     # Every arithmetic: the table beside PyTorch (stage peer) compares each with its like.
     # (32x32 and 84x84 at 10 classes: six configurations, within the stage's time; 100 classes adds little.)
-    if grep -q -- '--precision' <<<"$bhelp"; then bargs+=(--precision fp32 tf32 bf16 bf16-cast --classes 10); fi
+    if grep -q -- '--precision' <<<"$bhelp"; then bargs+=(--precision fp32 tf32 tf32-nhwc bf16 bf16-cast --classes 10); fi
     timed "$L" "$(limit 150 60)" "$B_BENCH" "${bargs[@]+"${bargs[@]}"}"
     if [ "$RC" = 0 ]; then record bench PASS "$SECS" "${bargs[*]+json: bench.json}"
     else record bench FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30; fi

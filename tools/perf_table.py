@@ -13,9 +13,9 @@ import argparse
 import json
 import sys
 
-# Which of our precisions each PyTorch configuration is the like-for-like peer of.
-PEER_OF = {"eager fp32": "fp32", "eager TF32": "tf32", "AMP bf16 + channels_last": "bf16",
-           "torch.compile (AMP bf16 + channels_last)": "bf16"}
+# Which of our precisions each PyTorch configuration is the like-for-like peer of (the faster where two are).
+PEER_OF = {"eager fp32": ["fp32"], "eager TF32": ["tf32", "tf32-nhwc"], "AMP bf16 + channels_last": ["bf16"],
+           "torch.compile (AMP bf16 + channels_last)": ["bf16"]}
 
 
 def best_rate(r):
@@ -67,9 +67,10 @@ def main():
     print("| ours | img/s | ms/step | as a CUDA graph img/s | PyTorch | img/s | ms/step | ours (best of the two) / PyTorch |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, peer in peers.items():
-        mine = ours.get(PEER_OF.get(label, ""))
+        candidates = [ours[p] for p in PEER_OF.get(label, []) if p in ours]
+        mine = max(candidates, key=best_rate) if candidates else None
         if mine is None:
-            print("| (no %s row) | | | | %s | %.0f | %.2f | |" % (PEER_OF.get(label, "?"), label,
+            print("| (no %s row) | | | | %s | %.0f | %.2f | |" % ("/".join(PEER_OF.get(label, ["?"])), label,
                                                                peer["images_per_second"], peer["step_ms_median"]))
             continue
         graph = "%.0f" % mine["graph_images_per_second"] if mine.get("step_graph") else "-"

@@ -42,6 +42,7 @@ class CudaBackend final : public Backend {
   // f32 kernels between casts instead, in NCHW (the engine's reference composition; the GPU tests compare both).
   bool native_bf16() const override { return native_bf16_; }
   void set_native_bf16(bool on) override { native_bf16_ = on; }
+  void set_f32_channels_last(bool on) override { f32_channels_last_ = on; }
   Layout activation_layout(DType dtype, int64_t channels) const override;
   Layout conv_input_layout(Layout /*x*/, Layout y, int64_t /*in_channels*/) const override { return y; }
   Layout conv_weight_layout(Layout y) const override { return y; }
@@ -144,6 +145,7 @@ class CudaBackend final : public Backend {
   size_t workspace_bytes_ = 0;
   int32_t* count_ = nullptr;
   bool native_bf16_ = true;
+  bool f32_channels_last_ = false;
 };
 
 }  // namespace bts

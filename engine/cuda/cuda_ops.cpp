@@ -95,7 +95,8 @@ size_t planned_workspace(const kernels::ConvShape& s, kg::ConvPass pass, kernels
 }  // namespace
 
 Layout CudaBackend::activation_layout(DType dtype, int64_t /*channels*/) const {
-  return dtype == DType::BF16 && native_bf16_ ? Layout::NHWC : Layout::NCHW;
+  if (dtype == DType::BF16) return native_bf16_ ? Layout::NHWC : Layout::NCHW;
+  return f32_channels_last_ ? Layout::NHWC : Layout::NCHW;
 }
 
 void CudaBackend::relayout(const Tensor& src, GradTarget dst) {

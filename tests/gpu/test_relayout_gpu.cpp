@@ -1,9 +1,15 @@
 // Layout moves on the GPU (kernels/cuda/relayout.cu) against the CPU's, bit for bit: NCHW <-> NHWC in f32 and bf16,
-// plain and accumulating (bf16 accumulation adds in fp32 and rounds once on both sides); nChw16c is refused.
+// plain and accumulating (bf16 accumulation adds in fp32 and rounds once on both sides); nChw16c is refused. And
+// f32 channels last (Backend::set_f32_channels_last): a ResNet-18 step in NHWC against the same step in NCHW.
 #include <cstring>
 
+#include <cstdio>
+
 #include "engine/backend.h"
+#include "engine/ops.h"
+#include "models/resnet18.h"
 #include "tests/common/helpers.h"
+#include "tests/gpu/gpu_helpers.h"
 
 using namespace bts;
 using bts::test::random_tensor;
@@ -44,6 +50,42 @@ TEST_CASE("relayout on the GPU equals the CPU's bit for bit (f32, bf16; plain an
   Tensor out = Tensor::zeros({1, 16, 2, 2}, DType::F32, Device::CUDA);
   CHECK_THROWS_WITH_AS(backend(Device::CUDA).relayout(blocked, GradTarget{out.raw(), false, Layout::NCHW}),
                        doctest::Contains("nChw16c is a CPU layout"), Error);
+}
+
+// The same step with every activation NHWC (cuDNN's NHWC f32 convolutions, the NHWC BatchNorm, pool and relayout
+// kernels) and NCHW, TF32 off: only the summation orders differ (other cuDNN algorithms, other reduction blocks), so
+// fp32 rounding apart they agree; a kernel reading the wrong layout is off by ~1.
+TEST_CASE("f32 channels last: a ResNet-18 step in NHWC equals the NCHW step within fp32 rounding") {
+  bts::test::Tf32Scope tf32_off(false);
+  Rng rng(43);
+  const Tensor x = random_tensor({8, 3, 16, 16}, DType::F32, rng);
+  Tensor labels = Tensor::empty({8}, DType::I32);
+  for (int i = 0; i < 8; ++i) labels.data<int32_t>()[i] = (7 * i) % 10;
+  struct Out {
+    Tensor logits, grads, running;
+  };
+  auto step = [&](bool nhwc) {
+    Backend& be = backend(Device::CUDA);
+    be.set_f32_channels_last(nhwc);
+    CHECK(be.activation_layout(DType::F32, 64) == (nhwc ? Layout::NHWC : Layout::NCHW));
+    ResNet18 m({0.25, 10, 3});
+    m.finalize(DType::F32, Device::CUDA, 13);
+    const Targets tg = Targets::hard(labels, DType::F32, Device::CUDA);
+    Tape t(Device::CUDA);
+    m.zero_grad();
+    Var z = m.forward(t, t.input(x.to(Device::CUDA)));
+    t.backward(cross_entropy(t, z, tg).total);
+    Out o{z.value().to(Device::CPU), m.params().flat_grad().to(Device::CPU), m.buffers().flat_data().to(Device::CPU)};
+    be.set_f32_channels_last(false);
+    return o;
+  };
+  const Out nchw = step(false), nhwc = step(true);
+  const double ez = bts::test::rel_error(nhwc.logits, nchw.logits), eg = bts::test::rel_error(nhwc.grads, nchw.grads),
+               er = bts::test::rel_error(nhwc.running, nchw.running);
+  std::printf("  f32 NHWC vs NCHW step: logits %.1e, gradients %.1e, running statistics %.1e\n", ez, eg, er);
+  CHECK(ez < 1e-4);
+  CHECK(eg < 1e-3);
+  CHECK(er < 1e-4);
 }
 
 }  // TEST_SUITE
