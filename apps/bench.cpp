@@ -159,6 +159,7 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
     tape.backward(cross_entropy(tape, logits, tg).total);
     opt.step(0.1);
   };
+  if (warmup + iters < 2) model_step();  // a second plain step folds the arena (engine/step_graph.h)
   StepGraph graph(dev, model_step, "bench's training step");
   const double graph_step = time_ms(dev, std::min(warmup, 3), iters, [&](int) { graph.replay(); });
   // The epoch draw, timed on its own over `train_size` samples (a real epoch's), spread over that epoch's

@@ -100,6 +100,9 @@ class Backend {
   virtual void abort_capture() noexcept {}
   virtual void replay(GraphHandle graph);
   virtual void destroy_graph(GraphHandle /*graph*/) noexcept {}
+  // Bumped whenever a buffer the backend owns and a graph may have captured (scratch, convolution workspace) moves
+  // to a new address (it grew): a graph captured before then would read freed memory, so StepGraph refuses it.
+  virtual uint64_t memory_generation() const { return 0; }
 
   // ---- numerics: TF32 tensor-core math for f32 convolutions and GEMMs (a no-op where it does not exist).
   virtual void set_tf32(bool on) = 0;

@@ -18,13 +18,19 @@ StepGraph::StepGraph(Device device, std::function<void()> step, std::string labe
     throw;
   }
   graph_ = backend_.end_capture();
+  generation_ = backend_.memory_generation();
   // step_ stays: what its closure owns (tensors captured by value) may be memory the graph's nodes use.
 }
 
 StepGraph::~StepGraph() { backend_.destroy_graph(graph_); }
 
 void StepGraph::replay() {
-  if (graph_) return backend_.replay(graph_);
+  if (graph_) {
+    BTS_CHECK(backend_.memory_generation() == generation_,
+              label_ << "'s graph reads the backend's scratch or convolution workspace, which grew (moved) since it was "
+                        "captured (a larger batch or model ran in between): record the step again");
+    return backend_.replay(graph_);
+  }
   SteadyStateScope guard("replaying " + label_);
   step_();
 }

@@ -10,6 +10,10 @@
 // first makes the tape arena's chunks, cuDNN plans and workspaces, the second's Tape::clear folds the chunks into
 // one block (engine/arena.h); from the third on nothing is allocated.
 //
+// After capture, the memory the graph holds must stay put: the step's tensors and tape (use that tape for nothing
+// else), and the backend's scratch and workspace, whose growth (a larger batch or model run in between) replay
+// detects and refuses (Backend::memory_generation).
+//
 // On a backend without graphs (the CPU) the step is kept and called again by replay(), under the same guard: the
 // engine code a GPU capture would run is proved capturable by the CPU tests.
 #pragma once
@@ -38,6 +42,7 @@ class StepGraph {
   std::function<void()> step_;
   std::string label_;
   GraphHandle graph_ = nullptr;
+  uint64_t generation_ = 0;  // the backend's memory_generation at capture
 };
 
 }  // namespace bts

@@ -168,12 +168,18 @@ void* grown(void*& p, size_t& have, size_t need, const char* what) {
 }  // namespace
 
 void* CudaBackend::scratch(size_t bytes) {
-  return grown(scratch_, scratch_bytes_, bytes, "the CUDA backend's scratch");
+  const void* before = scratch_;
+  grown(scratch_, scratch_bytes_, bytes, "the CUDA backend's scratch");
+  if (before && scratch_ != before) ++memory_generation_;
+  return scratch_;
 }
 
 void* CudaBackend::conv_workspace(size_t bytes) {
   if (bytes == 0) return nullptr;
-  return grown(workspace_, workspace_bytes_, bytes, "the cuDNN workspace");
+  const void* before = workspace_;
+  grown(workspace_, workspace_bytes_, bytes, "the cuDNN workspace");
+  if (before && workspace_ != before) ++memory_generation_;
+  return workspace_;
 }
 
 int32_t* CudaBackend::device_count() {

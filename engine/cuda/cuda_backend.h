@@ -31,6 +31,7 @@ class CudaBackend final : public Backend {
   void abort_capture() noexcept override;
   void replay(GraphHandle graph) override;
   void destroy_graph(GraphHandle graph) noexcept override;
+  uint64_t memory_generation() const override { return memory_generation_; }
   void set_tf32(bool on) override;
   void set_conv_algorithm_search(bool measure) override;
   std::string conv_algorithms() const override;
@@ -145,6 +146,7 @@ class CudaBackend final : public Backend {
   size_t workspace_bytes_ = 0;
   int32_t* count_ = nullptr;
   bool native_bf16_ = true;
+  uint64_t memory_generation_ = 0;  // moves of scratch_ or workspace_ (memory_generation)
   bool f32_channels_last_ = false;
 };
 

@@ -2,7 +2,9 @@
 // lands where its layout puts it (against index formulas written out here, not memory_order.h's), accumulation adds
 // (bf16: in fp32, rounded once), the op's backward moves the gradient back, and a ResNet-18 step whose convolutions
 // get their input in the output's layout (what the CUDA backend asks for) equals the usual one.
+#include <cmath>
 #include <cstdio>
+#include <type_traits>
 #include <vector>
 
 #include "engine/backend.h"
@@ -27,7 +29,17 @@ int64_t where(Layout l, const Shape& s, int64_t n, int64_t c, int64_t h, int64_t
   }
 }
 
-// A tensor in layout l whose element (n, c, h, w) holds a value unique to that position.
+// The value of position `pos`, unique to it in T: integers for f32/f64; for bf16 (8 significant bits, so integers
+// above 256 repeat) 1 + k/128 for k = pos % 128 (exact in bf16) times 2^(pos / 128).
+template <typename T>
+double value_at(int64_t pos) {
+  if constexpr (std::is_same_v<T, BFloat16>)
+    return std::ldexp(1.0 + static_cast<double>(pos % 128) / 128.0, static_cast<int>(pos / 128));
+  else
+    return static_cast<double>(pos);
+}
+
+// A tensor in layout l whose element (n, c, h, w) holds a value unique to that position (plus offset).
 template <typename T>
 Tensor numbered(const Shape& s, DType dt, Layout l, double offset) {
   Tensor t = Tensor::empty(s, dt, Device::CPU, l);
@@ -35,7 +47,7 @@ Tensor numbered(const Shape& s, DType dt, Layout l, double offset) {
     for (int64_t c = 0; c < s[1]; ++c)
       for (int64_t h = 0; h < s[2]; ++h)
         for (int64_t w = 0; w < s[3]; ++w) {
-          const double v = offset + static_cast<double>(((n * s[1] + c) * s[2] + h) * s[3] + w);
+          const double v = offset + value_at<T>(((n * s[1] + c) * s[2] + h) * s[3] + w);
           if constexpr (std::is_same_v<T, BFloat16>)
             t.data<BFloat16>()[where(l, s, n, c, h, w)].bits = kernels::bf16_round(static_cast<float>(v));
           else
@@ -70,7 +82,7 @@ void check_moves(DType dt) {
         for (int64_t c = 0; c < s[1]; ++c)
           for (int64_t h = 0; h < s[2]; ++h)
             for (int64_t w = 0; w < s[3]; ++w) {
-              const double v = static_cast<double>(((n * s[1] + c) * s[2] + h) * s[3] + w);
+              const double v = value_at<T>(((n * s[1] + c) * s[2] + h) * s[3] + w);
               const double got = at<T>(dst, where(to, s, n, c, h, w));
               const double got_acc = at<T>(acc, where(to, s, n, c, h, w));
               // bf16 keeps 8 significant bits: the expected values rounded as the kernels round them.

@@ -99,7 +99,8 @@ void bf16_block_vs_cpu(bool native) {
     Var x16 = cast(t, vx, DType::BF16);
     Var h = conv2d(t, x16, cast(t, vw, DType::BF16), 1, 1);
     h = batchnorm2d_relu(t, h, vg, vb, run_mean, run_var, true, 0.1, 1e-5);
-    Var y = cast(t, add_relu(t, h, x16), DType::F32);
+    // The skip branch in the block's layout (NHWC on the GPU's bf16 kernels, the CPU's convolution layout there).
+    Var y = cast(t, add_relu(t, h, relayout(t, x16, h.value().layout())), DType::F32);
     if (dev == Device::CUDA)
       CHECK(h.value().layout() == (native ? Layout::NHWC : Layout::NCHW));  // what the tensor cores read
     y = relayout(t, y, Layout::NCHW);  // compared with the CPU's element by element
