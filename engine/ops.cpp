@@ -88,7 +88,7 @@ namespace {
 // them in fp32, as cuDNN's BatchNorm takes them).
 void check_batchnorm(const Tensor& X, Var gamma, Var beta, const Tensor& running_mean, const Tensor& running_var) {
   for (const Tensor* p : {&gamma.value(), &beta.value(), &running_mean, &running_var})
-    BTS_CHECK(p->device() == X.device() && p->dtype() == (is_bf16(X) ? DType::F32 : X.dtype()),
+    BTS_CHECK(p->device() == X.device() && p->dtype() == statistics_dtype(X),
               "batchnorm2d: input " << X.describe() << " with parameter or statistic " << p->describe());
   BTS_CHECK(X.ndim() == 4 && gamma.value().numel() == X.dim(1) && beta.value().numel() == X.dim(1) &&
                 running_mean.numel() == X.dim(1) && running_var.numel() == X.dim(1),

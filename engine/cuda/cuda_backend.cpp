@@ -149,8 +149,10 @@ void CudaBackend::use_conv_algorithms(const std::string& text, const std::string
 
 namespace {
 // A grow-only device buffer: reallocated only when a larger size is asked for (warm-up), never shrunk.
-void* grown(void*& p, size_t& have, size_t need, const char* what) {
+// A block that moves bumps `generation` (a graph captured before would read freed memory: memory_generation).
+void* grown(void*& p, size_t& have, size_t need, const char* what, uint64_t& generation) {
   if (need > have) {
+    if (p) ++generation;
     steady_state::note_allocation(Device::CUDA, need, what);
     // Kernels queued on the stream may still read the old block (BN statistics, sort keys, a convolution's
     // workspace): wait for them explicitly (cudaFree only "may" synchronise). Growth happens while warming up.
@@ -168,18 +170,12 @@ void* grown(void*& p, size_t& have, size_t need, const char* what) {
 }  // namespace
 
 void* CudaBackend::scratch(size_t bytes) {
-  const void* before = scratch_;
-  grown(scratch_, scratch_bytes_, bytes, "the CUDA backend's scratch");
-  if (before && scratch_ != before) ++memory_generation_;
-  return scratch_;
+  return grown(scratch_, scratch_bytes_, bytes, "the CUDA backend's scratch", memory_generation_);
 }
 
 void* CudaBackend::conv_workspace(size_t bytes) {
   if (bytes == 0) return nullptr;
-  const void* before = workspace_;
-  grown(workspace_, workspace_bytes_, bytes, "the cuDNN workspace");
-  if (before && workspace_ != before) ++memory_generation_;
-  return workspace_;
+  return grown(workspace_, workspace_bytes_, bytes, "the cuDNN workspace", memory_generation_);
 }
 
 int32_t* CudaBackend::device_count() {

@@ -59,9 +59,6 @@ bool channels_last(Layout l) {
   return l == Layout::NHWC;
 }
 
-float* scratch_floats(Arena& arena, int64_t n) {
-  return static_cast<float*>(arena.allocate(static_cast<size_t>(n) * sizeof(float)));
-}
 template <typename T>
 T* scratch_elems(Arena& arena, int64_t n) {
   return static_cast<T*>(arena.allocate(static_cast<size_t>(n) * sizeof(T)));
@@ -175,8 +172,8 @@ void bn_backward(const Tensor& x, const Tensor& dy, const Tensor* relu_y, const 
                  const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dgamma,
                  GradTarget dbeta, Arena& scratch) {
   const kg::BatchNormShape s = bn_shape(x);
-  float* pgamma = dgamma ? dgamma.as<float>() : scratch_floats(scratch, s.C);
-  float* pbeta = dbeta ? dbeta.as<float>() : scratch_floats(scratch, s.C);
+  float* pgamma = dgamma ? dgamma.as<float>() : scratch_elems<float>(scratch, s.C);
+  float* pbeta = dbeta ? dbeta.as<float>() : scratch_elems<float>(scratch, s.C);
   auto* sums = static_cast<double*>(scratch.allocate(bn_scratch_bytes(s)));
   on_elements(x, [&](auto tag) {
     using T = decltype(tag);
@@ -275,8 +272,8 @@ void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor&
 
 void CudaBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, GradTarget dx, GradTarget dw,
                                   GradTarget db, Arena& scratch) {
-  float* pw = dw ? dw.as<float>() : scratch_floats(scratch, w.numel());
-  float* pb = db ? db.as<float>() : scratch_floats(scratch, w.dim(0));
+  float* pw = dw ? dw.as<float>() : scratch_elems<float>(scratch, w.numel());
+  float* pb = db ? db.as<float>() : scratch_elems<float>(scratch, w.dim(0));
   kg::linear_backward(ctx(), {x.dim(0), x.dim(1), w.dim(0)}, f32(x), f32(w), f32(dy), dx ? dx.as<float>() : nullptr,
                       pw, pb, dx.accumulate, dw.accumulate);
 }

@@ -2,13 +2,13 @@
 #include <cmath>
 #include <type_traits>
 
-#include "kernels/common/bf16.h"
 #include "kernels/common/channel_chunks.h"
 #include "kernels/common/rounded.h"
 #include "kernels/common/check.h"
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/elements.cuh"
 #include "kernels/cuda/launch.h"
 
 namespace bts::kernels::cuda {
@@ -18,15 +18,6 @@ namespace {
 constexpr int kReduceThreads = 256;
 // Channels-last reduction blocks: kTile adjacent channels (one warp's lanes) x kRows rows.
 constexpr int kTile = 32, kRows = kReduceThreads / kTile;
-
-// Element i of a tensor as fp32 (bf16 widens exactly), and an fp32 result stored: bf16 rounds once; an
-// accumulating bf16 store adds in fp32 first, so it rounds once too.
-__device__ __forceinline__ float load(const float* p) { return *p; }
-__device__ __forceinline__ float load(const uint16_t* p) { return bf16_to_f32(*p); }
-__device__ __forceinline__ void store(float* p, float v, bool accumulate) { *p = accumulate ? *p + v : v; }
-__device__ __forceinline__ void store(uint16_t* p, float v, bool accumulate) {
-  *p = bf16_round(accumulate ? add_rn(bf16_to_f32(*p), v) : v);
-}
 
 // Chunks per channel: enough (chunk x channel) blocks to cover every SM about twice, whole images per chunk, and
 // at least 4,096 elements per block so a block's fixed cost stays small. Channels last: a block covers a tile of

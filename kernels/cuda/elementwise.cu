@@ -1,21 +1,11 @@
-#include "kernels/common/bf16.h"
-#include "kernels/common/rounded.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/elements.cuh"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
 
 namespace bts::kernels::cuda {
 
 namespace {
-// Element as fp32 (bf16 widens exactly); an fp32 result stored (bf16: rounded once, after an fp32 add when
-// accumulating).
-__device__ __forceinline__ float load(const float* p) { return *p; }
-__device__ __forceinline__ float load(const uint16_t* p) { return bf16_to_f32(*p); }
-__device__ __forceinline__ void store(float* p, float v, bool accumulate) { *p = accumulate ? *p + v : v; }
-__device__ __forceinline__ void store(uint16_t* p, float v, bool accumulate) {
-  *p = bf16_round(accumulate ? add_rn(bf16_to_f32(*p), v) : v);
-}
-
 template <typename T>
 __global__ void relu_forward_kernel(int64_t n, const T* x, T* y) {
   BTS_GRID_STRIDE(i, n) {

@@ -1,16 +1,19 @@
-#include "kernels/common/bf16.h"
 #include "kernels/common/check.h"
-#include "kernels/common/rounded.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/elements.cuh"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/relayout.h"
 
 namespace bts::kernels::cuda {
 
 namespace {
-__device__ __forceinline__ void put(float* p, float v, bool accumulate) { *p = accumulate ? add_rn(*p, v) : v; }
-__device__ __forceinline__ void put(uint16_t* p, uint16_t v, bool accumulate) {
-  *p = accumulate ? bf16_round(add_rn(bf16_to_f32(*p), bf16_to_f32(v))) : v;
+// A moved element: its bits as they are (NaN payloads too), or added in fp32 (kernels/cuda/elements.cuh).
+template <typename T>
+__device__ __forceinline__ void put(T* p, T v, bool accumulate) {
+  if (accumulate)
+    store(p, load(&v), true);
+  else
+    *p = v;
 }
 
 // One thread per destination element (writes coalesce; the reads gather): its (n, c, hw) from the destination's
