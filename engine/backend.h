@@ -192,8 +192,11 @@ class Backend {
                                       const Tensor& sample_weights, const Tensor& saved, const Tensor& dtotal,
                                       GradTarget dlogits) = 0;
 
-  // ---- optimizer: one SGD-with-momentum update of a flat parameter array (PyTorch semantics).
-  virtual void sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const kernels::SgdHyper& h) = 0;
+  // ---- optimizer: one SGD-with-momentum update of a flat parameter array (PyTorch semantics), with the learning
+  // rate read from lr (F64 [1], this device) when the update runs; write_f64 sets such a word in stream order.
+  virtual void sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const Tensor& lr,
+                        const kernels::SgdHyper& h) = 0;
+  virtual void write_f64(double* dst, double value) = 0;
 
   // ---- sampling and per-sample statistics (train/strategies/, the trainer's counters).
   virtual void random_order(uint64_t seed, uint64_t epoch, int64_t n, int32_t* order) = 0;

@@ -17,7 +17,14 @@ class Sgd {
  public:
   Sgd(ParameterStore& params, SgdOptions options);
   // One update with learning rate lr. Gradients no backward wrote since zero_grad count as zero.
-  void step(double lr);
+  void step(double lr) {
+    set_lr(lr);
+    step();
+  }
+  // The same in two parts: set_lr writes the rate to a device word in stream order (no wait), step() reads it when
+  // it runs. A recorded step (engine/step_graph.h) holds step() only; set_lr before each replay moves the schedule.
+  void set_lr(double lr);
+  void step();
   const SgdOptions& options() const { return options_; }
   Tensor& momentum_buffer() { return momentum_; }
   int64_t steps() const { return steps_; }
@@ -27,6 +34,7 @@ class Sgd {
   ParameterStore& params_;
   SgdOptions options_;
   Tensor momentum_;
+  Tensor lr_;  // F64 [1] on the parameters' device: the rate the next step() reads
   int64_t steps_ = 0;
 };
 

@@ -26,7 +26,7 @@ StepGraph::~StepGraph() { backend_.destroy_graph(graph_); }
 
 void StepGraph::replay() {
   if (graph_) {
-    BTS_CHECK(backend_.memory_generation() == generation_,
+    BTS_CHECK(current(),
               label_ << "'s graph reads the backend's scratch or convolution workspace, which grew (moved) since it was "
                         "captured (a larger batch or model ran in between): record the step again");
     return backend_.replay(graph_);

@@ -36,6 +36,8 @@ class StepGraph {
   void replay();
   // True when replay launches a captured graph, false when it calls the step again.
   bool is_graph() const { return graph_ != nullptr; }
+  // False once the backend's scratch or workspace moved since capture: replay would refuse; record anew.
+  bool current() const { return !graph_ || backend_.memory_generation() == generation_; }
 
  private:
   Backend& backend_;

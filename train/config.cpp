@@ -99,6 +99,7 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("device", c.device, [](const std::string& v) { return is_device_spec(v); }, "auto, cpu, cuda or cuda:N");
   f.read("precision", c.precision, one_of({"fp32", "tf32", "bf16"}), "fp32, tf32, bf16");
   f.read("conv_algorithms", c.conv_algorithms, one_of({"heuristic", "measured"}), "heuristic, measured");
+  f.read("step_graph", c.step_graph, any, "true or false");
   // The key before `precision` existed (configs and checkpoints written then): true is tf32, false fp32.
   bool tf32 = true;
   f.read("tf32", tf32, any, "true or false");
@@ -239,6 +240,7 @@ json config_to_json(const TrainConfig& c) {
               {"device", c.device},
               {"precision", c.precision},
               {"conv_algorithms", c.conv_algorithms},
+              {"step_graph", c.step_graph},
               {"train_subset", c.train_subset},
               {"test_subset", c.test_subset},
               {"eval_every", c.eval_every},

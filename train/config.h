@@ -52,6 +52,11 @@ struct TrainConfig {
   // run) or measured (each algorithm timed once per shape in the first steps; the fastest deterministic one kept,
   // and recorded in the run's conv_algorithms.txt so a resumed run uses the same). No effect on the CPU.
   std::string conv_algorithms = "heuristic";
+  // Record the full-batch training step once and replay it (engine/step_graph.h): on the GPU a CUDA graph, one
+  // launch per step instead of ~250; on the CPU the step runs again under the steady-state guard. Results are the
+  // same bit for bit either way; false runs every step eagerly, with the per-phase times (forward, backward, ...)
+  // that a replayed step reports as one phase.
+  bool step_graph = true;
   int64_t train_subset = 0;             // 0: the whole training set; k: a fixed random subset of k samples
   int64_t test_subset = 0;              // 0: the whole test set
   int64_t eval_every = 1;               // epochs

@@ -61,7 +61,8 @@ StepBuffers::StepBuffers(int64_t n, int64_t b, const DeviceDataset& train, Devic
       labels(Tensor::empty({b}, DType::I32, dev)),
       label_weights(filled({b, 1}, 1.0, dev)),
       sample_weights(filled({b}, 1.0 / static_cast<double>(b), dev)),
-      partial_weights(Tensor::empty({b}, DType::F32, dev)) {}
+      partial_weights(Tensor::empty({b}, DType::F32, dev)),
+      step_indices(Tensor::zeros({b}, DType::I32, dev)) {}
 
 TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const TrainOptions& opt, const RunLog& log,
                          Device device, CoresetSelection coreset)
@@ -93,7 +94,9 @@ TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const Tra
       buf_(n_, b_, data_.train, device),
       evaluator_(data_.test, kEvalBatch),
       timer_(device),
-      tape_(device) {
+      tape_(device),
+      step_tape_(device),
+      recorded_step_(device, cfg_.step_graph) {
   progress_.last_lr = cfg_.lr_initial;
   if (opt_.resume)
     restore();
@@ -207,7 +210,10 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
     const auto guard = steady_state_scope(epoch, "partial batch");
     sb_train_queued(sb_->queued());
   }
-  tape_.clear();  // the last step's tensors go; a first epoch's arena folds to its peak here, before any guard
+  // The last step's tensors go; a first epoch's arenas fold to their peak here, before any guard. The step tape's
+  // one block stays where a recorded step's graph expects it (folding moves nothing once folded).
+  tape_.clear();
+  step_tape_.clear();
   return true;
 }
 

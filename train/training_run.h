@@ -28,6 +28,7 @@
 #include "train/coreset_selection.h"
 #include "train/evaluation.h"
 #include "train/lr_schedule.h"
+#include "train/recorded_step.h"
 #include "train/run_data.h"
 #include "train/run_log.h"
 #include "train/run_progress.h"
@@ -52,17 +53,20 @@ struct StepBuffers {
   Tensor sample_weights;   // F32 [b] of 1/b (the batch mean)
   Tensor partial_weights;  // F32 [b]: 1/k for a batch of k < b (selective backprop's flushes)
   int64_t partial_k = 0;
+  Tensor step_indices;     // I32 [b]: a recorded step's indices (the presented batch's, copied here before it)
 };
 
 // What one training step trains on: k images with labels [k] (or [k, M] with label_weights under mixing, and the
-// mixer's source slots for the importance credit), and their data-set indices.
+// mixer's source slots for the importance credit), and their data-set indices. Views of device buffers, held by
+// value (a recorded step keeps its own).
 struct StepInputs {
-  const Tensor& images;
-  const Tensor& labels;
-  const Tensor* label_weights;  // nullptr: one target per image, weight 1
-  const Tensor* source_slot;    // nullptr unless mixed
-  const Tensor& indices;
+  Tensor images;
+  Tensor labels;
+  Tensor label_weights;  // undefined: one target per image, weight 1
+  Tensor source_slot;    // undefined unless mixed
+  Tensor indices;
   int64_t k;
+  StepInputs views() const;  // the same tensors, as new views
 };
 
 class TrainingRun {
@@ -82,6 +86,7 @@ class TrainingRun {
   void build_batch(int64_t step, const Tensor& idx);
   void train_presented_batch(int64_t step, const Tensor& idx);
   void train_step(const StepInputs& in, double lr);
+  void step_work(const StepInputs& in, Tape& tape, PhaseTimer* timer);  // the step's device work
   void sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx);
   void sb_train_queued(int64_t k);
   void report_progress(int64_t epoch, int64_t step);
@@ -125,7 +130,9 @@ class TrainingRun {
   int64_t start_epoch_ = 0, start_iter_ = 0;
   int64_t checkpoint_epoch_ = -1;  // the epoch the last checkpoint written or restored holds; -1: none
   PhaseTimer timer_;
-  Tape tape_;
+  Tape tape_;       // eager work: selective backprop's scoring and partial batches
+  Tape step_tape_;  // full-batch training steps only, so a recorded step's memory stays its own
+  RecordedStep recorded_step_;
   std::chrono::steady_clock::time_point t0_;
   double next_progress_ = 0, since_t_ = 0;
   int64_t images_since_ = 0;

@@ -1,24 +1,73 @@
-// The steps of a run: a training step (forward, loss, statistics, the strategy's hook, backward, SGD), the
-// presented batch's step, and selective backprop's scoring step and queued training.
+// The steps of a run: a training step (forward, loss, statistics, the strategy's hook, backward, SGD; full batches
+// recorded and replayed, train/recorded_step.h), the presented batch's step, and selective backprop's scoring step
+// and queued training.
+#include <memory>
+
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "train/training_run.h"
 
 namespace bts {
 
+namespace {
+Tensor view_of(const Tensor& t) { return t.defined() ? t.view() : Tensor(); }
+}  // namespace
+
+StepInputs StepInputs::views() const {
+  return {view_of(images), view_of(labels), view_of(label_weights), view_of(source_slot), view_of(indices), k};
+}
+
 void TrainingRun::train_presented_batch(int64_t step, const Tensor& idx) {
   const double lr = lr_at(step);
   if (mixer_.targets() > 1)
-    train_step({mixer_.images(), mixer_.labels(), &mixer_.label_weights(), &mixer_.source_slot(), idx, b_}, lr);
+    train_step({mixer_.images().view(), mixer_.labels().view(), mixer_.label_weights().view(),
+                mixer_.source_slot().view(), idx.view(), b_},
+               lr);
   else
-    train_step({buf_.images, buf_.labels, nullptr, nullptr, idx, b_}, lr);
+    train_step({buf_.images.view(), buf_.labels.view(), Tensor(), Tensor(), idx.view(), b_}, lr);
 }
 
-// One training step on k images: train-mode forward, loss, statistics, the sampler's hook (importance
-// statistics, OSGD's top-q), backward, SGD step, presentation counts.
+// One training step on k images. A full batch goes through the recorded step: its indices are copied to a fixed
+// buffer and the learning rate written to the optimizer's device word, in stream order, and the work is replayed
+// (or, while warming up, run eagerly on the step tape). A smaller batch (selective backprop's flush) runs eagerly.
 void TrainingRun::train_step(const StepInputs& in, double lr) {
+  sgd_->set_lr(lr);
+  if (in.k != b_) {
+    step_work(in, tape_, &timer_);
+  } else {
+    // Shared: a recording keeps its inputs for its replays (std::function needs a copyable closure).
+    const auto fixed = std::make_shared<StepInputs>(in.views());
+    if (in.indices.raw() != buf_.step_indices.raw()) {
+      buf_.step_indices.copy_from(in.indices);
+      fixed->indices = buf_.step_indices.view();
+    }
+    RecordedStepKey key;
+    for (const Tensor* t : {&fixed->images, &fixed->labels, &fixed->label_weights, &fixed->source_slot})
+      key.addresses.push_back(t->defined() ? t->raw() : nullptr);
+    key.values = {fixed->k, fixed->labels.numel(), sampler_->recorded_step_key()};
+    recorded_step_.run(key, [this, fixed](PhaseTimer* timer) { step_work(*fixed, step_tape_, timer); }, timer_);
+  }
+  progress_.last_lr = lr;
+  Counters& c = progress_.counters;
+  ++c.iterations;
+  c.samples_forward += in.k;
+  c.samples_backward += sampler_->backward_count(in.k);
+  progress_.epoch_trained += in.k;
+}
+
+// The step's device work on k images: train-mode forward, loss, statistics, the sampler's hook (importance
+// statistics, OSGD's top-q), backward, SGD step (at the rate Sgd::set_lr wrote), presentation counts. Recorded for
+// replay, so it reads only device memory and values fixed for the run or named in the recording's key; `timer`
+// is nullptr while recording (the replay is timed as one phase).
+void TrainingRun::step_work(const StepInputs& in, Tape& tape, PhaseTimer* timer) {
+  const auto start = [timer](const char* phase) {
+    if (timer) timer->start(phase);
+  };
+  const auto stop = [timer](const char* phase) {
+    if (timer) timer->stop(phase);
+  };
   const int64_t k = in.k;
-  const int64_t M = in.label_weights ? in.labels.numel() / k : 1;
+  const int64_t M = in.label_weights.defined() ? in.labels.numel() / k : 1;
   Tensor* weights = &buf_.sample_weights;
   if (k != b_) {
     if (buf_.partial_k != k) {
@@ -29,41 +78,35 @@ void TrainingRun::train_step(const StepInputs& in, double lr) {
   }
   Tensor w = Tensor::wrap(weights->raw(), {k}, DType::F32, dev_);
   Backend& be = backend(dev_);
-  timer_.start("forward");
-  tape_.clear();
+  start("forward");
+  tape.clear();
   model_->zero_grad();
   Targets tg;
   tg.labels = Tensor::wrap(in.labels.raw(), {k, M}, DType::I32, dev_);
-  tg.label_weights = Tensor::wrap(M > 1 ? in.label_weights->raw() : buf_.label_weights.raw(), {k, M}, DType::F32, dev_);
+  tg.label_weights = Tensor::wrap(M > 1 ? in.label_weights.raw() : buf_.label_weights.raw(), {k, M}, DType::F32, dev_);
   tg.sample_weights = w.view();
-  Var logits = model_->forward(tape_, tape_.input(in.images));
-  CrossEntropyResult ce = cross_entropy(tape_, logits, tg);
+  Var logits = model_->forward(tape, tape.input(in.images));
+  CrossEntropyResult ce = cross_entropy(tape, logits, tg);
   // Under mixing the training accuracy counts the first target's label (mixup: the image's own).
   be.accumulate_batch_stats(logits.value().data<float>(), ce.loss_per_sample->data<float>(), tg.labels.data<int32_t>(),
                             k, logits.value().dim(1), M, buf_.stats.data<double>());
-  timer_.stop("forward");
-  timer_.start("strategy");  // the sampler's own per-batch work (importance statistics, OSGD's top-q)
+  stop("forward");
+  start("strategy");  // the sampler's own per-batch work (importance statistics, OSGD's top-q)
   if (forgetting_) forgetting_->update(logits.value(), in.labels, in.indices);
   BatchView view{in.indices, *ce.loss_per_sample, *ce.prob_per_target, w};
   if (M > 1) {
-    view.label_weights = in.label_weights;
-    view.source_slot = in.source_slot;
+    view.label_weights = &in.label_weights;
+    view.source_slot = &in.source_slot;
   }
   sampler_->after_forward(view);
-  timer_.stop("strategy");
-  timer_.start("backward");
-  tape_.backward(ce.total);
-  timer_.stop("backward");
-  timer_.start("optimizer");
-  sgd_->step(lr);
-  progress_.last_lr = lr;
+  stop("strategy");
+  start("backward");
+  tape.backward(ce.total);
+  stop("backward");
+  start("optimizer");
+  sgd_->step();
   be.add_counts(in.indices.data<int32_t>(), in.indices.numel(), buf_.counts.data<int32_t>(), w.data<float>());
-  timer_.stop("optimizer");
-  Counters& c = progress_.counters;
-  ++c.iterations;
-  c.samples_forward += k;
-  c.samples_backward += sampler_->backward_count(k);
-  progress_.epoch_trained += k;
+  stop("optimizer");
 }
 
 // Selective backprop's scoring forward: eval mode, no gradients, on the very tensors a later backward will use
@@ -118,7 +161,7 @@ void TrainingRun::sb_train_queued(int64_t k) {
     // first the samples spent fall short of the budget (e.g. 53.0k of 54k) and the LR would stop short of
     // lr.final.
     const bool last_step = progress_.budget_spent || (last_presentation_ && k == sb_->queued());
-    train_step({sb_->images(k), sb_->labels(k), weights.defined() ? &weights : nullptr, nullptr, sb_->indices(k), k},
+    train_step({sb_->images(k), sb_->labels(k), weights.defined() ? weights.view() : Tensor(), Tensor(), sb_->indices(k), k},
                last_step ? last_lr() : lr_at(0));
   }
   sb_->pop(progress_.budget_spent ? sb_->queued() : k);

@@ -78,7 +78,8 @@ class CpuBackend final : public Backend {
   void cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Tensor& label_weights,
                               const Tensor& sample_weights, const Tensor& saved, const Tensor& dtotal,
                               GradTarget dlogits) override;
-  void sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const kernels::SgdHyper& h) override;
+  void sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const Tensor& lr, const kernels::SgdHyper& h) override;
+  void write_f64(double* dst, double value) override;
 
   void random_order(uint64_t seed, uint64_t epoch, int64_t n, int32_t* order) override;
   void add_counts(const int32_t* idx, int64_t b, int32_t* counts, const float* weights) override;

@@ -353,11 +353,14 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& labe
   });
 }
 
-void CpuBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const kernels::SgdHyper& h) {
+void CpuBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const Tensor& lr,
+                          const kernels::SgdHyper& h) {
   dispatch_float(w.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kc::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), momentum.data<T>(), h);
+    kc::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), momentum.data<T>(), lr.data<double>(), h);
   });
 }
+
+void CpuBackend::write_f64(double* dst, double value) { *dst = value; }
 
 }  // namespace bts

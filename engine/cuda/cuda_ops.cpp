@@ -295,8 +295,11 @@ void CudaBackend::cross_entropy_backward(const Tensor& logits, const Tensor& lab
                              f32(dtotal), dlogits.as<float>(), dlogits.accumulate);
 }
 
-void CudaBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const kernels::SgdHyper& h) {
-  kg::sgd_step(cu_stream(), w.numel(), f32(w), f32(g), f32(momentum), h);
+void CudaBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const Tensor& lr,
+                           const kernels::SgdHyper& h) {
+  kg::sgd_step(cu_stream(), w.numel(), f32(w), f32(g), f32(momentum), lr.data<double>(), h);
 }
+
+void CudaBackend::write_f64(double* dst, double value) { kg::write_f64(cu_stream(), dst, value); }
 
 }  // namespace bts

@@ -1,6 +1,8 @@
 // One element of SGD with momentum, weight decay and optional Nesterov, in PyTorch's semantics
 // (torch.optim.SGD, dampening 0): g += wd * w; buf = momentum * buf + g; step = nesterov ? g + momentum * buf : buf;
 // w -= lr * step. With buf starting at zero the first step gives buf = g, as PyTorch's clone does.
+// The learning rate is not among the hyperparameters: the kernels read it from memory (a double the caller writes
+// before the step, Sgd::set_lr), so a recorded step (engine/step_graph.h) follows the schedule without re-recording.
 // Every product and sum is rounded on its own (kernels/common/rounded.h), so the GPU's update equals the CPU's
 // bit for bit (tests/gpu/test_ops_gpu.cpp compares them).
 #pragma once
@@ -10,7 +12,6 @@
 namespace bts::kernels {
 
 struct SgdHyper {
-  double lr;
   double momentum;
   double weight_decay;
   bool nesterov;

@@ -7,6 +7,8 @@
 
 namespace bts::kernels::cpu {
 
-template <typename T> void sgd_step(int64_t n, T* w, const T* g, T* momentum_buf, const SgdHyper& h);
+// lr: the learning rate, read when the step runs.
+template <typename T>
+void sgd_step(int64_t n, T* w, const T* g, T* momentum_buf, const double* lr, const SgdHyper& h);
 
 }  // namespace bts::kernels::cpu

@@ -9,6 +9,11 @@
 
 namespace bts::kernels::cuda {
 
-void sgd_step(cudaStream_t s, int64_t n, float* w, const float* g, float* momentum_buf, const SgdHyper& h);
+// lr: device memory, read when the kernel runs (a recorded step keeps following the schedule).
+void sgd_step(cudaStream_t s, int64_t n, float* w, const float* g, float* momentum_buf, const double* lr,
+              const SgdHyper& h);
+// Writes `value` to the device word `dst` in stream order: no host wait, no pageable copy (the learning rate
+// before each step).
+void write_f64(cudaStream_t s, double* dst, double value);
 
 }  // namespace bts::kernels::cuda

@@ -230,13 +230,15 @@ TEST_CASE("SGD step on the GPU equals the CPU's bit for bit") {
       Rng rng(22, static_cast<uint64_t>(nesterov * 2 + (wd > 0)));
       Tensor w = random_tensor({n}, DType::F32, rng), buf = Tensor::zeros({n}, DType::F32);
       Tensor w_d = w.to(Device::CUDA), buf_d = buf.to(Device::CUDA);
-      const kernels::SgdHyper h{0.1, 0.9, wd, nesterov};
+      const kernels::SgdHyper h{0.9, wd, nesterov};
+      const double lr = 0.1;
+      Tensor lr_d = Tensor::from_vector<double>({lr}, {1}).to(Device::CUDA);
       for (int step = 0; step < 3; ++step) {
         Tensor g = random_tensor({n}, DType::F32, rng, 0.5);
         Tensor g_d = g.to(Device::CUDA);
-        kernels::cpu::sgd_step<float>(n, w.data<float>(), g.data<float>(), buf.data<float>(), h);
+        kernels::cpu::sgd_step<float>(n, w.data<float>(), g.data<float>(), buf.data<float>(), &lr, h);
         kernels::cuda::sgd_step(kernels::cuda::current_context().stream(), n, w_d.data<float>(), g_d.data<float>(),
-                                buf_d.data<float>(), h);
+                                buf_d.data<float>(), lr_d.data<double>(), h);
       }
       const std::vector<double> wc = w.to_double_vector(), wg = w_d.to_double_vector();
       const std::vector<double> bc = buf.to_double_vector(), bg = buf_d.to_double_vector();

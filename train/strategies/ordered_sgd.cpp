@@ -27,6 +27,7 @@ class OrderedSgdSampler : public Sampler {
     backend(v.loss_per_sample.device())
         .top_q_weights(v.loss_per_sample.data<float>(), v.loss_per_sample.numel(), q_, v.sample_weights.data<float>());
   }
+  int64_t recorded_step_key() const override { return q_; }
   int64_t backward_count(int64_t b) const override { return std::min(b, q_); }
   void end_epoch(double train_accuracy) override { q_ = kernels::osgd_q(ctx_.batch_size, train_accuracy); }
   void save(TensorMap& m) const override { m.emplace("sampler.q", Tensor::from_vector<int64_t>({q_}, {1})); }

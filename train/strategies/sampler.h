@@ -54,6 +54,10 @@ class Sampler {
   // Fill order[0, iterations_per_epoch() * batch_size) with this epoch's samples, in presentation order.
   virtual void begin_epoch(int64_t epoch, Tensor& order) = 0;
   virtual void after_forward(BatchView&) {}
+  // The host value after_forward passes to its kernels when it changes between steps (OSGD: q); a recorded
+  // training step (train/recorded_step.h) is recorded anew when it changes. Everything else it reads must be
+  // device memory at fixed addresses.
+  virtual int64_t recorded_step_key() const { return 0; }
   // Samples of a batch of b that the backward actually trains on (OSGD: its q).
   virtual int64_t backward_count(int64_t b) const { return b; }
   // End of an epoch, with its training accuracy (OSGD adapts q from it).
