@@ -27,12 +27,14 @@ void TrainingRun::train_presented_batch(int64_t step, const Tensor& idx) {
     train_step({buf_.images.view(), buf_.labels.view(), Tensor(), Tensor(), idx.view(), b_}, lr);
 }
 
-// One training step on k images. A full batch goes through the recorded step: its indices are copied to a fixed
-// buffer and the learning rate written to the optimizer's device word, in stream order, and the work is replayed
-// (or, while warming up, run eagerly on the step tape). A smaller batch (selective backprop's flush) runs eagerly.
+// One training step on k images. With step_graph on, a full batch goes through the recorded step: its indices
+// are copied to a fixed buffer and the learning rate written to the optimizer's device word, in stream order, and
+// the work is replayed (or, while warming up, run eagerly on the step tape). Otherwise (step_graph off, or a
+// smaller batch: selective backprop's flush) the work runs eagerly on the presented tensors, as it always did: the
+// tests compare the two.
 void TrainingRun::train_step(const StepInputs& in, double lr) {
   sgd_->set_lr(lr);
-  if (in.k != b_) {
+  if (!recorded_step_.enabled() || in.k != b_) {
     step_work(in, tape_, &timer_);
   } else {
     // Shared: a recording keeps its inputs for its replays (std::function needs a copyable closure).

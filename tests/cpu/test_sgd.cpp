@@ -1,4 +1,6 @@
 // SGD with momentum, weight decay and Nesterov against the formulas of torch.optim.SGD, written out by hand.
+#include <cmath>
+
 #include "engine/sgd.h"
 #include "tests/common/helpers.h"
 
@@ -42,6 +44,31 @@ TEST_CASE("a parameter no backward wrote gets zero gradient (only weight decay m
   Sgd opt(s, SgdOptions{0.0, 0.5, false});
   opt.step(0.1);
   CHECK(p->data.data<float>()[0] == doctest::Approx(1.0 - 0.1 * 0.5));
+}
+
+// A recorded step holds step() only; the rate moves through the device word set_lr writes before each replay.
+TEST_CASE("the learning rate is read when the step runs: set_lr then step() equals step(lr); bad rates refused") {
+  ParameterStore a(true), b(true);
+  Parameter* pa = a.add("w", {2}, Init::Zeros);
+  Parameter* pb = b.add("w", {2}, Init::Zeros);
+  a.finalize(DType::F32, Device::CPU);
+  b.finalize(DType::F32, Device::CPU);
+  Sgd oa(a, SgdOptions{0.9, 1e-3, false}), ob(b, SgdOptions{0.9, 1e-3, false});
+  for (double lr : {0.1, 0.03, 0.0}) {
+    for (ParameterStore* s : {&a, &b}) s->mark_grads_unwritten();
+    for (Parameter* p : {pa, pb}) {
+      p->grad.data<float>()[0] = 1.5f;
+      p->grad.data<float>()[1] = -0.25f;
+      p->grad_written = true;
+    }
+    oa.step(lr);
+    ob.set_lr(lr);
+    ob.step();
+    CHECK(pa->data.to_double_vector() == pb->data.to_double_vector());
+  }
+  CHECK(pa->data.data<float>()[0] != 0.0f);
+  for (double bad : {-0.1, std::nan(""), HUGE_VAL})
+    CHECK_THROWS_WITH_AS(ob.set_lr(bad), doctest::Contains("learning rate"), Error);
 }
 
 TEST_CASE("invalid options are rejected") {

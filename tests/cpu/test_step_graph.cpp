@@ -1,7 +1,12 @@
 // engine/step_graph.h on the CPU: replay calls the recorded step again under the steady-state guard, so a
 // ResNet-18 training step (f32 and bf16) is proved capturable here, and replays equal plain steps bit for bit.
+// The trainer's recorded step (train/recorded_step.h): warm-up, recording, re-recording on a new key, and every
+// method's toy run with step_graph on equal to the same run with it off.
 // The GPU suite runs the same cases with real CUDA graphs (tests/gpu/test_step_graph_gpu.cpp).
+#include "data/fashion_mnist.h"
+#include "tests/common/recorded_step_cases.h"
 #include "tests/common/step_graph_cases.h"
+#include "train/recorded_step.h"
 
 using namespace bts;
 
@@ -14,6 +19,43 @@ TEST_CASE("recorded steps replayed equal plain steps (f32 and bf16), and the ste
 
 TEST_CASE("a step that allocates cannot be recorded: the guard names it") {
   bts::test::check_allocating_step_is_refused(Device::CPU);
+}
+
+// A replay repeats what was recorded: the closure given at the recording, with the values it captured then, and not
+// the closure of the call that replays it. That is a CUDA graph's semantics, kept on the CPU.
+TEST_CASE("the trainer's recorded step: two eager warm-up steps, then one recording replayed until its key changes") {
+  PhaseTimer timer(Device::CPU);
+  RecordedStep step(Device::CPU, true);
+  std::vector<int> ran;  // which closure ran, per call
+  const RecordedStepKey a{{nullptr}, {64, 1}}, b{{nullptr}, {64, 2}};
+  const auto work = [&](int id) { return [&ran, id](PhaseTimer* t) { ran.push_back(t ? id : -id); }; };
+  for (int id = 1; id <= 5; ++id) step.run(a, work(id), timer);
+  // 1, 2 eager (with the timer); 3 recorded (closure 3, no timer) and replayed; 4, 5 replay closure 3.
+  CHECK(ran == std::vector<int>{1, 2, -3, -3, -3});
+  step.run(b, work(6), timer);  // a new key: recorded anew
+  step.run(b, work(7), timer);
+  CHECK(ran == std::vector<int>{1, 2, -3, -3, -3, -6, -6});
+  const nlohmann::json s = step.summary();
+  CHECK(s["recordings"] == 2);
+  CHECK(s["replayed_steps"] == 5);
+  CHECK(s["eager_steps"] == 2);
+  CHECK(s["cuda_graph"] == false);
+  CHECK(timer.collect().count(RecordedStep::kPhase) == 1);
+
+  RecordedStep off(Device::CPU, false);
+  ran.clear();
+  for (int id = 1; id <= 4; ++id) off.run(a, work(id), timer);
+  CHECK(ran == std::vector<int>{1, 2, 3, 4});
+  CHECK(off.summary()["replayed_steps"] == 0);
+}
+
+TEST_CASE("every method's toy run with step_graph on equals it off, bit for bit, and really replays") {
+  if (!bts::test::have_fashion_mnist()) {
+    MESSAGE("SKIPPED: Debian package dataset-fashion-mnist is not installed");
+    return;
+  }
+  const DataSplit data = load_fashion_mnist("");
+  bts::test::check_recorded_steps_equal_eager("cpu", data, /*cuda_graph=*/false);
 }
 
 }  // TEST_SUITE
