@@ -12,7 +12,8 @@
 #    apps/bench (fp32, TF32 in NCHW and NHWC, bf16 with our bf16 kernels and between casts), a short training,
 #    PyTorch's step beside bench (stage peer: tools/peer_step.py in four configurations, tools/perf_table.py's
 #    table), fast CPU test suites (CI runs them all anyway), and last the GPU test that trains every strategy on
-#    the GPU against the budget rules (gpu_strat; the slowest, so it cannot starve the others).
+#    the GPU against the budget rules, with the one that trains every method with its step as a CUDA graph and
+#    eagerly (gpu_strat; the slowest, so they cannot starve the others).
 # 4. prints a summary LAST; exits non-zero when any stage failed.
 # Logs: $OUT/<stage>.log when OUT is set (the device tool brings back at most 8 files: this writes at most 8:
 # discover.log build.log gpu_tests.log cpu_tests.log bench.log bench.json train.log summary.txt), else build/gpu-logs/.
@@ -348,9 +349,10 @@ else
   # GPU tests: each suite in its own process (a sticky device fault in one cannot fail the others), 0 = pass,
   # 77 = no CUDA device (SKIP). A failing suite runs again with CUDA_LAUNCH_BLOCKING=1 and BTS_CUDA_SYNC_CHECK=1, so
   # the rerun's first error names the kernel or library call that faulted. The test that trains every strategy
-  # runs last, as stage gpu_strat, so that it cannot starve the bench and training.
+  # runs last, as stage gpu_strat, so that it cannot starve the bench and training; so does the one that trains every
+  # method with its step recorded as a CUDA graph and eagerly, and compares them.
   L="$LOGDIR/gpu_tests.log"
-  STRATEGY_TEST='every strategy*'
+  STRATEGY_TEST='every strategy*,*as CUDA graphs equal eager*'
   data_skips() { grep -c 'SKIPPED:' "$L" 2>/dev/null || true; }
   # The suites, as the binary lists them (listing needs no device).
   mapfile -t SUITES < <("$B_GPU" --no-version --list-test-suites 2>/dev/null | grep -vE '^\[doctest\]|^=+$|^$')
