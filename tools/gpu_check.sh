@@ -11,7 +11,7 @@
 #    = SKIP; a failing suite is rerun with CUDA_LAUNCH_BLOCKING=1 BTS_CUDA_SYNC_CHECK=1 to name the faulting call),
 #    apps/bench (fp32, TF32 in NCHW and NHWC, bf16 with our bf16 kernels and between casts), a short training,
 #    PyTorch's step beside bench (stage peer: tools/peer_step.py in four configurations, tools/perf_table.py's
-#    table), fast CPU test suites (CI runs them all anyway), and last the GPU test that trains every strategy on
+#    table), selective backprop's wall clock beside unif-SGD's at B = 0.3 (sb_cost), fast CPU test suites (CI runs them all anyway), and last the GPU test that trains every strategy on
 #    the GPU against the budget rules, with the one that trains every method with its step as a CUDA graph and
 #    eagerly (gpu_strat; the slowest, so they cannot starve the others).
 # 4. prints a summary LAST; exits non-zero when any stage failed.
@@ -482,6 +482,31 @@ else
     skipped_note=""; [ ${#peer_skipped[@]} -gt 0 ] && skipped_note="; not run (time budget): ${peer_skipped[*]}"
     if [ ${#peer_fail[@]} -eq 0 ]; then record peer PASS "$(( $(date +%s) - t_peer ))" "our best / PyTorch's best: ${ratio:-no table (bench.json missing?)}$skipped_note"
     else record peer FAIL "$(( $(date +%s) - t_peer ))" "failed: ${peer_fail[*]}; ratio ${ratio:-none}"; show_tail "$L" 20; fi
+  fi
+
+  # Selective backprop's cost: unif-SGD and SB at B = 0.3 over the same 3 epochs of Fashion-MNIST on the GPU,
+  # compared by tools/sb_cost.py (wall clock and time outside evaluation; the goal is SB within 1.3x, the paper
+  # measured 1.94x). Appended to train.log.
+  L="$LOGDIR/train.log"
+  if [ "$TRAIN_KIND" != "bts train (GPU)" ]; then
+    record sb_cost SKIP 0 "needs bts train on a GPU"
+  else
+    t_sb=$(date +%s); sb_fail=()
+    for m in unif-sgd sb; do
+      rd="$ROOT/build/gpu-logs/sb-cost-$m"; rm -rf "$rd"
+      echo "==================== sb_cost: $m, B = 0.3, 3 epochs" >>"$L"
+      sbargs=(train --dataset fashion-mnist --method "$m" --budget 0.3 --epochs 3 --device cuda --quiet --run-dir "$rd")
+      [ -n "$FM" ] && sbargs+=(--data-dir "$FM")
+      timed "$L" "$(limit 60 60)" "$B_BTS" "${sbargs[@]}"
+      [ "$RC" = 0 ] || sb_fail+=("$m($(rcnote "$RC"))")
+    done
+    if [ ${#sb_fail[@]} -eq 0 ]; then
+      sbline=$(python3 "$ROOT/tools/sb_cost.py" "$ROOT/build/gpu-logs/sb-cost-unif-sgd/result.json" \
+        "$ROOT/build/gpu-logs/sb-cost-sb/result.json" 2>&1 | tee -a "$L" | tail -n 1)
+      record sb_cost PASS "$(( $(date +%s) - t_sb ))" "$sbline"
+    else
+      record sb_cost FAIL "$(( $(date +%s) - t_sb ))" "failed: ${sb_fail[*]}"; show_tail "$L" 20
+    fi
   fi
 
   # CPU sanity: the fast suites only (the CPU machines run them all in CI), after the GPU stages that matter more.
