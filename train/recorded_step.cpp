@@ -1,8 +1,11 @@
 #include "train/recorded_step.h"
 
+#include <utility>
+
 namespace bts {
 
-RecordedStep::RecordedStep(Device device, bool enabled) : device_(device), enabled_(enabled) {}
+RecordedStep::RecordedStep(Device device, bool enabled, std::string phase, std::string label)
+    : device_(device), enabled_(enabled), phase_(std::move(phase)), label_(std::move(label)) {}
 
 void RecordedStep::run(const RecordedStepKey& key, const std::function<void(PhaseTimer*)>& work, PhaseTimer& timer) {
   if (!enabled_ || warm_steps_ < kWarmupSteps) {
@@ -12,14 +15,14 @@ void RecordedStep::run(const RecordedStepKey& key, const std::function<void(Phas
   }
   if (graph_ && (key != key_ || !graph_->current())) graph_.reset();
   if (!graph_) {
-    graph_ = std::make_unique<StepGraph>(device_, [work] { work(nullptr); }, "the training step");
+    graph_ = std::make_unique<StepGraph>(device_, [work] { work(nullptr); }, label_);
     key_ = key;
     cuda_graph_ = graph_->is_graph();
     ++recordings_;
   }
-  timer.start(kPhase);
+  if (!phase_.empty()) timer.start(phase_);
   graph_->replay();
-  timer.stop(kPhase);
+  if (!phase_.empty()) timer.stop(phase_);
   ++replays_;
 }
 

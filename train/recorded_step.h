@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,7 +34,8 @@ class RecordedStep {
   static constexpr int64_t kWarmupSteps = 2;
   static constexpr const char* kPhase = "recorded step";  // a replay's time: forward to optimizer in one
 
-  RecordedStep(Device device, bool enabled);
+  // phase: what a replay is timed as (empty: not timed here, the caller's phase covers it); label: errors' name.
+  RecordedStep(Device device, bool enabled, std::string phase, std::string label);
 
   // One step: `work` runs the step's device work, timing its phases on the timer it is given (nullptr while
   // recording). It must read only device memory and what `key` names, since a replay repeats the recorded calls.
@@ -46,6 +48,7 @@ class RecordedStep {
  private:
   Device device_;
   bool enabled_;
+  std::string phase_, label_;
   std::unique_ptr<StepGraph> graph_;
   RecordedStepKey key_;
   int64_t warm_steps_ = 0, recordings_ = 0, replays_ = 0;

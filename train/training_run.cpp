@@ -96,7 +96,9 @@ TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const Tra
       timer_(device),
       tape_(device),
       step_tape_(device),
-      recorded_step_(device, cfg_.step_graph) {
+      score_tape_(device),
+      recorded_step_(device, cfg_.step_graph, RecordedStep::kPhase, "the training step"),
+      recorded_scoring_(device, cfg_.step_graph && cfg_.method == "sb", "", "selective backprop's scoring forward") {
   progress_.last_lr = cfg_.lr_initial;
   if (opt_.resume)
     restore();
@@ -214,6 +216,7 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
   // one block stays where a recorded step's graph expects it (folding moves nothing once folded).
   tape_.clear();
   step_tape_.clear();
+  score_tape_.clear();
   return true;
 }
 

@@ -88,6 +88,7 @@ class TrainingRun {
   void train_step(const StepInputs& in, double lr);
   void step_work(const StepInputs& in, Tape& tape, PhaseTimer* timer);  // the step's device work
   void sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx);
+  Tensor score_batch(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n, Tape& tape);
   void sb_train_queued(int64_t k);
   void report_progress(int64_t epoch, int64_t step);
   void finish_epoch(int64_t epoch);
@@ -130,9 +131,11 @@ class TrainingRun {
   int64_t start_epoch_ = 0, start_iter_ = 0;
   int64_t checkpoint_epoch_ = -1;  // the epoch the last checkpoint written or restored holds; -1: none
   PhaseTimer timer_;
-  Tape tape_;       // eager work: selective backprop's scoring and partial batches
-  Tape step_tape_;  // full-batch training steps only, so a recorded step's memory stays its own
-  RecordedStep recorded_step_;
+  Tape tape_;        // eager work: selective backprop's partial batches and scoring with staleness
+  Tape step_tape_;   // full-batch training steps only, so a recorded step's memory stays its own
+  Tape score_tape_;  // selective backprop's full scoring forwards only, likewise
+  RecordedStep recorded_step_, recorded_scoring_;
+  Tensor scored_losses_;  // the recorded scoring forward's per-sample losses (in score_tape_)
   std::chrono::steady_clock::time_point t0_;
   double next_progress_ = 0, since_t_ = 0;
   int64_t images_since_ = 0;

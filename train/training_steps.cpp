@@ -111,36 +111,68 @@ void TrainingRun::step_work(const StepInputs& in, Tape& tape, PhaseTimer* timer)
   stop("optimizer");
 }
 
-// Selective backprop's scoring forward: eval mode, no gradients, on the very tensors a later backward will use
-// (under mixup/RICAP the mixed images with their soft targets); the kept samples join the queue. With staleness,
-// only the slots whose cached loss is too old are scored (a smaller forward).
+// Selective backprop's scoring forward on n images: eval mode, no gradients; labels and label weights [n, M]. The
+// per-sample losses, in `tape`'s memory.
+Tensor TrainingRun::score_batch(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n,
+                                Tape& tape) {
+  tape.clear();
+  NoGradGuard no_grad(tape);
+  model_->set_training(false);
+  Targets tg;
+  tg.labels = labels.view();
+  tg.label_weights = label_weights.view();
+  tg.sample_weights = Tensor::wrap(buf_.sample_weights.raw(), {n}, DType::F32, dev_);
+  Var logits = model_->forward(tape, tape.input(images));
+  CrossEntropyResult ce = cross_entropy(tape, logits, tg);
+  model_->set_training(true);
+  return ce.loss_per_sample->view();
+}
+
+// Selective backprop's scoring step: the scoring forward on the very tensors a later backward will use (under
+// mixup/RICAP the mixed images with their soft targets), then the selection; the kept samples join the queue.
+// The whole batch's forward is recorded and replayed like the training step (on a tape of its own; its losses stay
+// at one address); with staleness only the slots whose cached loss is too old are scored, a forward whose size
+// changes from batch to batch, so it runs eagerly.
 void TrainingRun::sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx) {
   timer_.start("scoring");
   const bool stale = cfg_.sb_staleness > 0, mixed = mixer_.targets() > 1;
+  const int64_t M = mixer_.targets();
   const Tensor no_weights;
   const Tensor& batch_images = mixed ? mixer_.images() : buf_.images;
   const Tensor& batch_labels = mixed ? mixer_.labels() : buf_.labels;
   const Tensor& batch_weights = mixed ? mixer_.label_weights() : no_weights;
-  const int64_t n_score = stale ? sb_->prepare_scoring(epoch, idx, buf_.images, buf_.labels) : b_;
-  tape_.clear();
-  NoGradGuard no_grad(tape_);
   Tensor scored;
-  if (n_score > 0) {
-    model_->set_training(false);
-    const int64_t M = mixer_.targets();
-    Targets tg;
-    tg.labels = stale ? sb_->scoring_labels(n_score).reshaped({n_score, 1}) : batch_labels.reshaped({b_, M});
-    tg.label_weights = Tensor::wrap(mixed ? batch_weights.raw() : buf_.label_weights.raw(), {n_score, M}, DType::F32,
-                                    dev_);
-    tg.sample_weights = Tensor::wrap(buf_.sample_weights.raw(), {n_score}, DType::F32, dev_);
-    Var logits = model_->forward(tape_, tape_.input(stale ? sb_->scoring_images(n_score) : batch_images.view()));
-    CrossEntropyResult ce = cross_entropy(tape_, logits, tg);
-    model_->set_training(true);
-    scored = ce.loss_per_sample->view();
-    progress_.counters.samples_scored += n_score;
+  if (stale) {
+    const int64_t n_score = sb_->prepare_scoring(epoch, idx, buf_.images, buf_.labels);
+    if (n_score > 0) {
+      scored = score_batch(sb_->scoring_images(n_score), sb_->scoring_labels(n_score).reshaped({n_score, 1}),
+                           Tensor::wrap(buf_.label_weights.raw(), {n_score, 1}, DType::F32, dev_), n_score, tape_);
+      progress_.counters.samples_scored += n_score;
+    } else {
+      scored = Tensor::empty({0}, DType::F32, dev_);  // every loss was fresh
+    }
+    sb_->finish_scoring(epoch, idx, scored);
+  } else {
+    const Tensor labels = batch_labels.reshaped({b_, M});
+    const Tensor weights = Tensor::wrap(mixed ? batch_weights.raw() : buf_.label_weights.raw(), {b_, M}, DType::F32,
+                                        dev_);
+    if (!recorded_scoring_.enabled()) {
+      scored = score_batch(batch_images, labels, weights, b_, tape_);
+    } else {
+      const auto in = std::make_shared<StepInputs>(
+          StepInputs{batch_images.view(), labels.view(), weights.view(), Tensor(), Tensor(), b_});
+      const RecordedStepKey key{{in->images.raw(), in->labels.raw(), in->label_weights.raw()}, {b_, M}};
+      // A replay runs no host code: scored_losses_ keeps the address the recording's forward wrote.
+      recorded_scoring_.run(
+          key,
+          [this, in](PhaseTimer*) {
+            scored_losses_ = score_batch(in->images, in->labels, in->label_weights, in->k, score_tape_);
+          },
+          timer_);
+      scored = scored_losses_.view();
+    }
+    progress_.counters.samples_scored += b_;
   }
-  if (!scored.defined()) scored = Tensor::empty({0}, DType::F32, dev_);  // every loss was fresh
-  if (stale) sb_->finish_scoring(epoch, idx, scored);
   sb_->select(epoch, static_cast<uint64_t>(step), stale ? sb_->batch_loss() : scored, batch_images, batch_labels, idx,
               batch_weights);
   progress_.sb_presented += b_;

@@ -48,7 +48,9 @@ inline std::vector<RecordedStepCase> recorded_step_cases() {
           {"unif-sgd", {{"augment", {{"cutout", -1}, {"randaugment_n", 2}, {"randaugment_m", 4}}}}},
           {"unif-sgd", {{"precision", "bf16"}}},
           {"sb", {{"sb", {{"beta", 1}}}}},
-          {"sb", {{"sb", {{"beta", 1}}}, {"augment", {{"mixup_alpha", 0.3}}}}}};
+          {"sb", {{"sb", {{"beta", 1}}}, {"augment", {{"mixup_alpha", 0.3}}}}},
+          // With staleness the scoring forward's size changes per batch: it runs eagerly, the training step replays.
+          {"sb", {{"sb", {{"beta", 1}, {"staleness", 1}}}}}};
 }
 
 inline nlohmann::json recorded_step_case_config(const RecordedStepCase& c, const std::string& device,
@@ -88,9 +90,20 @@ inline void check_recorded_steps_equal_eager(const std::string& device, const Da
     // Every step after the two warm-up ones was replayed, except selective backprop's smaller batches (at most one
     // per epoch: the queue's rest) which run eagerly.
     const int64_t steps = r[1]["budget_spent"]["iterations"].get<int64_t>(), replayed = graph["replayed_steps"];
-    if (c.method == "sb")
+    if (c.method == "sb") {
       CHECK(replayed >= steps - 2 - static_cast<int64_t>(r[1]["history"].size()));
-    else
+      // Every scoring forward after two warm-up ones replayed too (none with staleness).
+      const int64_t scored = r[1]["budget_spent"]["samples_scored"], b = r[1]["config"]["batch_size"];
+      const int64_t presented = r[1]["selective_backprop"]["samples_presented_for_selection"];
+      if (r[1]["config"]["sb"]["staleness"] == 0) {
+        CHECK(scored == presented);
+        CHECK(graph["scoring"]["replayed_steps"].get<int64_t>() == scored / b - 2);
+      } else {
+        CHECK(scored < presented);  // some cached losses were reused
+        CHECK(graph["scoring"]["replayed_steps"] == 0);
+      }
+      CHECK(r[0]["step_graph"]["scoring"]["replayed_steps"] == 0);
+    } else
       CHECK(replayed == steps - 2);
     REQUIRE(r[0]["history"].size() == r[1]["history"].size());
     for (size_t e = 0; e < r[0]["history"].size(); ++e) {

@@ -25,7 +25,7 @@ TEST_CASE("a step that allocates cannot be recorded: the guard names it") {
 // the closure of the call that replays it. That is a CUDA graph's semantics, kept on the CPU.
 TEST_CASE("the trainer's recorded step: two eager warm-up steps, then one recording replayed until its key changes") {
   PhaseTimer timer(Device::CPU);
-  RecordedStep step(Device::CPU, true);
+  RecordedStep step(Device::CPU, true, RecordedStep::kPhase, "a test step");
   std::vector<int> ran;  // which closure ran, per call
   const RecordedStepKey a{{nullptr}, {64, 1}}, b{{nullptr}, {64, 2}};
   const auto work = [&](int id) { return [&ran, id](PhaseTimer* t) { ran.push_back(t ? id : -id); }; };
@@ -42,7 +42,7 @@ TEST_CASE("the trainer's recorded step: two eager warm-up steps, then one record
   CHECK(s["cuda_graph"] == false);
   CHECK(timer.collect().count(RecordedStep::kPhase) == 1);
 
-  RecordedStep off(Device::CPU, false);
+  RecordedStep off(Device::CPU, false, RecordedStep::kPhase, "a test step");
   ran.clear();
   for (int id = 1; id <= 4; ++id) off.run(a, work(id), timer);
   CHECK(ran == std::vector<int>{1, 2, 3, 4});
