@@ -100,6 +100,7 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("precision", c.precision, one_of({"fp32", "tf32", "bf16"}), "fp32, tf32, bf16");
   f.read("conv_algorithms", c.conv_algorithms, one_of({"heuristic", "measured"}), "heuristic, measured");
   f.read("step_graph", c.step_graph, any, "true or false");
+  f.read("f32_channels_last", c.f32_channels_last, any, "true or false");
   // The key before `precision` existed (configs and checkpoints written then): true is tf32, false fp32.
   bool tf32 = true;
   f.read("tf32", tf32, any, "true or false");
@@ -241,6 +242,7 @@ json config_to_json(const TrainConfig& c) {
               {"precision", c.precision},
               {"conv_algorithms", c.conv_algorithms},
               {"step_graph", c.step_graph},
+              {"f32_channels_last", c.f32_channels_last},
               {"train_subset", c.train_subset},
               {"test_subset", c.test_subset},
               {"eval_every", c.eval_every},

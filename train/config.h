@@ -57,6 +57,10 @@ struct TrainConfig {
   // same bit for bit either way; false runs every step eagerly, with the per-phase times (forward, backward, ...)
   // that a replayed step reports as one phase.
   bool step_graph = true;
+  // fp32/tf32 activations channels last (NHWC) on the GPU, as bf16's always are: cuDNN's tensor-core convolutions
+  // prefer NHWC, but our f32 kernels were tuned in NCHW; off until a measurement says otherwise (bench --precision
+  // tf32-nhwc). No effect on the CPU.
+  bool f32_channels_last = false;
   int64_t train_subset = 0;             // 0: the whole training set; k: a fixed random subset of k samples
   int64_t test_subset = 0;              // 0: the whole test set
   int64_t eval_every = 1;               // epochs

@@ -58,6 +58,7 @@ json run_in_directory(const TrainConfig& cfg, const json& cfg_json, const TrainO
                       bool& started) {
   const Device dev = choose_device(cfg.device);
   backend(dev).set_tf32(cfg.precision == "tf32");
+  backend(dev).set_f32_channels_last(cfg.f32_channels_last);
   use_conv_algorithms(cfg, dir, dev, opt.resume);
   const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
   CoresetSelection coreset;
@@ -134,6 +135,7 @@ json evaluate_run(const std::string& run_dir, const std::string& device) {
   ResNet18 model({cfg.width, test_ds.classes(), test_ds.channels()});
   model.finalize(DType::F32, dev, cfg.seed);
   backend(dev).set_tf32(cfg.precision == "tf32");
+  backend(dev).set_f32_channels_last(cfg.f32_channels_last);
   if (cfg.precision == "bf16") model.set_compute_dtype(DType::BF16);
   try {
     restore_entry(ck, "params", model.params().flat_data());

@@ -47,6 +47,7 @@ inline std::vector<RecordedStepCase> recorded_step_cases() {
           {"p-sgd", {{"augment", {{"ricap_beta", 0.3}}}}},
           {"unif-sgd", {{"augment", {{"cutout", -1}, {"randaugment_n", 2}, {"randaugment_m", 4}}}}},
           {"unif-sgd", {{"precision", "bf16"}}},
+          {"unif-sgd", {{"f32_channels_last", true}}},  // the GPU: fp32 NHWC (the CPU has one layout)
           {"sb", {{"sb", {{"beta", 1}}}}},
           {"sb", {{"sb", {{"beta", 1}}}, {"augment", {{"mixup_alpha", 0.3}}}}},
           // With staleness the scoring forward's size changes per batch: it runs eagerly, the training step replays.

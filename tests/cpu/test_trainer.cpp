@@ -22,6 +22,16 @@ TEST_CASE("config: defaults, every error names the key, the value and what is al
   CHECK(c.method == "unif-sgd");
   CHECK(c.weight_decay == 1e-4);
   CHECK(c.batch_size == 128);
+  CHECK(c.step_graph);  // recorded steps on, f32 stays NCHW until measured
+  CHECK_FALSE(c.f32_channels_last);
+  CHECK_THROWS_WITH_AS(config_from_json({{"step_graph", "yes"}}), doctest::Contains("'step_graph'"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"f32_channels_last", 2}}), doctest::Contains("true or false"), Error);
+  {
+    const TrainConfig t = config_from_json({{"step_graph", false}, {"f32_channels_last", true}});
+    const TrainConfig back = config_from_json(config_to_json(t));
+    CHECK_FALSE(back.step_graph);
+    CHECK(back.f32_channels_last);
+  }
   CHECK_THROWS_WITH_AS(config_from_json({{"bugdet", 0.3}}), doctest::Contains("unknown config key 'bugdet'"), Error);
   CHECK_THROWS_WITH_AS(config_from_json({{"budget", 1.5}}), doctest::Contains("(0, 1]"), Error);
   // Negative numbers never wrap into unsigned fields; huge whole numbers never overflow integer ones.
