@@ -38,6 +38,7 @@ void Arena::reset() {
     size_t total = std::max(peak_, capacity());
     chunks_.clear();
     chunks_.emplace_back(device_, total);
+    ++folds_;
   }
   offset_ = 0;
   used_ = 0;

@@ -24,6 +24,10 @@ class Arena {
   size_t capacity() const;
   // Number of times an extra chunk had to be allocated since construction (0 after warm-up = steady state).
   size_t growth_count() const { return growths_; }
+  // Changes whenever memory handed out may move: a new chunk, or a fold into one block. A CUDA graph recorded on
+  // this arena's memory is valid while it stays the same (train/recorded_step.h).
+  size_t generation() const { return growths_ + folds_; }
+  bool single_block() const { return chunks_.size() == 1; }
   // Tests: fill every allocation with NaN bytes, so an output element an op forgets to write shows up.
   void set_poison(bool on) { poison_ = on; }
 
@@ -36,6 +40,7 @@ class Arena {
   size_t used_ = 0;     // bytes handed out since reset (all chunks)
   size_t peak_ = 0;
   size_t growths_ = 0;
+  size_t folds_ = 0;
   bool poison_ = false;
 };
 

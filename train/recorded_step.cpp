@@ -4,24 +4,49 @@
 
 namespace bts {
 
-RecordedStep::RecordedStep(Device device, bool enabled, std::string phase, std::string label)
-    : device_(device), enabled_(enabled), phase_(std::move(phase)), label_(std::move(label)) {}
+RecordedStep::RecordedStep(Device device, bool enabled, const Arena& arena, std::string phase, std::string label)
+    : device_(device),
+      enabled_(enabled),
+      arena_(arena),
+      phase_(std::move(phase)),
+      label_(std::move(label)) {}
 
 void RecordedStep::run(const RecordedStepKey& key, const std::function<void(PhaseTimer*)>& work, PhaseTimer& timer) {
-  if (!enabled_ || warm_steps_ < kWarmupSteps) {
+  if (!enabled_) {
     work(&timer);
-    ++warm_steps_;
+    ++eager_;
     return;
   }
-  if (graph_ && (key != key_ || !graph_->current())) graph_.reset();
-  if (!graph_) {
-    graph_ = std::make_unique<StepGraph>(device_, [work] { work(nullptr); }, label_);
-    key_ = key;
-    cuda_graph_ = graph_->is_graph();
+  if (entries_.size() >= kMaxRecordings && !entries_.count(key)) {
+    auto oldest = entries_.begin();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->second.order < oldest->second.order) oldest = it;
+    entries_.erase(oldest);
+  }
+  Entry& e = entries_[key];
+  e.order = ++uses_;
+  const size_t generation = arena_.generation();
+  // Memory the recording uses moved since it was made (the arena's, or the backend's scratch or workspace): it
+  // goes, and the key warms up again.
+  if (e.graph && (e.generation != generation || !e.graph->current())) {
+    e.graph.reset();
+    e.warm = false;
+  }
+  if (!e.graph && e.warm && e.generation == generation && arena_.single_block()) {
+    e.graph = std::make_unique<StepGraph>(device_, [work] { work(nullptr); }, label_);
+    cuda_graph_ = e.graph->is_graph();
     ++recordings_;
   }
+  if (!e.graph) {
+    const size_t growths = arena_.growth_count();
+    work(&timer);
+    ++eager_;
+    e.warm = arena_.growth_count() == growths;
+    e.generation = arena_.generation();
+    return;
+  }
   if (!phase_.empty()) timer.start(phase_);
-  graph_->replay();
+  e.graph->replay();
   if (!phase_.empty()) timer.stop(phase_);
   ++replays_;
 }
@@ -31,7 +56,7 @@ nlohmann::json RecordedStep::summary() const {
           {"cuda_graph", cuda_graph_},
           {"recordings", recordings_},
           {"replayed_steps", replays_},
-          {"eager_steps", warm_steps_}};
+          {"eager_steps", eager_}};
 }
 
 }  // namespace bts

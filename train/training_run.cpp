@@ -97,8 +97,9 @@ TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const Tra
       tape_(device),
       step_tape_(device),
       score_tape_(device),
-      recorded_step_(device, cfg_.step_graph, RecordedStep::kPhase, "the training step"),
-      recorded_scoring_(device, cfg_.step_graph && cfg_.method == "sb", "", "selective backprop's scoring forward") {
+      recorded_step_(device, cfg_.step_graph, step_tape_.arena(), RecordedStep::kPhase, "the training step"),
+      recorded_scoring_(device, cfg_.step_graph && cfg_.method == "sb", score_tape_.arena(), "",
+                        "selective backprop's scoring forward") {
   progress_.last_lr = cfg_.lr_initial;
   if (opt_.resume)
     restore();

@@ -23,28 +23,44 @@ TEST_CASE("a step that allocates cannot be recorded: the guard names it") {
 
 // A replay repeats what was recorded: the closure given at the recording, with the values it captured then, and not
 // the closure of the call that replays it. That is a CUDA graph's semantics, kept on the CPU.
-TEST_CASE("the trainer's recorded step: two eager warm-up steps, then one recording replayed until its key changes") {
+TEST_CASE("the trainer's recorded step: warm-up per key, one recording per key, re-recorded when its memory moves") {
   PhaseTimer timer(Device::CPU);
-  RecordedStep step(Device::CPU, true, RecordedStep::kPhase, "a test step");
-  std::vector<int> ran;  // which closure ran, per call
-  const RecordedStepKey a{{nullptr}, {64, 1}}, b{{nullptr}, {64, 2}};
-  const auto work = [&](int id) { return [&ran, id](PhaseTimer* t) { ran.push_back(t ? id : -id); }; };
-  for (int id = 1; id <= 5; ++id) step.run(a, work(id), timer);
-  // 1, 2 eager (with the timer); 3 recorded (closure 3, no timer) and replayed; 4, 5 replay closure 3.
+  Arena arena(Device::CPU);
+  RecordedStep step(Device::CPU, true, arena, RecordedStep::kPhase, "a test step");
+  std::vector<int> ran;  // which closure ran, per call: negative without a timer (recorded)
+  // A step's work: its tape's clear (the arena's reset), then tensors of `mib` MiB in two halves.
+  const auto work = [&](int id, size_t mib) {
+    return [&ran, &arena, id, mib](PhaseTimer* t) {
+      arena.reset();
+      for (int half = 0; half < 2; ++half) arena.allocate(mib << 19);
+      ran.push_back(t ? id : -id);
+    };
+  };
+  const RecordedStepKey a{{nullptr}, {64, 1}}, b{{nullptr}, {64, 2}}, big{{nullptr}, {128, 1}};
+  for (int id = 1; id <= 5; ++id) step.run(a, work(id, 4), timer);
+  // 1 grows the arena (two chunks), 2 folds them and grows nothing: warm; 3 is recorded (closure 3, no timer) and
+  // replayed; 4 and 5 replay closure 3.
   CHECK(ran == std::vector<int>{1, 2, -3, -3, -3});
-  step.run(b, work(6), timer);  // a new key: recorded anew
-  step.run(b, work(7), timer);
-  CHECK(ran == std::vector<int>{1, 2, -3, -3, -3, -6, -6});
+  step.run(b, work(6, 4), timer);  // a new key on warm memory: one eager run, then recorded
+  step.run(b, work(7, 4), timer);
+  step.run(a, work(8, 4), timer);  // a's recording still holds
+  CHECK(ran == std::vector<int>{1, 2, -3, -3, -3, 6, -7, -3});
+  // A bigger step on the same arena grows it: a's recording would read memory the next fold frees, so it goes, and
+  // a warms up again (its eager run folds the arena) before it is recorded anew.
+  step.run(big, work(9, 8), timer);
+  ran.clear();
+  for (int id = 10; id <= 12; ++id) step.run(a, work(id, 4), timer);
+  CHECK(ran == std::vector<int>{10, -11, -11});
   const nlohmann::json s = step.summary();
-  CHECK(s["recordings"] == 2);
-  CHECK(s["replayed_steps"] == 5);
-  CHECK(s["eager_steps"] == 2);
+  CHECK(s["recordings"] == 3);
+  CHECK(s["replayed_steps"] == 7);
+  CHECK(s["eager_steps"] == 5);
   CHECK(s["cuda_graph"] == false);
   CHECK(timer.collect().count(RecordedStep::kPhase) == 1);
 
-  RecordedStep off(Device::CPU, false, RecordedStep::kPhase, "a test step");
+  RecordedStep off(Device::CPU, false, arena, RecordedStep::kPhase, "a test step");
   ran.clear();
-  for (int id = 1; id <= 4; ++id) off.run(a, work(id), timer);
+  for (int id = 1; id <= 4; ++id) off.run(a, work(id, 4), timer);
   CHECK(ran == std::vector<int>{1, 2, 3, 4});
   CHECK(off.summary()["replayed_steps"] == 0);
 }
