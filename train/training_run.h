@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -89,6 +90,7 @@ class TrainingRun {
   void step_work(const StepInputs& in, Tape& tape, PhaseTimer* timer);  // the step's device work
   void sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx);
   Tensor score_batch(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n, Tape& tape);
+  Tensor score_rows(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n);
   void sb_train_queued(int64_t k);
   void report_progress(int64_t epoch, int64_t step);
   void finish_epoch(int64_t epoch);
@@ -135,7 +137,7 @@ class TrainingRun {
   Tape step_tape_;   // full-batch training steps only, so a recorded step's memory stays its own
   Tape score_tape_;  // selective backprop's full scoring forwards only, likewise
   RecordedStep recorded_step_, recorded_scoring_;
-  Tensor scored_losses_;  // the recorded scoring forward's per-sample losses (in score_tape_)
+  std::map<RecordedStepKey, Tensor> scored_losses_;  // each recorded scoring forward's losses (in score_tape_)
   std::chrono::steady_clock::time_point t0_;
   double next_progress_ = 0, since_t_ = 0;
   int64_t images_since_ = 0;

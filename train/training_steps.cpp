@@ -128,11 +128,27 @@ Tensor TrainingRun::score_batch(const Tensor& images, const Tensor& labels, cons
   return ce.loss_per_sample->view();
 }
 
+// The scoring forward on n rows, recorded and replayed per shape (train/recorded_step.h) on a tape of its own, or
+// with step_graph off eagerly on the eager tape. The losses' view.
+Tensor TrainingRun::score_rows(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n) {
+  if (!recorded_scoring_.enabled()) return score_batch(images, labels, label_weights, n, tape_);
+  const auto in = std::make_shared<StepInputs>(
+      StepInputs{images.view(), labels.view(), label_weights.view(), Tensor(), Tensor(), n});
+  const RecordedStepKey key{{in->images.raw(), in->labels.raw(), in->label_weights.raw()}, {n, labels.dim(1)}};
+  // A replay runs no host code: the recording's closure left in scored_losses_ the address its forward writes.
+  recorded_scoring_.run(
+      key,
+      [this, in, key](PhaseTimer*) {
+        scored_losses_[key] = score_batch(in->images, in->labels, in->label_weights, in->k, score_tape_);
+      },
+      timer_);
+  return scored_losses_.at(key).view();
+}
+
 // Selective backprop's scoring step: the scoring forward on the very tensors a later backward will use (under
 // mixup/RICAP the mixed images with their soft targets), then the selection; the kept samples join the queue.
-// The whole batch's forward is recorded and replayed like the training step (on a tape of its own; its losses stay
-// at one address); with staleness only the slots whose cached loss is too old are scored, a forward whose size
-// changes from batch to batch, so it runs eagerly.
+// The forward is recorded and replayed like the training step; with staleness only the slots whose cached loss is
+// too old are scored, in one of four sizes (SelectiveBackprop::scoring_rows), each recorded.
 void TrainingRun::sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx) {
   timer_.start("scoring");
   const bool stale = cfg_.sb_staleness > 0, mixed = mixer_.targets() > 1;
@@ -145,32 +161,19 @@ void TrainingRun::sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx
   if (stale) {
     const int64_t n_score = sb_->prepare_scoring(epoch, idx, buf_.images, buf_.labels);
     if (n_score > 0) {
-      scored = score_batch(sb_->scoring_images(n_score), sb_->scoring_labels(n_score).reshaped({n_score, 1}),
-                           Tensor::wrap(buf_.label_weights.raw(), {n_score, 1}, DType::F32, dev_), n_score, tape_);
+      const int64_t rows = sb_->scoring_rows();
+      const Tensor losses = score_rows(sb_->scoring_images(rows), sb_->scoring_labels(rows).reshaped({rows, 1}),
+                                       Tensor::wrap(buf_.label_weights.raw(), {rows, 1}, DType::F32, dev_), rows);
+      scored = Tensor::wrap(losses.raw(), {n_score}, DType::F32, dev_);  // the rows past n_score are padding
       progress_.counters.samples_scored += n_score;
     } else {
-      scored = Tensor::empty({0}, DType::F32, dev_);  // every loss was fresh
+      scored = Tensor::wrap(buf_.sample_weights.raw(), {0}, DType::F32, dev_);  // every loss was fresh
     }
     sb_->finish_scoring(epoch, idx, scored);
   } else {
-    const Tensor labels = batch_labels.reshaped({b_, M});
-    const Tensor weights = Tensor::wrap(mixed ? batch_weights.raw() : buf_.label_weights.raw(), {b_, M}, DType::F32,
-                                        dev_);
-    if (!recorded_scoring_.enabled()) {
-      scored = score_batch(batch_images, labels, weights, b_, tape_);
-    } else {
-      const auto in = std::make_shared<StepInputs>(
-          StepInputs{batch_images.view(), labels.view(), weights.view(), Tensor(), Tensor(), b_});
-      const RecordedStepKey key{{in->images.raw(), in->labels.raw(), in->label_weights.raw()}, {b_, M}};
-      // A replay runs no host code: scored_losses_ keeps the address the recording's forward wrote.
-      recorded_scoring_.run(
-          key,
-          [this, in](PhaseTimer*) {
-            scored_losses_ = score_batch(in->images, in->labels, in->label_weights, in->k, score_tape_);
-          },
-          timer_);
-      scored = scored_losses_.view();
-    }
+    scored = score_rows(batch_images, batch_labels.reshaped({b_, M}),
+                        Tensor::wrap(mixed ? batch_weights.raw() : buf_.label_weights.raw(), {b_, M}, DType::F32, dev_),
+                        b_);
     progress_.counters.samples_scored += b_;
   }
   sb_->select(epoch, static_cast<uint64_t>(step), stale ? sb_->batch_loss() : scored, batch_images, batch_labels, idx,

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/ops.h"
+#include "models/resnet18.h"
 #include "train/config.h"
 #include "engine/rng.h"
 #include "train/strategies/selective_backprop.h"
@@ -278,6 +280,57 @@ TEST_CASE("staleness: cached losses reused for S epochs, only stale slots scored
   CHECK(r["history"][1]["counters"]["samples_scored"] == 16 * 32);  // nothing scored in epoch 2
   CHECK(r["budget_spent"]["samples_backward"].get<int64_t>() > 0);
   fs::remove_all(d);
+}
+
+// With staleness the scoring forward runs on the stale count rounded up to a quarter of the batch (four sizes, so
+// four cuDNN plans and recordings instead of up to b); the padding rows must not change the real rows' losses.
+TEST_CASE("staleness: scoring rows come in quarters of the batch, and padding rows leave the real losses alone") {
+  const int64_t b = 8;
+  SelectiveBackpropOptions o;
+  o.staleness = 1;
+  o.train_size = 20;
+  SelectiveBackprop sb(o, b, Shape{3, 8, 8}, Device::CPU);
+  Rng rng(41);
+  const Tensor images = bts::test::random_tensor({b, 3, 8, 8}, DType::F32, rng);
+  Tensor labels = Tensor::empty({b}, DType::I32), idx = Tensor::empty({b}, DType::I32);
+  for (int i = 0; i < b; ++i) {
+    labels.data<int32_t>()[i] = (3 * i) % 10;
+    idx.data<int32_t>()[i] = i;  // epoch 0: all never scored
+  }
+  CHECK(sb.prepare_scoring(0, idx, images, labels) == b);
+  CHECK(sb.scoring_rows() == b);
+  CHECK_THROWS_AS(sb.scoring_images(3), Error);  // only scoring_rows() rows are prepared
+
+  // The quarter rule itself, through prepare_scoring's count: b = 8 gives sizes 2, 4, 6, 8.
+  for (int64_t stale : {1, 2, 3, 5, 8}) {
+    SelectiveBackprop q(o, b, Shape{3, 8, 8}, Device::CPU);
+    Tensor ids = Tensor::empty({b}, DType::I32);
+    for (int i = 0; i < b; ++i) ids.data<int32_t>()[i] = i;
+    q.prepare_scoring(0, ids, images, labels);
+    q.finish_scoring(0, ids, Tensor::zeros({b}, DType::F32));
+    // Epoch 1: the first `stale` slots show new (never scored) samples, the rest samples scored in epoch 0.
+    for (int i = 0; i < b; ++i) ids.data<int32_t>()[i] = i < stale ? 10 + i : i;
+    REQUIRE(q.prepare_scoring(1, ids, images, labels) == stale);
+    CHECK(q.scoring_rows() == (stale + 1) / 2 * 2);
+    q.finish_scoring(1, ids, Tensor::zeros({stale}, DType::F32));
+  }
+
+  // Eval mode is row-independent: a ResNet-18's losses of 5 images alone and as the first 5 of 8.
+  ResNet18 model({0.125, 10, 3});
+  model.finalize(DType::F32, Device::CPU, 7);
+  model.set_training(false);
+  auto losses = [&](int64_t n) {
+    Tape tape(Device::CPU);
+    NoGradGuard no_grad(tape);
+    Tensor lab = Tensor::wrap(labels.raw(), {n}, DType::I32, Device::CPU);
+    Var logits = model.forward(tape, tape.input(Tensor::wrap(images.raw(), {n, 3, 8, 8}, DType::F32, Device::CPU)));
+    const Tensor l = cross_entropy(tape, logits, Targets::hard(lab, DType::F32, Device::CPU)).loss_per_sample->view();
+    std::vector<double> v = l.to_double_vector();
+    v.resize(5);
+    return v;
+  };
+  const std::vector<double> alone = losses(5), padded = losses(8);
+  for (int i = 0; i < 5; ++i) CHECK(padded[i] == doctest::Approx(alone[i]).epsilon(1e-6));
 }
 
 }  // TEST_SUITE

@@ -1,5 +1,7 @@
 #include "train/strategies/selective_backprop.h"
 
+#include <algorithm>
+
 #include "engine/backend.h"
 #include "kernels/common/check.h"
 #include "kernels/common/selective_backprop.h"
@@ -44,8 +46,9 @@ SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, in
     scored_epoch_ = scored_epoch_.to(device);
     batch_loss_ = Tensor::empty({batch_}, DType::F32, device);
     need_ = Tensor::empty({batch_}, DType::I32, device);
-    scoring_images_ = Tensor::empty(with_rows(batch_, image_), DType::F32, device);
-    scoring_labels_ = Tensor::empty({batch_}, DType::I32, device);
+    // Zeroed: rows past a batch's count go through the forward too (scoring_rows), so they must be valid inputs.
+    scoring_images_ = Tensor::zeros(with_rows(batch_, image_), DType::F32, device);
+    scoring_labels_ = Tensor::zeros({batch_}, DType::I32, device);
   }
 }
 
@@ -63,13 +66,17 @@ int64_t SelectiveBackprop::prepare_scoring(int64_t epoch, const Tensor& indices,
   return need_count_;
 }
 
-Tensor SelectiveBackprop::scoring_images(int64_t count) const {
-  BTS_CHECK(count == need_count_, "selective backprop: " << count << " scoring rows, " << need_count_ << " prepared");
-  return Tensor::wrap(scoring_images_.raw(), with_rows(count, image_), DType::F32, device_);
+int64_t SelectiveBackprop::scoring_rows() const {
+  const int64_t quarter = (batch_ + 3) / 4;
+  return std::min(batch_, (need_count_ + quarter - 1) / quarter * quarter);
 }
-Tensor SelectiveBackprop::scoring_labels(int64_t count) const {
-  BTS_CHECK(count == need_count_, "selective backprop: " << count << " scoring rows, " << need_count_ << " prepared");
-  return Tensor::wrap(scoring_labels_.raw(), {count}, DType::I32, device_);
+Tensor SelectiveBackprop::scoring_images(int64_t rows) const {
+  BTS_CHECK(rows == scoring_rows(), "selective backprop: " << rows << " scoring rows, " << scoring_rows() << " prepared");
+  return Tensor::wrap(scoring_images_.raw(), with_rows(rows, image_), DType::F32, device_);
+}
+Tensor SelectiveBackprop::scoring_labels(int64_t rows) const {
+  BTS_CHECK(rows == scoring_rows(), "selective backprop: " << rows << " scoring rows, " << scoring_rows() << " prepared");
+  return Tensor::wrap(scoring_labels_.raw(), {rows}, DType::I32, device_);
 }
 
 void SelectiveBackprop::finish_scoring(int64_t epoch, const Tensor& indices, const Tensor& scored) {

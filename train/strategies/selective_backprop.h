@@ -38,11 +38,16 @@ class SelectiveBackprop {
   int64_t queued() const { return queued_; }
 
   // Staleness variant (options.staleness > 0), before select: slots whose sample's cached loss is fresh take it
-  // into batch_loss(); the others (returned count) are gathered into scoring_images/labels(count) for a scoring
-  // forward, whose losses finish_scoring puts back (and caches). Then select(..., batch_loss(), ...).
+  // into batch_loss(); the others (returned count) are gathered into scoring_images/labels for a scoring forward,
+  // whose first `count` losses finish_scoring puts back (and caches). Then select(..., batch_loss(), ...).
+  // The forward runs on scoring_rows() rows: the count rounded up to a quarter of the batch, so that it comes in
+  // four sizes, not b (each size is a cuDNN plan and a recording; a plan built mid-run allocates and waits). The
+  // rows past the count hold earlier batches' images and labels (zeros at first): valid inputs whose losses are
+  // ignored, and no other row's loss depends on them (the scoring forward is in eval mode).
   int64_t prepare_scoring(int64_t epoch, const Tensor& indices, const Tensor& images, const Tensor& labels);
-  Tensor scoring_images(int64_t count) const;
-  Tensor scoring_labels(int64_t count) const;
+  int64_t scoring_rows() const;
+  Tensor scoring_images(int64_t rows) const;  // rows: scoring_rows()
+  Tensor scoring_labels(int64_t rows) const;
   void finish_scoring(int64_t epoch, const Tensor& indices, const Tensor& scored);
   const Tensor& batch_loss() const { return batch_loss_; }
   // Views of the first k queued samples: images [k, C, H, W], labels [k] ([k, M] when M > 1), indices [k];
