@@ -151,13 +151,15 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   const double step = median(step_ms);
   // The same model step recorded once and replayed (engine/step_graph.h): on the GPU a CUDA graph, one launch per
   // step instead of one per kernel; on the CPU the step called again (under the steady-state guard, so a step that
-  // could not be captured fails here too). The loop above warmed it up.
+  // could not be captured fails here too). The loop above warmed it up. As in the trainer, the learning rate is
+  // written before the graph (Sgd::set_lr), which holds the update that reads it.
+  opt.set_lr(0.1);
   const std::function<void()> model_step = [&] {
     tape.clear();
     model.zero_grad();
     Var logits = model.forward(tape, tape.input(x));
     tape.backward(cross_entropy(tape, logits, tg).total);
-    opt.step(0.1);
+    opt.step();
   };
   if (warmup + iters < 2) model_step();  // a second plain step folds the arena (engine/step_graph.h)
   StepGraph graph(dev, model_step, "bench's training step");

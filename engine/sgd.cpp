@@ -25,7 +25,6 @@ void Sgd::step() {
   Tensor& w = params_.flat_data();
   backend(w.device()).sgd_step(w, params_.flat_grad(), momentum_, lr_,
                                kernels::SgdHyper{options_.momentum, options_.weight_decay, options_.nesterov});
-  ++steps_;
 }
 
 }  // namespace bts

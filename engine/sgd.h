@@ -23,19 +23,17 @@ class Sgd {
   }
   // The same in two parts: set_lr writes the rate to a device word in stream order (no wait), step() reads it when
   // it runs. A recorded step (engine/step_graph.h) holds step() only; set_lr before each replay moves the schedule.
+  // step() keeps no host state (no step counter): a replayed graph runs none of its host code.
   void set_lr(double lr);
   void step();
   const SgdOptions& options() const { return options_; }
   Tensor& momentum_buffer() { return momentum_; }
-  int64_t steps() const { return steps_; }
-  void set_steps(int64_t s) { steps_ = s; }
 
  private:
   ParameterStore& params_;
   SgdOptions options_;
   Tensor momentum_;
   Tensor lr_;  // F64 [1] on the parameters' device: the rate the next step() reads
-  int64_t steps_ = 0;
 };
 
 }  // namespace bts

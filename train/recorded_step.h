@@ -15,6 +15,7 @@
 // the backend's scratch stay where it was made; when either moves (a bigger shape ran on the same tape, a bigger
 // batch grew the scratch) the recording is dropped and its key warms up again, eagerly.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,8 +34,11 @@ namespace bts {
 struct RecordedStepKey {
   std::vector<const void*> addresses;  // every buffer the step reads or writes whose address could change
   std::vector<int64_t> values;         // every host value its kernels take that could change
-  bool operator<(const RecordedStepKey& o) const {
-    return addresses != o.addresses ? addresses < o.addresses : values < o.values;
+  bool operator<(const RecordedStepKey& o) const {  // std::less: a total order on unrelated pointers
+    if (addresses != o.addresses)
+      return std::lexicographical_compare(addresses.begin(), addresses.end(), o.addresses.begin(), o.addresses.end(),
+                                          std::less<const void*>());
+    return values < o.values;
   }
 };
 

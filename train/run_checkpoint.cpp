@@ -145,7 +145,6 @@ void TrainingRun::restore() {
   start_iter_ = progress_.iteration_in_epoch;
   checkpoint_epoch_ = start_epoch_;
   rewind_metrics();
-  sgd_->set_steps(progress_.counters.iterations);
   log_("resuming " + cfg_.run_dir + " at epoch " + std::to_string(start_epoch_ + 1) + ", iteration " +
        std::to_string(start_iter_));
 }

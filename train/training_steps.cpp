@@ -98,7 +98,7 @@ void TrainingRun::step_work(const StepInputs& in, Tape& tape, PhaseTimer* timer)
   BatchView view{in.indices, *ce.loss_per_sample, *ce.prob_per_target, w};
   if (M > 1) {
     view.label_weights = &in.label_weights;
-    view.source_slot = &in.source_slot;
+    if (in.source_slot.defined()) view.source_slot = &in.source_slot;  // selective backprop's queue has none
   }
   sampler_->after_forward(view);
   stop("strategy");

@@ -41,7 +41,13 @@ void* CudaBackend::allocate(size_t bytes) {
 }
 
 void CudaBackend::release(void* p) noexcept {
-  cudaFree(p);  // a destructor's path must not throw; a failed free leaves nothing to recover
+  // Kernels or a replayed step graph queued on the stream may still use the block (an arena's chunks folded into
+  // one after a bigger step): wait for them first, since cudaFree only "may" synchronise. Frees happen while
+  // warming up and at the end, never in a steady step. Not while capturing (a wait would break the capture). The
+  // whole device, not the context's stream: a free may come at exit, after the thread's context is gone.
+  // A destructor's path must not throw; a failed free leaves nothing to recover.
+  if (!detail::stream_capture_active()) cudaDeviceSynchronize();
+  cudaFree(p);
 }
 
 void CudaBackend::copy(void* dst, const void* src, size_t bytes, bool touches_host) {
