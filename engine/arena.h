@@ -27,7 +27,6 @@ class Arena {
   // Changes whenever memory handed out may move: a new chunk, or a fold into one block. A CUDA graph recorded on
   // this arena's memory is valid while it stays the same (train/recorded_step.h).
   size_t generation() const { return growths_ + folds_; }
-  bool single_block() const { return chunks_.size() == 1; }
   // Tests: fill every allocation with NaN bytes, so an output element an op forgets to write shows up.
   void set_poison(bool on) { poison_ = on; }
 

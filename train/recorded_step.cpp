@@ -28,11 +28,11 @@ void RecordedStep::run(const RecordedStepKey& key, const std::function<void(Phas
   const size_t generation = arena_.generation();
   // Memory the recording uses moved since it was made (the arena's, or the backend's scratch or workspace): it
   // goes, and the key warms up again.
-  if (e.graph && (e.generation != generation || !e.graph->current())) {
+  if (e.graph && (e.warm_at != generation || !e.graph->current())) {
     e.graph.reset();
-    e.warm = false;
+    e.warm_at = kNotWarm;
   }
-  if (!e.graph && e.warm && e.generation == generation && arena_.single_block()) {
+  if (!e.graph && e.warm_at == generation) {
     e.graph = std::make_unique<StepGraph>(device_, [work] { work(nullptr); }, label_);
     cuda_graph_ = e.graph->is_graph();
     ++recordings_;
@@ -41,8 +41,7 @@ void RecordedStep::run(const RecordedStepKey& key, const std::function<void(Phas
     const size_t growths = arena_.growth_count();
     work(&timer);
     ++eager_;
-    e.warm = arena_.growth_count() == growths;
-    e.generation = arena_.generation();
+    e.warm_at = arena_.growth_count() == growths ? arena_.generation() : kNotWarm;
     return;
   }
   if (!phase_.empty()) timer.start(phase_);

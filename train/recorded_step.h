@@ -60,11 +60,13 @@ class RecordedStep {
   nlohmann::json summary() const;
 
  private:
+  static constexpr size_t kNotWarm = static_cast<size_t>(-1);
   struct Entry {
-    bool warm = false;        // its last eager run grew nothing: recordable while the arena stays as it left it
-    size_t generation = 0;    // the arena's generation after that run, or at the recording
+    // The arena's generation after this key's last eager run, when that run grew nothing: the key is recordable,
+    // and its recording valid, while the arena stays at it. kNotWarm: it must run eagerly first.
+    size_t warm_at = kNotWarm;
     std::unique_ptr<StepGraph> graph;
-    uint64_t order = 0;       // when it was last used (eviction)
+    uint64_t order = 0;  // when it was last used (eviction)
   };
 
   Device device_;

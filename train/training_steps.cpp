@@ -39,10 +39,8 @@ void TrainingRun::train_step(const StepInputs& in, double lr) {
   } else {
     // Shared: a recording keeps its inputs for its replays (std::function needs a copyable closure).
     const auto fixed = std::make_shared<StepInputs>(in.views());
-    if (in.indices.raw() != buf_.step_indices.raw()) {
-      buf_.step_indices.copy_from(in.indices);
-      fixed->indices = buf_.step_indices.view();
-    }
+    buf_.step_indices.copy_from(in.indices);
+    fixed->indices = buf_.step_indices.view();
     RecordedStepKey key;
     for (const Tensor* t : {&fixed->images, &fixed->labels, &fixed->label_weights, &fixed->source_slot})
       key.addresses.push_back(t->defined() ? t->raw() : nullptr);
