@@ -9,14 +9,14 @@
 namespace bts {
 
 DeviceDataset::DeviceDataset(const Dataset& ds, Device device, int pad)
-    : name_(ds.name), device_(device), classes_(ds.classes), pad_(pad), flip_(ds.flip) {
+    : name_(ds.name), device_(device), classes_(ds.classes), pad_(pad), flip_(ds.flip), args_(device) {
   check_and_set_constants(ds);
   images_ = ds.images.to(device);
   labels_ = ds.labels.to(device);
 }
 
 DeviceDataset::DeviceDataset(Dataset&& ds, Device device, int pad)
-    : name_(ds.name), device_(device), classes_(ds.classes), pad_(pad), flip_(ds.flip) {
+    : name_(ds.name), device_(device), classes_(ds.classes), pad_(pad), flip_(ds.flip), args_(device) {
   check_and_set_constants(ds);
   const bool take = device == Device::CPU && ds.images.owns() && ds.labels.owns();
   images_ = take ? std::move(ds.images) : ds.images.to(device);
@@ -50,6 +50,38 @@ void DeviceDataset::check_and_set_constants(const Dataset& ds) {
 
 void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images,
                                Tensor& labels) const {
+  set_batch_options(opt);
+  build_batch(indices, images, labels);
+}
+
+void DeviceDataset::set_batch_options(const BatchOptions& opt) const {
+  BatchArgs args;
+  kernels::AugmentArgs& a = args.augment;
+  a.seed = opt.seed;
+  a.step = opt.step;
+  a.pad = pad_;
+  a.flip = flip_;
+  a.augment = opt.augment;
+  for (size_t i = 0; i < scale_.size(); ++i) {
+    a.scale[i] = scale_[i];
+    a.shift[i] = shift_[i];
+  }
+  // RandAugment only for training batches; draws keyed on (seed, step, slot) like the crop/flip.
+  randaugment_rounds_ = 0;
+  if (opt.augment && opt.randaugment_n > 0) {
+    kernels::RandAugmentArgs ra;
+    ra.seed = opt.seed;
+    ra.step = opt.step;
+    ra.n = opt.randaugment_n;
+    ra.m = opt.randaugment_m;
+    args.randaugment = kernels::make_checked_randaugment_plan(ra, channels(), height(), width());
+    randaugment_rounds_ = ra.n;
+  }
+  args_.write(args);
+}
+
+void DeviceDataset::build_batch(const Tensor& indices, Tensor& images, Tensor& labels) const {
+  BTS_CHECK(randaugment_rounds_ >= 0, "build_batch '" << name_ << "': set_batch_options was not called");
   BTS_CHECK(indices.defined() && indices.dtype() == DType::I32 && indices.ndim() == 1,
             "make_batch '" << name_ << "': indices must be i32 [B], found "
                            << (indices.defined() ? indices.describe() : "none"));
@@ -61,24 +93,7 @@ void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, T
   BTS_CHECK(labels.defined() && labels.dtype() == DType::I32 && labels.numel() == b && labels.device() == device_,
             "make_batch '" << name_ << "': labels must be i32[" << b << "]@" << device_name(device_) << ", found "
                            << (labels.defined() ? labels.describe() : "none"));
-  kernels::AugmentArgs a;
-  a.seed = opt.seed;
-  a.step = opt.step;
-  a.pad = pad_;
-  a.flip = flip_;
-  a.augment = opt.augment;
-  for (size_t i = 0; i < scale_.size(); ++i) {
-    a.scale[i] = scale_[i];
-    a.shift[i] = shift_[i];
-  }
   const int c = channels(), h = height(), w = width();
-  // RandAugment only for training batches; draws keyed on (seed, step, slot) like the crop/flip.
-  const bool ra = opt.augment && opt.randaugment_n > 0;
-  kernels::RandAugmentArgs ra_args;
-  ra_args.seed = opt.seed;
-  ra_args.step = opt.step;
-  ra_args.n = opt.randaugment_n;
-  ra_args.m = opt.randaugment_m;
   const size_t batch_bytes = static_cast<size_t>(b) * c * h * w;
   Backend& be = backend(device_);
   // The CPU kernels check every index and throw; the GPU ones turn a bad one into NaN images and label -1.
@@ -86,14 +101,16 @@ void DeviceDataset::make_batch(const Tensor& indices, const BatchOptions& opt, T
   if (indices.device() != device_) moved_idx = indices.to(device_);
   const int32_t* idx = (moved_idx.defined() ? moved_idx : indices).data<int32_t>();
   const uint8_t* gathered = nullptr;
-  if (ra) {
-    const size_t extra = be.randaugment_scratch_bytes(b, c, h, w, ra_args.n);
+  const BatchArgs* args = args_.get();
+  if (randaugment_rounds_ > 0) {
+    const size_t extra = be.randaugment_scratch_bytes(b, c, h, w, randaugment_rounds_);
     uint8_t* buf = randaugment_scratch(batch_bytes + extra);
-    be.randaugment_batch(images_.data<uint8_t>(), size(), idx, b, c, h, w, ra_args, buf, buf + batch_bytes, extra);
+    be.randaugment_batch(images_.data<uint8_t>(), size(), idx, b, c, h, w, randaugment_rounds_, &args->randaugment,
+                         buf, buf + batch_bytes, extra);
     gathered = buf;
   }
-  be.augment_batch(images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w, idx, b, a, images.data<float>(),
-                   labels.data<int32_t>(), gathered);
+  be.augment_batch(images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w, idx, b, &args->augment,
+                   images.data<float>(), labels.data<int32_t>(), gathered);
   // The temporary index copy is freed on return; make sure the kernels have read it first.
   if (moved_idx.defined()) be.synchronize();
 }

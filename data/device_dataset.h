@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "engine/device_args.h"
 #include "engine/tensor.h"
+#include "kernels/common/randaugment.h"
 
 namespace bts {
 
@@ -59,6 +61,13 @@ class DeviceDataset {
   // scratch buffer per data set, grown to the largest batch seen and then reused (no allocation per step): queue
   // such batches of one DeviceDataset on one stream at a time (make_batch is not safe to call concurrently).
   void make_batch(const Tensor& indices, const BatchOptions& opt, Tensor& images, Tensor& labels) const;
+  // make_batch in two parts, so a recorded step (train/recorded_step.h) can hold the second: set_batch_options
+  // writes the kernels' arguments (crop/flip draws' step, normalisation, RandAugment's plan) to device memory in
+  // stream order; build_batch queues the kernels, which read them when they run. build_batch follows the last
+  // set_batch_options on the host only in whether RandAugment runs and its N (fixed for a run); everything that
+  // changes per step is read on the device.
+  void set_batch_options(const BatchOptions& opt) const;
+  void build_batch(const Tensor& indices, Tensor& images, Tensor& labels) const;
   // The same into freshly allocated tensors.
   Batch batch(const Tensor& indices, const BatchOptions& opt) const;
 
@@ -74,6 +83,13 @@ class DeviceDataset {
   // RandAugment's output batch (and, on the GPU, its scratch), reused across steps; grows only.
   uint8_t* randaugment_scratch(size_t bytes) const;
   mutable Tensor ra_scratch_;
+  // The batch kernels' arguments in device memory (set_batch_options), and RandAugment's N (0: off) on the host.
+  struct BatchArgs {
+    kernels::AugmentArgs augment;
+    kernels::RandAugmentPlan randaugment;
+  };
+  mutable DeviceArgs<BatchArgs> args_;
+  mutable int randaugment_rounds_ = -1;  // -1: set_batch_options not called yet
 };
 
 // I32 [count] holding begin, begin+1, ...: sequential (test-set) batches.

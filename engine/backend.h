@@ -25,6 +25,7 @@
 #include "kernels/common/mixing.h"
 #include "kernels/common/randaugment.h"
 #include "kernels/common/sgd_math.h"
+#include "kernels/common/stream_write.h"
 
 namespace bts {
 
@@ -193,10 +194,13 @@ class Backend {
                                       GradTarget dlogits) = 0;
 
   // ---- optimizer: one SGD-with-momentum update of a flat parameter array (PyTorch semantics), with the learning
-  // rate read from lr (F64 [1], this device) when the update runs; write_f64 sets such a word in stream order.
+  // rate read from lr (F64 [1], this device) when the update runs; write_bytes sets such a word in stream order.
   virtual void sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const Tensor& lr,
                         const kernels::SgdHyper& h) = 0;
-  virtual void write_f64(double* dst, double value) = 0;
+  // Copies `bytes` (at most kernels::kMaxStreamWriteBytes) of host memory to this device's `dst` in stream order,
+  // without a host wait; `src` is free on return. How a recorded step's per-step inputs (learning rate, the batch
+  // build's arguments) reach device memory before its replay.
+  virtual void write_bytes(void* dst, const void* src, size_t bytes) = 0;
 
   // ---- sampling and per-sample statistics (train/strategies/, the trainer's counters).
   virtual void random_order(uint64_t seed, uint64_t epoch, int64_t n, int32_t* order) = 0;
@@ -226,22 +230,24 @@ class Backend {
   virtual void gather_rows(const int32_t* src, int64_t row_elems, const int32_t* slots, int64_t count,
                            int32_t* dst) = 0;
 
-  // ---- augmentation and batch assembly (data/, train/batch_mixing).
+  // ---- augmentation and batch assembly (data/, train/batch_mixing). The argument structs (and RandAugment's plan,
+  // made by kernels::make_checked_randaugment_plan) are in this device's memory, written with write_bytes and read
+  // when the kernels run: a recorded step's replay builds the batch of the step the host wrote there.
   virtual void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
-                             const int32_t* idx, int64_t b, const kernels::AugmentArgs& args, float* out,
+                             const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out,
                              int32_t* out_labels, const uint8_t* gathered) = 0;
   // RandAugment writes the batch's b uint8 images to `out`; `scratch` holds randaugment_scratch_bytes() more.
   virtual size_t randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n) = 0;
   virtual void randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c,
-                                 int h, int w, const kernels::RandAugmentArgs& args, uint8_t* out, uint8_t* scratch,
-                                 size_t scratch_bytes) = 0;
+                                 int h, int w, int rounds, const kernels::RandAugmentPlan* plan, uint8_t* out,
+                                 uint8_t* scratch, size_t scratch_bytes) = 0;
   virtual void mixup_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                           const kernels::MixupArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                           const kernels::MixupArgs* args, float* out, int32_t* labels_out, float* label_weights,
                            int32_t* source_slot) = 0;
   virtual void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                           const kernels::RicapArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                           const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
                            int32_t* source_slot) = 0;
-  virtual void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs& args) = 0;
+  virtual void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) = 0;
 };
 
 // How a backend library makes itself known: a probe that never throws (no device is an answer, not an error)

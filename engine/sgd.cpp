@@ -17,7 +17,7 @@ Sgd::Sgd(ParameterStore& params, SgdOptions options) : params_(params), options_
 
 void Sgd::set_lr(double lr) {
   BTS_CHECK(std::isfinite(lr) && lr >= 0, "SGD learning rate must be finite and >= 0, got " << lr);
-  backend(lr_.device()).write_f64(lr_.data<double>(), lr);
+  backend(lr_.device()).write_bytes(lr_.data<double>(), &lr, sizeof lr);
 }
 
 void Sgd::step() {

@@ -89,6 +89,10 @@ def main():
             print("our best as a whole unif-SGD iteration (epoch draw, batch build with crop + flip, the step; bench "
                   "measured, %.2f ms): %.0f img/s, %.2fx PyTorch's best step (which builds no batch)" % (
                       best["iteration_ms"], full, full / best_peer["images_per_second"]))
+        if best.get("step_graph") and "graph_iteration_images_per_second" in best:
+            full = best["graph_iteration_images_per_second"]
+            print("the same whole iteration as one CUDA graph, as the trainer runs it (%.2f ms): %.0f img/s, %.2fx "
+                  "PyTorch's best step" % (best["graph_iteration_ms"], full, full / best_peer["images_per_second"]))
     if "bf16" in ours and "bf16-cast" in ours:
         own, cast = ours["bf16"], ours["bf16-cast"]
         print()

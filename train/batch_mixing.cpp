@@ -10,7 +10,7 @@ namespace bts {
 
 BatchMixer::BatchMixer(const MixingOptions& options, int64_t batch, int channels, int height, int width,
                        Device device)
-    : opt_(options), b_(batch), c_(channels), h_(height), w_(width), device_(device) {
+    : opt_(options), b_(batch), c_(channels), h_(height), w_(width), device_(device), args_(device) {
   BTS_CHECK(!(opt_.mixup_alpha > 0 && opt_.ricap_beta > 0), "mixup and RICAP are exclusive");
   BTS_CHECK(opt_.cutout >= 0, "cutout size must be >= 0");
   if (opt_.mixup_alpha > 0) targets_ = kernels::kMixupTargets;
@@ -24,19 +24,32 @@ BatchMixer::BatchMixer(const MixingOptions& options, int64_t batch, int channels
   }
 }
 
-void BatchMixer::apply(uint64_t step, Tensor& images, const Tensor& labels) {
-  BTS_CHECK(images.numel() == b_ * c_ * h_ * w_ && labels.numel() == b_, "BatchMixer: batch shape mismatch");
+void BatchMixer::set_step(uint64_t step) {
+  if (!active()) return;
   const uint64_t seed = opt_.seed;
+  MixArgs a;
+  if (opt_.cutout > 0) a.cutout = kernels::make_cutout_args(opt_.cutout, seed, step);
+  if (opt_.mixup_alpha > 0) a.mixup = kernels::make_mixup_args(opt_.mixup_alpha, seed, step);
+  if (opt_.ricap_beta > 0) {
+    a.ricap = kernels::make_ricap_args(opt_.ricap_beta, h_, w_, seed, step);
+    kernels::check_ricap_args(a.ricap, h_, w_);
+  }
+  args_.write(a);
+  step_set_ = true;
+}
+
+void BatchMixer::mix(Tensor& images, const Tensor& labels) {
+  BTS_CHECK(images.numel() == b_ * c_ * h_ * w_ && labels.numel() == b_, "BatchMixer: batch shape mismatch");
+  if (!active()) return;
+  BTS_CHECK(step_set_, "BatchMixer: mix before set_step");
   Backend& be = backend(device_);
-  if (opt_.cutout > 0)
-    be.cutout_batch(images.data<float>(), b_, c_, h_, w_, kernels::make_cutout_args(opt_.cutout, seed, step));
+  const MixArgs* a = args_.get();
+  if (opt_.cutout > 0) be.cutout_batch(images.data<float>(), b_, c_, h_, w_, &a->cutout);
   if (opt_.mixup_alpha > 0)
-    be.mixup_batch(images.data<float>(), labels.data<int32_t>(), b_, c_, h_, w_,
-                   kernels::make_mixup_args(opt_.mixup_alpha, seed, step), mixed_.data<float>(),
+    be.mixup_batch(images.data<float>(), labels.data<int32_t>(), b_, c_, h_, w_, &a->mixup, mixed_.data<float>(),
                    labels_.data<int32_t>(), label_weights_.data<float>(), source_slot_.data<int32_t>());
   else if (opt_.ricap_beta > 0)
-    be.ricap_batch(images.data<float>(), labels.data<int32_t>(), b_, c_, h_, w_,
-                   kernels::make_ricap_args(opt_.ricap_beta, h_, w_, seed, step), mixed_.data<float>(),
+    be.ricap_batch(images.data<float>(), labels.data<int32_t>(), b_, c_, h_, w_, &a->ricap, mixed_.data<float>(),
                    labels_.data<int32_t>(), label_weights_.data<float>(), source_slot_.data<int32_t>());
 }
 

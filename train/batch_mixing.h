@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/device_args.h"
 #include "engine/tensor.h"
+#include "kernels/common/mixing.h"
 
 namespace bts {
 
@@ -25,7 +27,15 @@ class BatchMixer {
   int targets() const { return targets_; }  // M: 2 mixup, 4 RICAP, else 1
 
   // Cutout on `images` in place; then, with mixup/RICAP, the mixed batch into images() and the targets.
-  void apply(uint64_t step, Tensor& images, const Tensor& labels);
+  void apply(uint64_t step, Tensor& images, const Tensor& labels) {
+    set_step(step);
+    mix(images, labels);
+  }
+  // apply in two parts, so a recorded step (train/recorded_step.h) can hold the second: set_step draws the step's
+  // mixing arguments (mixup's lambda, RICAP's tiles: host draws) and writes them to device memory in stream order;
+  // mix queues the kernels, which read them when they run.
+  void set_step(uint64_t step);
+  void mix(Tensor& images, const Tensor& labels);
   // After apply with M > 1: the mixed images [b, C, H, W] and the target matrices [b, M].
   const Tensor& images() const { return mixed_; }
   const Tensor& labels() const { return labels_; }
@@ -40,6 +50,13 @@ class BatchMixer {
   Device device_;
   int targets_ = 1;
   Tensor mixed_, labels_, label_weights_, source_slot_;
+  struct MixArgs {  // the kernels' arguments in device memory (set_step)
+    kernels::CutoutArgs cutout;
+    kernels::MixupArgs mixup;
+    kernels::RicapArgs ricap;
+  };
+  DeviceArgs<MixArgs> args_;
+  bool step_set_ = false;
 };
 
 }  // namespace bts

@@ -187,7 +187,6 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
     Tensor idx = Tensor::wrap(buf_.order.data<int32_t>() + it * b_, {b_}, DType::I32, dev_);
     {
       const auto guard = steady_state_scope(epoch, "iteration", it + 1);
-      build_batch(step, idx);
       if (!sb_) {
         train_presented_batch(step, idx);
         // No method trains more steps than its budget buys (a whole-epoch method's last epoch may end early).
@@ -195,6 +194,7 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
       } else {
         // The run's last presentation: the step that empties the queue now (or its flush below) is the last one.
         last_presentation_ = epoch == budget_.epochs - 1 && it == ipe - 1;
+        build_batch(step, idx);
         sb_scoring_step(epoch, step, idx);
         while (sb_->queued() >= b_ && !progress_.budget_spent) sb_train_queued(b_);
       }
@@ -219,15 +219,6 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
   step_tape_.clear();
   score_tape_.clear();
   return true;
-}
-
-void TrainingRun::build_batch(int64_t step, const Tensor& idx) {
-  timer_.start("augmentation");
-  data_.train.make_batch(
-      idx, BatchOptions{cfg_.seed, static_cast<uint64_t>(step), cfg_.crop_flip, cfg_.randaugment_n, cfg_.randaugment_m},
-      buf_.images, buf_.labels);
-  if (mixer_.active()) mixer_.apply(static_cast<uint64_t>(step), buf_.images, buf_.labels);
-  timer_.stop("augmentation");
 }
 
 void TrainingRun::report_progress(int64_t epoch, int64_t step) {

@@ -17,24 +17,52 @@ StepInputs StepInputs::views() const {
   return {view_of(images), view_of(labels), view_of(label_weights), view_of(source_slot), view_of(indices), k};
 }
 
+// The per-step arguments of the batch build (the augmentation's step and RandAugment's plan, the mixing draws),
+// written to device memory in stream order, where the build's kernels read them when they run.
+void TrainingRun::set_batch_step(int64_t step) {
+  data_.train.set_batch_options(
+      BatchOptions{cfg_.seed, static_cast<uint64_t>(step), cfg_.crop_flip, cfg_.randaugment_n, cfg_.randaugment_m});
+  mixer_.set_step(static_cast<uint64_t>(step));
+}
+
+// The batch build's kernels: gather, RandAugment, crop/flip/normalise, cutout, mixup/RICAP, into the fixed batch
+// buffers (buf_.images/labels, the mixer's). Reads only device memory and run-constant values, so a recorded step
+// holds it; `timer` is nullptr while recording.
+void TrainingRun::build_batch_work(const Tensor& idx, PhaseTimer* timer) {
+  if (timer) timer->start("augmentation");
+  data_.train.build_batch(idx, buf_.images, buf_.labels);
+  if (mixer_.active()) mixer_.mix(buf_.images, buf_.labels);
+  if (timer) timer->stop("augmentation");
+}
+
+void TrainingRun::build_batch(int64_t step, const Tensor& idx) {
+  set_batch_step(step);
+  build_batch_work(idx, &timer_);
+}
+
+// A presented batch's step: the batch build and the training step, recorded together, so with step_graph on the
+// whole step (augmentation and mixing included) is one replay.
 void TrainingRun::train_presented_batch(int64_t step, const Tensor& idx) {
+  set_batch_step(step);
   const double lr = lr_at(step);
   if (mixer_.targets() > 1)
     train_step({mixer_.images().view(), mixer_.labels().view(), mixer_.label_weights().view(),
                 mixer_.source_slot().view(), idx.view(), b_},
-               lr);
+               lr, /*build_batch=*/true);
   else
-    train_step({buf_.images.view(), buf_.labels.view(), Tensor(), Tensor(), idx.view(), b_}, lr);
+    train_step({buf_.images.view(), buf_.labels.view(), Tensor(), Tensor(), idx.view(), b_}, lr, /*build_batch=*/true);
 }
 
-// One training step on k images. With step_graph on, a full batch goes through the recorded step: its indices
-// are copied to a fixed buffer and the learning rate written to the optimizer's device word, in stream order, and
-// the work is replayed (or, while warming up, run eagerly on the step tape). Otherwise (step_graph off, or a
-// smaller batch: selective backprop's flush) the work runs eagerly on the presented tensors, as it always did: the
-// tests compare the two.
-void TrainingRun::train_step(const StepInputs& in, double lr) {
+// One training step on k images, after building its batch from in.indices when `build_batch` (a presented batch;
+// set_batch_step has written the build's arguments). With step_graph on, a full batch goes through the recorded
+// step: its indices are copied to a fixed buffer and the learning rate written to the optimizer's device word, in
+// stream order, and the work is replayed (or, while warming up, run eagerly on the step tape). Otherwise
+// (step_graph off, or a smaller batch: selective backprop's flush) the work runs eagerly on the presented tensors,
+// as it always did: the tests compare the two.
+void TrainingRun::train_step(const StepInputs& in, double lr, bool build_batch) {
   sgd_->set_lr(lr);
   if (!recorded_step_.enabled() || in.k != b_) {
+    if (build_batch) build_batch_work(in.indices, &timer_);
     step_work(in, tape_, &timer_);
   } else {
     // Shared: a recording keeps its inputs for its replays (std::function needs a copyable closure).
@@ -44,8 +72,14 @@ void TrainingRun::train_step(const StepInputs& in, double lr) {
     RecordedStepKey key;
     for (const Tensor* t : {&fixed->images, &fixed->labels, &fixed->label_weights, &fixed->source_slot})
       key.addresses.push_back(t->defined() ? t->raw() : nullptr);
-    key.values = {fixed->k, fixed->labels.numel(), sampler_->recorded_step_key()};
-    recorded_step_.run(key, [this, fixed](PhaseTimer* timer) { step_work(*fixed, step_tape_, timer); }, timer_);
+    key.values = {fixed->k, fixed->labels.numel(), sampler_->recorded_step_key(), build_batch ? 1 : 0};
+    recorded_step_.run(
+        key,
+        [this, fixed, build_batch](PhaseTimer* timer) {
+          if (build_batch) build_batch_work(fixed->indices, timer);
+          step_work(*fixed, step_tape_, timer);
+        },
+        timer_);
   }
   progress_.last_lr = lr;
   Counters& c = progress_.counters;

@@ -1,5 +1,6 @@
 // The CPU backend's differentiable ops and SGD step: the reference loops, im2col + GEMM or oneDNN (set_cpu_algo), in
 // the tensors' dtype (f32, or f64 for the gradient checks; oneDNN is f32 only, so f64 takes GEMM).
+#include <cstring>
 #include <type_traits>
 
 #include "engine/arena.h"
@@ -361,6 +362,10 @@ void CpuBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const Te
   });
 }
 
-void CpuBackend::write_f64(double* dst, double value) { *dst = value; }
+void CpuBackend::write_bytes(void* dst, const void* src, size_t bytes) {
+  BTS_CHECK(bytes <= kernels::kMaxStreamWriteBytes, "write_bytes: " << bytes << " bytes, at most "
+                                                                    << kernels::kMaxStreamWriteBytes);
+  std::memcpy(dst, src, bytes);
+}
 
 }  // namespace bts

@@ -82,31 +82,35 @@ void CpuBackend::gather_rows(const int32_t* src, int64_t row_elems, const int32_
 }
 
 void CpuBackend::augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
-                               const int32_t* idx, int64_t b, const kernels::AugmentArgs& args, float* out,
+                               const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out,
                                int32_t* out_labels, const uint8_t* gathered) {
-  kc::augment_batch(images, labels, n, c, h, w, idx, b, args, out, out_labels, gathered);
+  kc::augment_batch(images, labels, n, c, h, w, idx, b, *args, out, out_labels, gathered);
 }
 
 void CpuBackend::randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c,
-                                   int h, int w, const kernels::RandAugmentArgs& args, uint8_t* out, uint8_t*,
-                                   size_t) {
-  kc::randaugment_batch(images, n_images, idx, b, c, h, w, args, out);
+                                   int h, int w, int rounds, const kernels::RandAugmentPlan* plan, uint8_t* out,
+                                   uint8_t*, size_t) {
+  BTS_CHECK(plan->c == c && plan->h == h && plan->w == w && plan->n == rounds,
+            "randaugment_batch: the plan is for " << plan->n << " ops on " << plan->c << "x" << plan->h << "x"
+                                                  << plan->w << " images, called for " << rounds << " on " << c << "x"
+                                                  << h << "x" << w);
+  kc::randaugment_batch(images, n_images, idx, b, *plan, out);
 }
 
 void CpuBackend::mixup_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                             const kernels::MixupArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                             const kernels::MixupArgs* args, float* out, int32_t* labels_out, float* label_weights,
                              int32_t* source_slot) {
-  kc::mixup_batch(images, labels, b, c, h, w, args, out, labels_out, label_weights, source_slot);
+  kc::mixup_batch(images, labels, b, c, h, w, *args, out, labels_out, label_weights, source_slot);
 }
 
 void CpuBackend::ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                             const kernels::RicapArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                             const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
                              int32_t* source_slot) {
-  kc::ricap_batch(images, labels, b, c, h, w, args, out, labels_out, label_weights, source_slot);
+  kc::ricap_batch(images, labels, b, c, h, w, *args, out, labels_out, label_weights, source_slot);
 }
 
-void CpuBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs& args) {
-  kc::cutout_batch(images, b, c, h, w, args);
+void CpuBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) {
+  kc::cutout_batch(images, b, c, h, w, *args);
 }
 
 }  // namespace bts

@@ -90,7 +90,7 @@ class CudaBackend final : public Backend {
                               const Tensor& sample_weights, const Tensor& saved, const Tensor& dtotal,
                               GradTarget dlogits) override;
   void sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const Tensor& lr, const kernels::SgdHyper& h) override;
-  void write_f64(double* dst, double value) override;
+  void write_bytes(void* dst, const void* src, size_t bytes) override;
 
   void random_order(uint64_t seed, uint64_t epoch, int64_t n, int32_t* order) override;
   void add_counts(const int32_t* idx, int64_t b, int32_t* counts, const float* weights) override;
@@ -116,19 +116,19 @@ class CudaBackend final : public Backend {
   void gather_rows(const int32_t* src, int64_t row_elems, const int32_t* slots, int64_t count,
                    int32_t* dst) override;
   void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
-                     const int32_t* idx, int64_t b, const kernels::AugmentArgs& args, float* out, int32_t* out_labels,
+                     const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out, int32_t* out_labels,
                      const uint8_t* gathered) override;
   size_t randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n) override;
   void randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c, int h, int w,
-                         const kernels::RandAugmentArgs& args, uint8_t* out, uint8_t* scratch,
+                         int rounds, const kernels::RandAugmentPlan* plan, uint8_t* out, uint8_t* scratch,
                          size_t scratch_bytes) override;
   void mixup_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                   const kernels::MixupArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                   const kernels::MixupArgs* args, float* out, int32_t* labels_out, float* label_weights,
                    int32_t* source_slot) override;
   void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                   const kernels::RicapArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                   const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
                    int32_t* source_slot) override;
-  void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs& args) override;
+  void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) override;
 
  private:
   // Device memory of at least `bytes` for one call's temporaries (sort keys), grown and then reused: no

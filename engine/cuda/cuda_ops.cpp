@@ -18,6 +18,7 @@
 #include "kernels/cuda/linear.h"
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/relayout.h"
+#include "kernels/cuda/stream_write.h"
 #include "kernels/cuda/sgd.h"
 
 namespace bts {
@@ -300,6 +301,8 @@ void CudaBackend::sgd_step(Tensor& w, const Tensor& g, Tensor& momentum, const T
   kg::sgd_step(cu_stream(), w.numel(), f32(w), f32(g), f32(momentum), lr.data<double>(), h);
 }
 
-void CudaBackend::write_f64(double* dst, double value) { kg::write_f64(cu_stream(), dst, value); }
+void CudaBackend::write_bytes(void* dst, const void* src, size_t bytes) {
+  kg::write_bytes(cu_stream(), dst, src, bytes);
+}
 
 }  // namespace bts

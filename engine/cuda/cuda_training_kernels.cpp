@@ -95,7 +95,7 @@ void CudaBackend::gather_rows(const int32_t* src, int64_t row_elems, const int32
 }
 
 void CudaBackend::augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
-                                const int32_t* idx, int64_t b, const kernels::AugmentArgs& args, float* out,
+                                const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out,
                                 int32_t* out_labels, const uint8_t* gathered) {
   kg::augment_batch(cu_stream(), images, labels, n, c, h, w, idx, b, args, out, out_labels, gathered);
 }
@@ -105,24 +105,25 @@ size_t CudaBackend::randaugment_scratch_bytes(int64_t b, int c, int h, int w, in
 }
 
 void CudaBackend::randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c,
-                                    int h, int w, const kernels::RandAugmentArgs& args, uint8_t* out,
+                                    int h, int w, int rounds, const kernels::RandAugmentPlan* plan, uint8_t* out,
                                     uint8_t* scratch, size_t scratch_bytes) {
-  kg::randaugment_batch(cu_stream(), images, n_images, idx, b, c, h, w, args, out, scratch, scratch_bytes);
+  kg::randaugment_batch(cu_stream(), images, n_images, idx, b, c, h, w, rounds, plan, out, scratch,
+                        scratch_bytes);
 }
 
 void CudaBackend::mixup_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                              const kernels::MixupArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                              const kernels::MixupArgs* args, float* out, int32_t* labels_out, float* label_weights,
                               int32_t* source_slot) {
   kg::mixup_batch(cu_stream(), images, labels, b, c, h, w, args, out, labels_out, label_weights, source_slot);
 }
 
 void CudaBackend::ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                              const kernels::RicapArgs& args, float* out, int32_t* labels_out, float* label_weights,
+                              const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
                               int32_t* source_slot) {
   kg::ricap_batch(cu_stream(), images, labels, b, c, h, w, args, out, labels_out, label_weights, source_slot);
 }
 
-void CudaBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs& args) {
+void CudaBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) {
   kg::cutout_batch(cu_stream(), images, b, c, h, w, args);
 }
 

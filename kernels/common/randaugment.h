@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "kernels/common/augment.h"
+#include "kernels/common/check.h"
 #include "kernels/common/hd.h"
 #include "kernels/common/philox.h"
 
@@ -246,6 +247,17 @@ inline RandAugmentPlan make_randaugment_plan(const RandAugmentArgs& args, int c,
     p.shear_y[s] = ra_affine_fixed(sy);
   }
   return p;
+}
+
+// The plan after checking the arguments and the shape (throws bts::Error naming the bad value): what a batch's
+// kernels read, on either side.
+inline RandAugmentPlan make_checked_randaugment_plan(const RandAugmentArgs& a, int c, int h, int w) {
+  BTS_CHECK(c == 1 || c == 3, "randaugment: " << c << " channels, expected 1 (grey) or 3 (RGB)");
+  BTS_CHECK(h >= 1 && w >= 1 && h <= kRandAugmentMaxSide && w <= kRandAugmentMaxSide,
+            "randaugment: image " << h << "x" << w << ", expected sides in 1.." << kRandAugmentMaxSide);
+  BTS_CHECK(a.n >= 1 && a.n <= kRandAugmentMaxN, "randaugment: N = " << a.n << ", expected 1.." << kRandAugmentMaxN);
+  BTS_CHECK(a.m >= 0 && a.m <= kRandAugmentMaxM, "randaugment: M = " << a.m << ", expected 0.." << kRandAugmentMaxM);
+  return make_randaugment_plan(a, c, h, w);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -8,17 +8,6 @@
 
 namespace bts::kernels::cpu {
 
-namespace {
-
-void check_args(const RandAugmentArgs& a, int c, int h, int w) {
-  BTS_CHECK(c == 1 || c == 3, "randaugment: " << c << " channels, expected 1 (grey) or 3 (RGB)");
-  BTS_CHECK(h >= 1 && w >= 1 && h <= kRandAugmentMaxSide && w <= kRandAugmentMaxSide,
-            "randaugment: image " << h << "x" << w << ", expected sides in 1.." << kRandAugmentMaxSide);
-  BTS_CHECK(a.n >= 1 && a.n <= kRandAugmentMaxN, "randaugment: N = " << a.n << ", expected 1.." << kRandAugmentMaxN);
-  BTS_CHECK(a.m >= 0 && a.m <= kRandAugmentMaxM, "randaugment: M = " << a.m << ", expected 0.." << kRandAugmentMaxM);
-}
-
-}  // namespace
 
 void randaugment_image(const RandAugmentPlan& plan, const RaDraw& d, const uint8_t* src, uint8_t* dst) {
   const int c = plan.c, h = plan.h, w = plan.w, plane = h * w;
@@ -41,7 +30,14 @@ void randaugment_image(const RandAugmentPlan& plan, const RaDraw& d, const uint8
 
 void randaugment_batch(const uint8_t* images, int64_t n, const int32_t* idx, int64_t b, int c, int h, int w,
                        const RandAugmentArgs& args, uint8_t* out) {
-  check_args(args, c, h, w);
+  randaugment_batch(images, n, idx, b, make_checked_randaugment_plan(args, c, h, w), out);
+}
+
+void randaugment_batch(const uint8_t* images, int64_t n, const int32_t* idx, int64_t b, const RandAugmentPlan& plan,
+                       uint8_t* out) {
+  const int c = plan.c, h = plan.h, w = plan.w;
+  BTS_CHECK(plan.n >= 1 && plan.n <= kRandAugmentMaxN, "randaugment: N = " << plan.n << ", expected 1.."
+                                                                          << kRandAugmentMaxN);
   BTS_CHECK(b >= 0 && b < (int64_t(1) << 31), "randaugment: batch of " << b << " images");
   if (idx) {
     for (int64_t s = 0; s < b; ++s)
@@ -50,7 +46,6 @@ void randaugment_batch(const uint8_t* images, int64_t n, const int32_t* idx, int
   } else {
     BTS_CHECK(n >= b, "randaugment: " << b << " slots but only " << n << " images");
   }
-  const RandAugmentPlan plan = make_randaugment_plan(args, c, h, w);
   const int64_t per_sample = static_cast<int64_t>(c) * h * w;
   // Images are independent; the result does not depend on the thread count.
 #pragma omp parallel
@@ -59,10 +54,10 @@ void randaugment_batch(const uint8_t* images, int64_t n, const int32_t* idx, int
 #pragma omp for schedule(static)
     for (int64_t s = 0; s < b; ++s) {
       const uint8_t* cur = images + (idx ? idx[s] : s) * per_sample;
-      for (int r = 0; r < args.n; ++r) {
-        uint8_t* next = r == args.n - 1 ? out + s * per_sample : (cur == ping.data() ? pong.data() : ping.data());
+      for (int r = 0; r < plan.n; ++r) {
+        uint8_t* next = r == plan.n - 1 ? out + s * per_sample : (cur == ping.data() ? pong.data() : ping.data());
         const RaDraw d =
-            draw_randaugment(args.seed, args.step, static_cast<uint32_t>(s), static_cast<uint32_t>(r), h, w);
+            draw_randaugment(plan.seed, plan.step, static_cast<uint32_t>(s), static_cast<uint32_t>(r), h, w);
         randaugment_image(plan, d, cur, next);
         cur = next;
       }

@@ -16,6 +16,11 @@ namespace bts::kernels::cpu {
 void randaugment_batch(const uint8_t* images, int64_t n, const int32_t* idx, int64_t b, int c, int h, int w,
                        const RandAugmentArgs& args, uint8_t* out);
 
+// The same with the plan made (make_checked_randaugment_plan: the shape and N come from it); what the CPU
+// backend runs, since the trainer keeps the plan in (host) device memory.
+void randaugment_batch(const uint8_t* images, int64_t n, const int32_t* idx, int64_t b, const RandAugmentPlan& plan,
+                       uint8_t* out);
+
 // The same for an already gathered batch: src holds b images.
 void randaugment_batch(const uint8_t* src, uint8_t* dst, int64_t b, int c, int h, int w, const RandAugmentArgs& args);
 

@@ -14,8 +14,9 @@ constexpr int kAugmentThreads = 256;
 // (ten Philox rounds, cheaper than a shared-memory broadcast and a barrier).
 __global__ void augment_batch_kernel(const uint8_t* __restrict__ images, const int32_t* __restrict__ labels,
                                      int64_t n, int c, int h, int w, const int32_t* __restrict__ idx,
-                                     AugmentArgs args, float* __restrict__ out, int32_t* __restrict__ out_labels,
+                                     const AugmentArgs* __restrict__ args_at, float* __restrict__ out, int32_t* __restrict__ out_labels,
                                      const uint8_t* __restrict__ gathered) {
+  const AugmentArgs& args = *args_at;
   const int64_t slot = blockIdx.x;
   const int plane = h * w;
   const int per_sample = c * plane;
@@ -37,13 +38,14 @@ __global__ void augment_batch_kernel(const uint8_t* __restrict__ images, const i
 }  // namespace
 
 void augment_batch(cudaStream_t stream, const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
-                   const int32_t* idx, int64_t b, const AugmentArgs& args, float* out, int32_t* out_labels,
+                   const int32_t* idx, int64_t b, const AugmentArgs* args, float* out, int32_t* out_labels,
                    const uint8_t* gathered) {
   BTS_CHECK(c >= 1 && c <= kAugmentMaxChannels, "augment_batch (cuda): " << c << " channels, expected 1.."
                                                                           << kAugmentMaxChannels);
   BTS_CHECK(h > 0 && w > 0 && static_cast<int64_t>(c) * h * w < (int64_t(1) << 31),
             "augment_batch (cuda): bad image shape " << c << "x" << h << "x" << w);
   BTS_CHECK(b >= 0 && b < (int64_t(1) << 31), "augment_batch (cuda): batch of " << b << " samples");
+  BTS_CHECK(b == 0 || args != nullptr, "augment_batch (cuda): no arguments");
   if (b == 0) return;
   const int per_sample = c * h * w;
   const int chunks = (per_sample + kAugmentThreads - 1) / kAugmentThreads;

@@ -17,12 +17,36 @@ struct TargetSpec {
   float weight[4] = {};
 };
 
+__device__ TargetSpec target_spec(const MixupArgs& a) {
+  TargetSpec spec;
+  spec.seed = a.seed;
+  spec.step = a.step;
+  spec.M = kMixupTargets;
+  spec.self_cols = 1;
+  spec.weight[0] = a.lambda;
+  spec.weight[1] = a.one_minus_lambda;
+  return spec;
+}
+
+__device__ TargetSpec target_spec(const RicapArgs& a) {
+  TargetSpec spec;
+  spec.seed = a.seed;
+  spec.step = a.step;
+  spec.M = kRicapTargets;
+  spec.self_cols = 0;
+  for (int k = 0; k < 4; ++k) spec.weight[k] = a.weight[k];
+  return spec;
+}
+
 // Grid: x = chunks of kThreads slots, y = permutation k. Every block first writes all b keys of its permutation to
 // shared memory (b Philox calls, cheaper than a second launch), then each thread ranks its own slot: O(b) compares.
-__global__ void mix_targets_kernel(const int32_t* __restrict__ labels, int64_t b, TargetSpec spec,
+// The spec comes from the arguments in device memory (the per-step draws).
+template <class Args>
+__global__ void mix_targets_kernel(const int32_t* __restrict__ labels, int64_t b, const Args* __restrict__ args,
                                    int32_t* __restrict__ labels_out, float* __restrict__ label_weights,
                                    int32_t* __restrict__ source_slot) {
   extern __shared__ uint64_t keys[];
+  const TargetSpec spec = target_spec(*args);
   const int k = blockIdx.y;
   for (int64_t j = threadIdx.x; j < b; j += blockDim.x) keys[j] = mix_permutation_key(spec.seed, spec.step, k, j);
   __syncthreads();
@@ -41,17 +65,20 @@ __global__ void mix_targets_kernel(const int32_t* __restrict__ labels, int64_t b
     }
 }
 
-void launch_targets(cudaStream_t stream, const int32_t* labels, int64_t b, const TargetSpec& spec, int perms,
+template <class Args>
+void launch_targets(cudaStream_t stream, const int32_t* labels, int64_t b, const Args* args, int perms,
                     int32_t* labels_out, float* label_weights, int32_t* source_slot) {
   const dim3 grid(static_cast<unsigned>((b + kThreads - 1) / kThreads), static_cast<unsigned>(perms));
   const size_t shared = static_cast<size_t>(b) * sizeof(uint64_t);
-  mix_targets_kernel<<<grid, kThreads, shared, stream>>>(labels, b, spec, labels_out, label_weights, source_slot);
+  mix_targets_kernel<<<grid, kThreads, shared, stream>>>(labels, b, args, labels_out, label_weights, source_slot);
   BTS_CUDA_LAUNCH_CHECK("mix_targets_kernel");
 }
 
 // One thread per output value; the partner slot comes from the targets just written (column 1).
-__global__ void mixup_pixels_kernel(const float* __restrict__ images, int64_t b, int64_t per_sample, MixupArgs args,
-                                    const int32_t* __restrict__ source_slot, float* __restrict__ out) {
+__global__ void mixup_pixels_kernel(const float* __restrict__ images, int64_t b, int64_t per_sample,
+                                    const MixupArgs* __restrict__ args_at, const int32_t* __restrict__ source_slot,
+                                    float* __restrict__ out) {
+  const MixupArgs args = *args_at;
   BTS_GRID_STRIDE(e, b * per_sample) {
     const int64_t i = e / per_sample, r = e - i * per_sample;
     const int64_t partner = source_slot[i * kMixupTargets + 1];
@@ -60,8 +87,10 @@ __global__ void mixup_pixels_kernel(const float* __restrict__ images, int64_t b,
 }
 
 // One thread per output value: its tile decides the source slot (column k of the targets) and the source pixel.
-__global__ void ricap_pixels_kernel(const float* __restrict__ images, int64_t b, int c, int h, int w, RicapArgs args,
-                                    const int32_t* __restrict__ source_slot, float* __restrict__ out) {
+__global__ void ricap_pixels_kernel(const float* __restrict__ images, int64_t b, int c, int h, int w,
+                                    const RicapArgs* __restrict__ args_at, const int32_t* __restrict__ source_slot,
+                                    float* __restrict__ out) {
+  const RicapArgs args = *args_at;
   const int64_t plane = static_cast<int64_t>(h) * w, per_sample = c * plane;
   BTS_GRID_STRIDE(e, b * per_sample) {
     const int64_t i = e / per_sample, r = e - i * per_sample;
@@ -73,8 +102,10 @@ __global__ void ricap_pixels_kernel(const float* __restrict__ images, int64_t b,
   }
 }
 
-// Grid: x = batch slot, y = chunks of the clipped hole's c * rows * cols values; only the hole is touched.
-__global__ void cutout_kernel(float* __restrict__ images, int c, int h, int w, CutoutArgs args) {
+// Grid: x = batch slot, y = chunks of the clipped hole's c * rows * cols values; only the hole is touched. The grid
+// is sized for the launcher's bound on the hole (the image), since the hole's side is read on the device.
+__global__ void cutout_kernel(float* __restrict__ images, int c, int h, int w, const CutoutArgs* __restrict__ args_at) {
+  const CutoutArgs args = *args_at;
   const int64_t slot = blockIdx.x;
   const CutoutBox box = cutout_box(args, slot, h, w);
   const int rows = box.y1 - box.y0, cols = box.x1 - box.x0;
@@ -90,18 +121,12 @@ __global__ void cutout_kernel(float* __restrict__ images, int c, int h, int w, C
 }  // namespace
 
 void mixup_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                 const MixupArgs& args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
+                 const MixupArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
   check_mix_batch("mixup_batch (cuda)", b, c, h, w);
   BTS_CHECK(b == 0 || out != images, "mixup_batch (cuda): out must not alias images (partners are read while writing)");
+  BTS_CHECK(b == 0 || args != nullptr, "mixup_batch (cuda): no arguments");
   if (b == 0) return;
-  TargetSpec spec;
-  spec.seed = args.seed;
-  spec.step = args.step;
-  spec.M = kMixupTargets;
-  spec.self_cols = 1;
-  spec.weight[0] = args.lambda;
-  spec.weight[1] = args.one_minus_lambda;
-  launch_targets(stream, labels, b, spec, 1, labels_out, label_weights, source_slot);
+  launch_targets(stream, labels, b, args, 1, labels_out, label_weights, source_slot);
   const int64_t per_sample = static_cast<int64_t>(c) * h * w;
   mixup_pixels_kernel<<<grid_for(b * per_sample), kThreads, 0, stream>>>(images, b, per_sample, args, source_slot,
                                                                          out);
@@ -109,30 +134,24 @@ void mixup_batch(cudaStream_t stream, const float* images, const int32_t* labels
 }
 
 void ricap_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                 const RicapArgs& args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
+                 const RicapArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
   check_mix_batch("ricap_batch (cuda)", b, c, h, w);
   BTS_CHECK(b == 0 || out != images, "ricap_batch (cuda): out must not alias images (tiles are read while writing)");
-  check_ricap_args(args, h, w);
+  BTS_CHECK(b == 0 || args != nullptr, "ricap_batch (cuda): no arguments");
   if (b == 0) return;
-  TargetSpec spec;
-  spec.seed = args.seed;
-  spec.step = args.step;
-  spec.M = kRicapTargets;
-  spec.self_cols = 0;
-  for (int k = 0; k < 4; ++k) spec.weight[k] = args.weight[k];
-  launch_targets(stream, labels, b, spec, 4, labels_out, label_weights, source_slot);
+  launch_targets(stream, labels, b, args, 4, labels_out, label_weights, source_slot);
   const int64_t n = b * c * static_cast<int64_t>(h) * w;
   ricap_pixels_kernel<<<grid_for(n), kThreads, 0, stream>>>(images, b, c, h, w, args, source_slot, out);
   BTS_CUDA_LAUNCH_CHECK("ricap_pixels_kernel");
 }
 
-void cutout_batch(cudaStream_t stream, float* images, int64_t b, int c, int h, int w, const CutoutArgs& args) {
+void cutout_batch(cudaStream_t stream, float* images, int64_t b, int c, int h, int w, const CutoutArgs* args) {
   BTS_CHECK(b >= 0 && b < (int64_t(1) << 31), "cutout_batch (cuda): batch of " << b << " samples");
   BTS_CHECK(c >= 1 && h >= 1 && w >= 1 && static_cast<int64_t>(c) * h * w < (int64_t(1) << 31),
             "cutout_batch (cuda): bad image shape " << c << "x" << h << "x" << w);
-  BTS_CHECK(args.size >= 0, "cutout_batch (cuda): hole side " << args.size << ", expected >= 0");
-  if (b == 0 || args.size == 0) return;
-  const int64_t side = args.size < (h > w ? h : w) ? args.size : (h > w ? h : w);  // the clipped hole is no larger
+  BTS_CHECK(b == 0 || args != nullptr, "cutout_batch (cuda): no arguments");
+  if (b == 0) return;
+  const int64_t side = h > w ? h : w;  // the clipped hole is no larger than the image (its side is on the device)
   const int64_t n = c * side * side;
   const int64_t chunks = (n + kThreads - 1) / kThreads;
   const dim3 grid(static_cast<unsigned>(b), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));

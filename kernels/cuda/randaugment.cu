@@ -28,8 +28,9 @@ __device__ const uint8_t* slot_image(const uint8_t* images, const int32_t* idx, 
 // then one thread per channel builds that channel's table with the shared builder. Images whose op of this round
 // is not a point op leave their tables unwritten (the apply kernel does not read them).
 __global__ void ra_lut_kernel(const uint8_t* __restrict__ images, const int32_t* __restrict__ idx, int64_t n_images,
-                              RandAugmentPlan p, uint32_t round, uint8_t* __restrict__ luts) {
+                              const RandAugmentPlan* __restrict__ plan, uint32_t round, uint8_t* __restrict__ luts) {
   __shared__ uint32_t hist[3][256];
+  const RandAugmentPlan& p = *plan;
   const int64_t slot = blockIdx.x;
   const RaDraw d = draw_randaugment(p.seed, p.step, static_cast<uint32_t>(slot), round, p.h, p.w);
   if (!ra_is_lut_op(d.op)) return;  // the same for the whole block
@@ -52,8 +53,9 @@ __global__ void ra_lut_kernel(const uint8_t* __restrict__ images, const int32_t*
 
 // Grid: x = batch slot, y = chunks of the slot's c*h*w outputs; the op is uniform within a block.
 __global__ void ra_apply_kernel(const uint8_t* __restrict__ images, const int32_t* __restrict__ idx, int64_t n_images,
-                                RandAugmentPlan p, uint32_t round, const uint8_t* __restrict__ luts,
-                                uint8_t* __restrict__ out) {
+                                const RandAugmentPlan* __restrict__ plan, uint32_t round,
+                                const uint8_t* __restrict__ luts, uint8_t* __restrict__ out) {
+  const RandAugmentPlan& p = *plan;
   const int64_t slot = blockIdx.x;
   const int plane = p.h * p.w, per_sample = p.c * plane;
   const RaDraw d = draw_randaugment(p.seed, p.step, static_cast<uint32_t>(slot), round, p.h, p.w);
@@ -74,23 +76,21 @@ size_t randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n) {
 }
 
 void randaugment_batch(cudaStream_t stream, const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b,
-                       int c, int h, int w, const RandAugmentArgs& args, uint8_t* out, uint8_t* scratch,
-                       size_t scratch_bytes) {
+                       int c, int h, int w, int rounds, const RandAugmentPlan* plan, uint8_t* out,
+                       uint8_t* scratch, size_t scratch_bytes) {
   BTS_CHECK(c == 1 || c == 3, "randaugment (cuda): " << c << " channels, expected 1 (grey) or 3 (RGB)");
   BTS_CHECK(h >= 1 && w >= 1 && h <= kRandAugmentMaxSide && w <= kRandAugmentMaxSide,
             "randaugment (cuda): image " << h << "x" << w << ", expected sides in 1.." << kRandAugmentMaxSide);
-  BTS_CHECK(args.n >= 1 && args.n <= kRandAugmentMaxN,
-            "randaugment (cuda): N = " << args.n << ", expected 1.." << kRandAugmentMaxN);
-  BTS_CHECK(args.m >= 0 && args.m <= kRandAugmentMaxM,
-            "randaugment (cuda): M = " << args.m << ", expected 0.." << kRandAugmentMaxM);
+  BTS_CHECK(rounds >= 1 && rounds <= kRandAugmentMaxN,
+            "randaugment (cuda): N = " << rounds << ", expected 1.." << kRandAugmentMaxN);
+  BTS_CHECK(b == 0 || plan != nullptr, "randaugment (cuda): no plan");
   BTS_CHECK(b >= 0 && b < (int64_t(1) << 31), "randaugment (cuda): batch of " << b << " images");
   BTS_CHECK(idx ? (b == 0 || n_images >= 1) : n_images >= b,
             "randaugment (cuda): " << b << " slots but " << n_images << " images");
-  const size_t need = randaugment_scratch_bytes(b, c, h, w, args.n);
+  const size_t need = randaugment_scratch_bytes(b, c, h, w, rounds);
   BTS_CHECK(scratch_bytes >= need && (need == 0 || scratch != nullptr),
             "randaugment (cuda): scratch of " << scratch_bytes << " bytes, need " << need);
   if (b == 0) return;
-  const RandAugmentPlan plan = make_randaugment_plan(args, c, h, w);
   const int per_sample = c * h * w;
   uint8_t* luts = scratch;
   uint8_t* tmp = scratch + static_cast<size_t>(b) * c * 256;
@@ -101,8 +101,8 @@ void randaugment_batch(cudaStream_t stream, const uint8_t* images, int64_t n_ima
   const uint8_t* src = images;
   const int32_t* src_idx = idx;
   int64_t src_n = n_images;
-  for (int r = 0; r < args.n; ++r) {
-    uint8_t* dst = (args.n - 1 - r) % 2 == 0 ? out : tmp;
+  for (int r = 0; r < rounds; ++r) {
+    uint8_t* dst = (rounds - 1 - r) % 2 == 0 ? out : tmp;
     ra_lut_kernel<<<static_cast<unsigned>(b), kRaThreads, 0, stream>>>(src, src_idx, src_n, plan,
                                                                          static_cast<uint32_t>(r), luts);
     BTS_CUDA_LAUNCH_CHECK("ra_lut_kernel");

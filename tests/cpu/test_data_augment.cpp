@@ -185,6 +185,21 @@ TEST_CASE("batches are reproducible in (seed, step); test batches ignore both") 
   im.fill(NAN);
   ds.make_batch(idx, {7, 3, true}, im, lab);
   CHECK(same_bits(im, a.images));
+  // In two parts (what a recorded step holds): build_batch follows the options written last, read where
+  // set_batch_options wrote them, so a build repeated after new options gives the new step's batch.
+  im.fill(NAN);
+  ds.set_batch_options({7, 4, true});
+  ds.set_batch_options({7, 3, true});
+  ds.build_batch(idx, im, lab);
+  CHECK(same_bits(im, a.images));
+  ds.set_batch_options({7, 4, true});
+  ds.build_batch(idx, im, lab);
+  CHECK(same_bits(im, ds.batch(idx, {7, 4, true}).images));
+  CHECK_FALSE(same_bits(im, a.images));
+  // A data set whose options were never written refuses to build.
+  const DeviceDataset fresh(d, Device::CPU, 2);
+  CHECK_THROWS_WITH_AS(fresh.build_batch(idx, im, lab), doctest::Contains("set_batch_options was not called"),
+                       bts::Error);
 }
 
 TEST_CASE("normalisation: (pixel/255 - mean)/std for every pixel value and every data set's constants") {

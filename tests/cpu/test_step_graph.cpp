@@ -3,9 +3,15 @@
 // The trainer's recorded step (train/recorded_step.h): warm-up, recording, re-recording on a new key, and every
 // method's toy run with step_graph on equal to the same run with it off.
 // The GPU suite runs the same cases with real CUDA graphs (tests/gpu/test_step_graph_gpu.cpp).
+#include <cstring>
+#include <vector>
+
 #include "data/fashion_mnist.h"
+#include "engine/device_args.h"
+#include "kernels/cpu/mixing.h"
 #include "tests/common/recorded_step_cases.h"
 #include "tests/common/step_graph_cases.h"
+#include "train/batch_mixing.h"
 #include "train/recorded_step.h"
 
 using namespace bts;
@@ -72,6 +78,41 @@ TEST_CASE("every method's toy run with step_graph on equals it off, bit for bit,
   }
   const DataSplit data = load_fashion_mnist("");
   bts::test::check_recorded_steps_equal_eager("cpu", data, /*cuda_graph=*/false);
+}
+
+// What changes per step reaches a recorded step through device memory the host rewrites before each replay: the
+// write itself (bounded by what a launch argument carries) and the mixer split into its two parts.
+TEST_CASE("per-step inputs: write_bytes and DeviceArgs; the mixer's kernels follow the draws written last") {
+  kernels::MixupArgs m = kernels::make_mixup_args(0.3, 9, 4);
+  DeviceArgs<kernels::MixupArgs> args(Device::CPU);
+  args.write(m);
+  CHECK(std::memcmp(args.get(), &m, sizeof m) == 0);
+  std::vector<char> big(kernels::kMaxStreamWriteBytes + 1), dst(big.size());
+  CHECK_THROWS_WITH_AS(backend(Device::CPU).write_bytes(dst.data(), big.data(), big.size()),
+                       doctest::Contains("at most"), Error);
+
+  const int64_t b = 6;
+  const int c = 2, h = 5, w = 7;
+  Tensor images = Tensor::empty({b, c, h, w}, DType::F32), labels = Tensor::empty({b}, DType::I32);
+  for (int64_t i = 0; i < images.numel(); ++i) images.data<float>()[i] = static_cast<float>(i % 97) - 40.0f;
+  for (int64_t i = 0; i < b; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(i * 3 % 10);
+  BatchMixer mixer(MixingOptions{0, 0.3, 0, 21}, b, c, h, w, Device::CPU);
+  CHECK_THROWS_WITH_AS(mixer.mix(images, labels), doctest::Contains("before set_step"), Error);
+  std::vector<float> want(static_cast<size_t>(images.numel()));
+  std::vector<int32_t> want_labels(b * 4), want_slots(b * 4);
+  std::vector<float> want_weights(b * 4);
+  for (uint64_t step : {5u, 6u}) {
+    mixer.set_step(step == 5 ? 99 : 5);  // overwritten before the kernels run
+    mixer.set_step(step);
+    mixer.mix(images, labels);
+    kernels::cpu::ricap_batch(images.data<float>(), labels.data<int32_t>(), b, c, h, w,
+                              kernels::make_ricap_args(0.3, h, w, 21, step), want.data(), want_labels.data(),
+                              want_weights.data(), want_slots.data());
+    CAPTURE(step);
+    CHECK(std::memcmp(mixer.images().raw(), want.data(), want.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(mixer.labels().raw(), want_labels.data(), want_labels.size() * sizeof(int32_t)) == 0);
+    CHECK(std::memcmp(mixer.label_weights().raw(), want_weights.data(), want_weights.size() * sizeof(float)) == 0);
+  }
 }
 
 }  // TEST_SUITE

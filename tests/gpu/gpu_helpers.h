@@ -1,8 +1,27 @@
 // Helpers shared by the GPU suites.
 #pragma once
+#include <cuda_runtime_api.h>
+
+#include <stdexcept>
+#include <type_traits>
+
+#include "engine/tensor.h"
 #include "kernels/cuda/context.h"
 
 namespace bts::test {
+
+// A kernel-argument struct copied to device memory (the batch kernels read their arguments there), with the
+// copy finished on return. Keep the holder alive while kernels may read it.
+template <class T>
+struct DeviceCopy {
+  static_assert(std::is_trivially_copyable_v<T>);
+  Tensor bytes;
+  explicit DeviceCopy(const T& v) : bytes(Tensor::empty({static_cast<int64_t>(sizeof(T))}, DType::U8, Device::CUDA)) {
+    if (cudaMemcpy(bytes.raw(), &v, sizeof(T), cudaMemcpyHostToDevice) != cudaSuccess)
+      throw std::runtime_error("DeviceCopy: cudaMemcpy failed");
+  }
+  const T* get() const { return static_cast<const T*>(bytes.raw()); }
+};
 
 // Sets TF32 on the current CUDA context for a scope and restores the previous setting. Its destructor never
 // throws: a throw there, during unwinding from a failed check, would terminate and lose the first message.

@@ -14,9 +14,11 @@
 #include "kernels/common/mixing.h"
 #include "kernels/cpu/mixing.h"
 #include "kernels/cuda/mixing.h"
+#include "tests/gpu/gpu_helpers.h"
 
 using namespace bts;
 using namespace bts::kernels;
+using bts::test::DeviceCopy;
 
 namespace {
 
@@ -83,7 +85,8 @@ void compare_mixup(const Shape4& s, uint64_t seed, uint64_t step, cudaStream_t s
   // Uploads and fills went through cudaMemcpy/cudaMemset on the legacy stream, which a non-blocking stream does not
   // wait for (and a pageable upload may still be in flight when cudaMemcpy returns): finish them first.
   REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-  cuda::mixup_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, a,
+  const DeviceCopy<MixupArgs> da(a);
+  cuda::mixup_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, da.get(),
                     gpu.images.data<float>(), gpu.labels.data<int32_t>(), gpu.weights.data<float>(),
                     gpu.slots.data<int32_t>());
   REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
@@ -97,7 +100,8 @@ void compare_ricap(const Shape4& s, const RicapArgs& a, cudaStream_t stream) {
   cpu::ricap_batch(in.data<float>(), labels.data<int32_t>(), s.b, s.c, s.h, s.w, a, cpu.images.data<float>(),
                    cpu.labels.data<int32_t>(), cpu.weights.data<float>(), cpu.slots.data<int32_t>());
   REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-  cuda::ricap_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, a,
+  const DeviceCopy<RicapArgs> da(a);
+  cuda::ricap_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, da.get(),
                     gpu.images.data<float>(), gpu.labels.data<int32_t>(), gpu.weights.data<float>(),
                     gpu.slots.data<int32_t>());
   REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
@@ -110,7 +114,8 @@ void compare_cutout(const Shape4& s, int size, uint64_t seed, uint64_t step, cud
   const CutoutArgs a = make_cutout_args(size, seed, step);
   cpu::cutout_batch(cpu_images.data<float>(), s.b, s.c, s.h, s.w, a);
   REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-  cuda::cutout_batch(stream, gpu_images.data<float>(), s.b, s.c, s.h, s.w, a);
+  const DeviceCopy<CutoutArgs> da(a);
+  cuda::cutout_batch(stream, gpu_images.data<float>(), s.b, s.c, s.h, s.w, da.get());
   REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
   CHECK(mismatches(gpu_images, cpu_images) == 0);
 }
@@ -185,14 +190,21 @@ TEST_CASE("GPU mixing on a non-default stream, and an empty batch launches nothi
   compare_mixup(s, 41, 7, st);
   compare_ricap(s, make_ricap_args(0.3, 32, 32, 41, 7), st);
   compare_cutout(s, 16, 41, 7, st);
-  cuda::mixup_batch(st, nullptr, nullptr, 0, 3, 32, 32, make_mixup_args(0.3, 0, 0), nullptr, nullptr, nullptr,
-                    nullptr);
-  cuda::cutout_batch(st, nullptr, 0, 3, 32, 32, make_cutout_args(16, 0, 0));
+  cuda::mixup_batch(st, nullptr, nullptr, 0, 3, 32, 32, nullptr, nullptr, nullptr, nullptr, nullptr);
+  cuda::cutout_batch(st, nullptr, 0, 3, 32, 32, nullptr);
   REQUIRE(cudaStreamSynchronize(st) == cudaSuccess);
   cudaStreamDestroy(st);
-  CHECK_THROWS_AS(cuda::mixup_batch(nullptr, nullptr, nullptr, kMixMaxBatch + 1, 3, 32, 32,
-                                    make_mixup_args(0.3, 0, 0), nullptr, nullptr, nullptr, nullptr),
+  const DeviceCopy<MixupArgs> da(make_mixup_args(0.3, 0, 0));
+  CHECK_THROWS_AS(cuda::mixup_batch(nullptr, nullptr, nullptr, kMixMaxBatch + 1, 3, 32, 32, da.get(), nullptr,
+                                    nullptr, nullptr, nullptr),
                   bts::Error);
+  // Arguments live on the device now: a missing pointer is refused before any launch.
+  Outputs out({4, 3, 32, 32}, kMixupTargets, Device::CUDA);
+  const Tensor in = random_images({4, 3, 32, 32}, 1).to(Device::CUDA), labels = random_labels(4, 1).to(Device::CUDA);
+  CHECK_THROWS_WITH_AS(cuda::mixup_batch(nullptr, in.data<float>(), labels.data<int32_t>(), 4, 3, 32, 32, nullptr,
+                                         out.images.data<float>(), out.labels.data<int32_t>(),
+                                         out.weights.data<float>(), out.slots.data<int32_t>()),
+                       doctest::Contains("no arguments"), bts::Error);
 }
 
 }  // TEST_SUITE

@@ -18,6 +18,7 @@
 #include "kernels/common/randaugment.h"
 #include "kernels/cpu/randaugment.h"
 #include "kernels/cuda/randaugment.h"
+#include "tests/gpu/gpu_helpers.h"
 
 using namespace bts;
 using namespace bts::kernels;
@@ -68,6 +69,7 @@ void compare(int c, int h, int w, int64_t n_images, int64_t b, int n, int m, uin
     a.m = m;
     std::vector<uint8_t> want(static_cast<size_t>(b * per));
     cpu::randaugment_batch(host.data<uint8_t>(), n_images, iv.data(), b, c, h, w, a, want.data());
+    const bts::test::DeviceCopy<RandAugmentPlan> plan(make_checked_randaugment_plan(a, c, h, w));
     for (int64_t s = 0; s < b; ++s)
       for (int r = 0; r < n; ++r)
         ops_seen.insert(static_cast<int>(
@@ -75,7 +77,7 @@ void compare(int c, int h, int w, int64_t n_images, int64_t b, int n, int m, uin
     for (double poison : {0.0, 255.0}) {
       out.fill(poison);
       scratch.fill(poison);
-      cuda::randaugment_batch(nullptr, dev.data<uint8_t>(), n_images, idx.data<int32_t>(), b, c, h, w, a,
+      cuda::randaugment_batch(nullptr, dev.data<uint8_t>(), n_images, idx.data<int32_t>(), b, c, h, w, n, plan.get(),
                               out.data<uint8_t>(), scratch.data<uint8_t>(), scratch_bytes);
       REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
       CHECK(byte_mismatches(out, want) == 0);
@@ -85,8 +87,8 @@ void compare(int c, int h, int w, int64_t n_images, int64_t b, int n, int m, uin
       std::vector<uint8_t> want_seq(static_cast<size_t>(b * per));
       cpu::randaugment_batch(host.data<uint8_t>(), want_seq.data(), b, c, h, w, a);
       out.fill(7.0);
-      cuda::randaugment_batch(nullptr, dev.data<uint8_t>(), n_images, nullptr, b, c, h, w, a, out.data<uint8_t>(),
-                              scratch.data<uint8_t>(), scratch_bytes);
+      cuda::randaugment_batch(nullptr, dev.data<uint8_t>(), n_images, nullptr, b, c, h, w, n, plan.get(),
+                              out.data<uint8_t>(), scratch.data<uint8_t>(), scratch_bytes);
       REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
       CHECK(byte_mismatches(out, want_seq) == 0);
     }
