@@ -194,7 +194,6 @@ bool TrainingRun::run_epoch(int64_t epoch, int64_t first) {
       } else {
         // The run's last presentation: the step that empties the queue now (or its flush below) is the last one.
         last_presentation_ = epoch == budget_.epochs - 1 && it == ipe - 1;
-        build_batch(step, idx);
         sb_scoring_step(epoch, step, idx);
         while (sb_->queued() >= b_ && !progress_.budget_spent) sb_train_queued(b_);
       }

@@ -85,7 +85,6 @@ class TrainingRun {
   void log_header() const;
   bool run_epoch(int64_t epoch, int64_t first_iteration);  // false: interrupted (a checkpoint was written)
   void set_batch_step(int64_t step);  // the batch build's per-step arguments, to device memory
-  void build_batch(int64_t step, const Tensor& idx);                  // eagerly (selective backprop's scoring)
   void build_batch_work(const Tensor& idx, PhaseTimer* timer);        // the build's kernels (recordable)
   void train_presented_batch(int64_t step, const Tensor& idx);
   // build_batch: the step's work starts with the batch build from in.indices (a presented batch)
@@ -93,7 +92,8 @@ class TrainingRun {
   void step_work(const StepInputs& in, Tape& tape, PhaseTimer* timer);  // the step's device work
   void sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx);
   Tensor score_batch(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n, Tape& tape);
-  Tensor score_rows(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n);
+  Tensor score_rows(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n,
+                    const Tensor* build_from = nullptr);
   void sb_train_queued(int64_t k);
   void report_progress(int64_t epoch, int64_t step);
   void finish_epoch(int64_t epoch);

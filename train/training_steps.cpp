@@ -35,11 +35,6 @@ void TrainingRun::build_batch_work(const Tensor& idx, PhaseTimer* timer) {
   if (timer) timer->stop("augmentation");
 }
 
-void TrainingRun::build_batch(int64_t step, const Tensor& idx) {
-  set_batch_step(step);
-  build_batch_work(idx, &timer_);
-}
-
 // A presented batch's step: the batch build and the training step, recorded together, so with step_graph on the
 // whole step (augmentation and mixing included) is one replay.
 void TrainingRun::train_presented_batch(int64_t step, const Tensor& idx) {
@@ -161,29 +156,47 @@ Tensor TrainingRun::score_batch(const Tensor& images, const Tensor& labels, cons
 }
 
 // The scoring forward on n rows, recorded and replayed per shape (train/recorded_step.h) on a tape of its own, or
-// with step_graph off eagerly on the eager tape. The losses' view.
-Tensor TrainingRun::score_rows(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n) {
-  if (!recorded_scoring_.enabled()) return score_batch(images, labels, label_weights, n, tape_);
+// with step_graph off eagerly on the eager tape. With `build_from` (recorded only; set_batch_step has run) the
+// recording starts with the presented batch's build from those indices, copied to the fixed index buffer first, as
+// a training step's does. The losses' view.
+Tensor TrainingRun::score_rows(const Tensor& images, const Tensor& labels, const Tensor& label_weights, int64_t n,
+                               const Tensor* build_from) {
+  if (!recorded_scoring_.enabled()) {
+    BTS_CHECK(!build_from, "score_rows: the batch build joins recorded scoring forwards only");
+    return score_batch(images, labels, label_weights, n, tape_);
+  }
   const auto in = std::make_shared<StepInputs>(
       StepInputs{images.view(), labels.view(), label_weights.view(), Tensor(), Tensor(), n});
-  const RecordedStepKey key{{in->images.raw(), in->labels.raw(), in->label_weights.raw()}, {n, labels.dim(1)}};
+  const bool build = build_from != nullptr;
+  if (build) {
+    buf_.step_indices.copy_from(*build_from);
+    in->indices = buf_.step_indices.view();
+  }
+  const RecordedStepKey key{{in->images.raw(), in->labels.raw(), in->label_weights.raw()},
+                            {n, labels.dim(1), build ? 1 : 0}};
   // A replay runs no host code: the recording's closure left in scored_losses_ the address its forward writes.
   recorded_scoring_.run(
       key,
-      [this, in, key](PhaseTimer*) {
+      [this, in, key, build](PhaseTimer*) {
+        if (build) build_batch_work(in->indices, nullptr);
         scored_losses_[key] = score_batch(in->images, in->labels, in->label_weights, in->k, score_tape_);
       },
       timer_);
   return scored_losses_.at(key).view();
 }
 
-// Selective backprop's scoring step: the scoring forward on the very tensors a later backward will use (under
-// mixup/RICAP the mixed images with their soft targets), then the selection; the kept samples join the queue.
-// The forward is recorded and replayed like the training step; with staleness only the slots whose cached loss is
-// too old are scored, in one of four sizes (SelectiveBackprop::scoring_rows), each recorded.
+// Selective backprop's scoring step: the batch build, the scoring forward on the very tensors a later backward will
+// use (under mixup/RICAP the mixed images with their soft targets), then the selection; the kept samples join the
+// queue. The forward is recorded and replayed like the training step, and without staleness its recording starts
+// with the batch build; with staleness the built batch decides which slots are scored, so it is built first, and
+// only the slots whose cached loss is too old are scored, in one of four sizes (SelectiveBackprop::scoring_rows),
+// each recorded.
 void TrainingRun::sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx) {
-  timer_.start("scoring");
   const bool stale = cfg_.sb_staleness > 0, mixed = mixer_.targets() > 1;
+  set_batch_step(step);
+  const bool build_in_scoring = !stale && recorded_scoring_.enabled();
+  if (!build_in_scoring) build_batch_work(idx, &timer_);
+  timer_.start("scoring");
   const int64_t M = mixer_.targets();
   const Tensor no_weights;
   const Tensor& batch_images = mixed ? mixer_.images() : buf_.images;
@@ -205,7 +218,7 @@ void TrainingRun::sb_scoring_step(int64_t epoch, int64_t step, const Tensor& idx
   } else {
     scored = score_rows(batch_images, batch_labels.reshaped({b_, M}),
                         Tensor::wrap(mixed ? batch_weights.raw() : buf_.label_weights.raw(), {b_, M}, DType::F32, dev_),
-                        b_);
+                        b_, build_in_scoring ? &idx : nullptr);
     progress_.counters.samples_scored += b_;
   }
   sb_->select(epoch, static_cast<uint64_t>(step), stale ? sb_->batch_loss() : scored, batch_images, batch_labels, idx,
