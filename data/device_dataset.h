@@ -68,6 +68,11 @@ class DeviceDataset {
   // changes per step is read on the device.
   void set_batch_options(const BatchOptions& opt) const;
   void build_batch(const Tensor& indices, Tensor& images, Tensor& labels) const;
+  // What a recorded build_batch depends on besides the arguments on the device, for a recording's key
+  // (train/recorded_step.h): RandAugment's N as last set (0: off, -1: never set) and where its scratch is (it
+  // grows with the batch, freeing the old buffer).
+  int randaugment_rounds() const { return randaugment_rounds_; }
+  const void* randaugment_scratch_address() const { return ra_scratch_.defined() ? ra_scratch_.raw() : nullptr; }
   // The same into freshly allocated tensors.
   Batch batch(const Tensor& indices, const BatchOptions& opt) const;
 

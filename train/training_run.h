@@ -86,6 +86,7 @@ class TrainingRun {
   bool run_epoch(int64_t epoch, int64_t first_iteration);  // false: interrupted (a checkpoint was written)
   void set_batch_step(int64_t step);  // the batch build's per-step arguments, to device memory
   void build_batch_work(const Tensor& idx, PhaseTimer* timer);        // the build's kernels (recordable)
+  void add_build_key(RecordedStepKey& key) const;                     // what a recorded build holds
   void train_presented_batch(int64_t step, const Tensor& idx);
   // build_batch: the step's work starts with the batch build from in.indices (a presented batch)
   void train_step(const StepInputs& in, double lr, bool build_batch = false);

@@ -28,6 +28,12 @@ void TrainingRun::set_batch_step(int64_t step) {
 // The batch build's kernels: gather, RandAugment, crop/flip/normalise, cutout, mixup/RICAP, into the fixed batch
 // buffers (buf_.images/labels, the mixer's). Reads only device memory and run-constant values, so a recorded step
 // holds it; `timer` is nullptr while recording.
+// What a recorded batch build holds besides the fixed buffers: RandAugment on or off and its N, and its scratch.
+void TrainingRun::add_build_key(RecordedStepKey& key) const {
+  key.addresses.push_back(data_.train.randaugment_scratch_address());
+  key.values.push_back(data_.train.randaugment_rounds());
+}
+
 void TrainingRun::build_batch_work(const Tensor& idx, PhaseTimer* timer) {
   if (timer) timer->start("augmentation");
   data_.train.build_batch(idx, buf_.images, buf_.labels);
@@ -68,6 +74,7 @@ void TrainingRun::train_step(const StepInputs& in, double lr, bool build_batch) 
     for (const Tensor* t : {&fixed->images, &fixed->labels, &fixed->label_weights, &fixed->source_slot})
       key.addresses.push_back(t->defined() ? t->raw() : nullptr);
     key.values = {fixed->k, fixed->labels.numel(), sampler_->recorded_step_key(), build_batch ? 1 : 0};
+    if (build_batch) add_build_key(key);
     recorded_step_.run(
         key,
         [this, fixed, build_batch](PhaseTimer* timer) {
@@ -172,8 +179,8 @@ Tensor TrainingRun::score_rows(const Tensor& images, const Tensor& labels, const
     buf_.step_indices.copy_from(*build_from);
     in->indices = buf_.step_indices.view();
   }
-  const RecordedStepKey key{{in->images.raw(), in->labels.raw(), in->label_weights.raw()},
-                            {n, labels.dim(1), build ? 1 : 0}};
+  RecordedStepKey key{{in->images.raw(), in->labels.raw(), in->label_weights.raw()}, {n, labels.dim(1), build ? 1 : 0}};
+  if (build) add_build_key(key);
   // A replay runs no host code: the recording's closure left in scored_losses_ the address its forward writes.
   recorded_scoring_.run(
       key,

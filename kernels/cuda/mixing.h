@@ -15,8 +15,9 @@ namespace bts::kernels::cuda {
 
 // All pointers are device memory (the argument structs too), shapes and outputs as in kernels/cpu/mixing.h: images, out b x c x h x w float
 // (out must not alias images); labels b int32; labels_out, source_slot b x M int32; label_weights b x M float
-// (M = 2 mixup, 4 RICAP). Requires 0 <= b <= kMixMaxBatch. Asynchronous on `stream`; bad arguments and launch
-// errors throw.
+// (M = 2 mixup, 4 RICAP). Requires 0 <= b <= kMixMaxBatch. Asynchronous on `stream`; bad shapes, a missing
+// argument pointer and launch errors throw. The argument values are on the device and are not checked here: check
+// them where they are made (BatchMixer::set_step runs check_ricap_args; make_cutout_args takes a size >= 0).
 void mixup_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
                  const MixupArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot);
 void ricap_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,

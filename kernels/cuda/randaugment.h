@@ -23,7 +23,9 @@ size_t randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n);
 // images + s * c*h*w when idx is null (then n_images >= b). An index outside [0, n_images) cannot throw from the
 // device: that slot reads image 0 instead (augment_batch then turns the slot into NaN, label -1).
 // out: b x c x h x w bytes, not overlapping the input or the scratch. scratch: randaugment_scratch_bytes(...)
-// bytes (checked against scratch_bytes). Asynchronous on `stream`; bad arguments and launch errors throw.
+// bytes (checked against scratch_bytes). Asynchronous on `stream`; bad shapes, N, a missing plan and launch errors
+// throw; the plan is on the device and must be the one made for this c, h, w and N (DeviceDataset keeps them
+// together).
 void randaugment_batch(cudaStream_t stream, const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b,
                        int c, int h, int w, int rounds, const RandAugmentPlan* plan, uint8_t* out,
                        uint8_t* scratch, size_t scratch_bytes);

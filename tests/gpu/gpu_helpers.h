@@ -10,8 +10,9 @@
 
 namespace bts::test {
 
-// A kernel-argument struct copied to device memory (the batch kernels read their arguments there), with the
-// copy finished on return. Keep the holder alive while kernels may read it.
+// A kernel-argument struct copied to device memory (the batch kernels read their arguments there). The constructor
+// waits for the device: a pageable cudaMemcpy may return before the bytes arrive, and a kernel on a non-blocking
+// stream would not wait for it. Keep the holder alive while kernels may read it.
 template <class T>
 struct DeviceCopy {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -19,6 +20,7 @@ struct DeviceCopy {
   explicit DeviceCopy(const T& v) : bytes(Tensor::empty({static_cast<int64_t>(sizeof(T))}, DType::U8, Device::CUDA)) {
     if (cudaMemcpy(bytes.raw(), &v, sizeof(T), cudaMemcpyHostToDevice) != cudaSuccess)
       throw std::runtime_error("DeviceCopy: cudaMemcpy failed");
+    if (cudaDeviceSynchronize() != cudaSuccess) throw std::runtime_error("DeviceCopy: cudaDeviceSynchronize failed");
   }
   const T* get() const { return static_cast<const T*>(bytes.raw()); }
 };

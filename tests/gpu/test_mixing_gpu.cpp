@@ -9,12 +9,14 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/backend.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
 #include "kernels/common/mixing.h"
 #include "kernels/cpu/mixing.h"
 #include "kernels/cuda/mixing.h"
 #include "tests/gpu/gpu_helpers.h"
+#include "train/batch_mixing.h"
 
 using namespace bts;
 using namespace bts::kernels;
@@ -205,6 +207,53 @@ TEST_CASE("GPU mixing on a non-default stream, and an empty batch launches nothi
                                          out.images.data<float>(), out.labels.data<int32_t>(),
                                          out.weights.data<float>(), out.slots.data<int32_t>()),
                        doctest::Contains("no arguments"), bts::Error);
+}
+
+// How a recorded step's per-step inputs reach the device: Backend::write_bytes by kernel argument, in stream order,
+// the host buffer free on return; and the mixer split into set_step and mix, the draws written last winning.
+TEST_CASE("write_bytes on the GPU: full and odd sizes, in stream order, host buffer reusable; the mixer in two parts") {
+  Backend& be = backend(Device::CUDA);
+  Tensor dst = Tensor::zeros({2048}, DType::U8, Device::CUDA);
+  be.synchronize();
+  std::vector<uint8_t> a(kMaxStreamWriteBytes), b(kMaxStreamWriteBytes);
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<uint8_t>(i * 7 + 1);
+    b[i] = static_cast<uint8_t>(255 - i % 251);
+  }
+  char* base = static_cast<char*>(dst.raw());
+  be.write_bytes(base, a.data(), a.size());          // the whole payload
+  be.write_bytes(base + 1024, b.data(), 7);          // an odd size
+  be.write_bytes(base, b.data(), 3);                 // after the first, in stream order
+  std::fill(a.begin(), a.end(), uint8_t{0});         // the launch took its own copy
+  be.synchronize();
+  const Tensor host = dst.to(Device::CPU);
+  const uint8_t* h = host.data<uint8_t>();
+  int64_t bad = 0;
+  for (size_t i = 0; i < 1024; ++i) bad += h[i] != (i < 3 ? b[i] : static_cast<uint8_t>(i * 7 + 1));
+  for (size_t i = 0; i < 7; ++i) bad += h[1024 + i] != b[i];
+  bad += h[1031] != 0;
+  CHECK(bad == 0);
+  CHECK_THROWS_AS(be.write_bytes(base, b.data(), kMaxStreamWriteBytes + 1), bts::Error);
+
+  const Shape4 s{48, 3, 32, 32};
+  const Tensor in = random_images(s, 77), labels = random_labels(s.b, 77);
+  for (const MixingOptions& mo : {MixingOptions{0.3, 0, 16, 9}, MixingOptions{0, 0.3, 0, 9}}) {
+    CAPTURE(mo.mixup_alpha);
+    BatchMixer cpu(mo, s.b, s.c, s.h, s.w, Device::CPU), gpu(mo, s.b, s.c, s.h, s.w, Device::CUDA);
+    Tensor cpu_in = in.clone(), gpu_in = in.to(Device::CUDA);
+    const Tensor gpu_labels = labels.to(Device::CUDA);
+    be.synchronize();
+    gpu.set_step(10);
+    gpu.set_step(11);  // wins: written after the first, before the kernels
+    gpu.mix(gpu_in, gpu_labels);
+    cpu.apply(11, cpu_in, labels);
+    be.synchronize();
+    CHECK(mismatches(gpu_in, cpu_in) == 0);  // cutout in place
+    CHECK(mismatches(gpu.images(), cpu.images()) == 0);
+    CHECK(mismatches(gpu.labels(), cpu.labels()) == 0);
+    CHECK(mismatches(gpu.label_weights(), cpu.label_weights()) == 0);
+    CHECK(mismatches(gpu.source_slot(), cpu.source_slot()) == 0);
+  }
 }
 
 }  // TEST_SUITE

@@ -179,4 +179,27 @@ TEST_CASE("an out-of-range index with RandAugment on still gives NaN and label -
   }
 }
 
+// The two parts a recorded step holds apart: the arguments written (twice, without a wait between: the later one
+// must win, in stream order) and then the kernels, which read them on the device.
+TEST_CASE("the two-part batch build on the GPU: the options written last, read on the device, equal the CPU's") {
+  Dataset d = random_dataset(150, 3, 32, 32, 41);
+  DeviceDataset cpu_ds(d, Device::CPU), gpu_ds(d, Device::CUDA);
+  std::vector<int32_t> iv(64);
+  for (size_t k = 0; k < iv.size(); ++k) iv[k] = static_cast<int32_t>((k * 37) % 150);
+  const Tensor idx = Tensor::from_vector(iv, {64}), dev_idx = idx.to(Device::CUDA);
+  Tensor im = Tensor::empty({64, 3, 32, 32}, DType::F32, Device::CUDA), lab = Tensor::empty({64}, DType::I32, Device::CUDA);
+  for (int ra : {0, 2}) {
+    CAPTURE(ra);
+    BatchOptions first{5, 3, true, ra, 4}, last{5, 4, true, ra, 4};
+    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+    gpu_ds.set_batch_options(first);
+    gpu_ds.set_batch_options(last);
+    gpu_ds.build_batch(dev_idx, im, lab);
+    const Batch want = cpu_ds.batch(idx, last);
+    const Tensor him = im.to(Device::CPU), hlab = lab.to(Device::CPU);
+    CHECK(std::memcmp(him.raw(), want.images.raw(), want.images.bytes()) == 0);
+    CHECK(std::memcmp(hlab.raw(), want.labels.raw(), want.labels.bytes()) == 0);
+  }
+}
+
 }  // TEST_SUITE
