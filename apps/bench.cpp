@@ -91,7 +91,10 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   backend(dev).set_native_bf16(precision != "bf16-cast");
   // tf32-nhwc: TF32 with channels-last activations (the GPU's f32 kernels in NHWC; the CPU picks its own layout).
   backend(dev).set_f32_channels_last(precision == "tf32-nhwc");
-  if (precision == "bf16" || precision == "bf16-cast") model.set_compute_dtype(DType::BF16);
+  // bf16-cudnn-bn: bf16 with cuDNN's fused NHWC BatchNorm (+ReLU) instead of ours, the comparison the choice needs.
+  backend(dev).set_batchnorm_cudnn(precision == "bf16-cudnn-bn");
+  if (precision == "bf16" || precision == "bf16-cast" || precision == "bf16-cudnn-bn")
+    model.set_compute_dtype(DType::BF16);
   // The data: 8 batches' worth of random images and labels, resident on the device as in training.
   const int64_t n_data = 8 * batch, per_epoch = n_data / batch;
   // Target and sample weights made once (1 and 1/b); the labels are the batch buffer make_batch fills.
@@ -360,8 +363,10 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precisions,
                  "arithmetics to time: fp32, tf32 (TF32 tensor cores on the GPU; fp32 on the CPU), bf16 (mixed; "
                  "the GPU's own bf16 kernels, channels last), bf16-cast (mixed through the f32 kernels between casts), "
-                 "tf32-nhwc (TF32 with channels-last activations on the GPU)")
-      ->capture_default_str()->check(CLI::IsMember({"fp32", "tf32", "bf16", "bf16-cast", "tf32-nhwc"}));
+                 "tf32-nhwc (TF32 with channels-last activations on the GPU), bf16-cudnn-bn (bf16 with cuDNN's "
+                 "fused NHWC BatchNorm instead of ours; GPU only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16", "bf16-cast", "tf32-nhwc", "bf16-cudnn-bn"}));
   app.add_flag("--no-tf32", no_tf32, "the same as --precision fp32");
   app.add_option("--json", json_path, "write the results here as JSON");
   int64_t train_size = 50000;
@@ -393,26 +398,38 @@ int main(int argc, char** argv) {
     }
     if (no_tf32) precisions = {"fp32"};
     std::printf("bench on %s\n", device_summary(st).c_str());
-    nlohmann::json all = nlohmann::json::array();
+    nlohmann::json all = nlohmann::json::array(), failed = nlohmann::json::array();
     for (const std::string& precision : precisions)
       for (int64_t s : sizes)
         for (int64_t c : classes) {
-          nlohmann::json j = run_one(dev, width, batch, {c, s}, precision, warmup, iters, train_size);
-          print_row(j);
-          all.push_back(j);
+          // A configuration the device cannot run (e.g. cuDNN refusing its BatchNorm for a layout) is reported and
+          // skipped: the other rows and the JSON still come out.
+          try {
+            nlohmann::json j = run_one(dev, width, batch, {c, s}, precision, warmup, iters, train_size);
+            print_row(j);
+            all.push_back(j);
+          } catch (const bts::Error& e) {
+            std::printf("%-5s %-13s %4lld cls %3lldpx b%-4lld | FAILED: %s\n", device_name(dev), precision.c_str(),
+                        (long long)c, (long long)s, (long long)batch, e.what());
+            failed.push_back({{"precision", precision}, {"image_size", s}, {"classes", c}, {"error", e.what()}});
+            backend(dev).set_batchnorm_cudnn(false);
+          }
         }
     backend(dev).set_tf32(precisions.front().rfind("tf32", 0) == 0);  // the tables below run in f32 tensors
     backend(dev).set_native_bf16(true);
     backend(dev).set_f32_channels_last(false);
+    backend(dev).set_batchnorm_cudnn(false);
     // The strategies' own work, against the first configuration's step (batch b, CIFAR-sized by default).
     const double step_ms = all.empty() ? 0.0 : all[0]["step_ms_median"].get<double>();
+    const int done = failed.empty() ? 0 : 3;  // 3: some configurations failed (listed in the JSON's "failed")
     if (step_only) {
       if (!json_path.empty()) {
-        bts::write_text_atomic(json_path,
-                               nlohmann::json{{"device", device_summary(st)}, {"results", all}}.dump(2) + "\n");
+        bts::write_text_atomic(
+            json_path,
+            nlohmann::json{{"device", device_summary(st)}, {"results", all}, {"failed", failed}}.dump(2) + "\n");
         std::printf("wrote %s\n", json_path.c_str());
       }
-      return 0;
+      return done;
     }
     nlohmann::json strategies = strategy_costs(dev, train_size, batch, warmup, iters, step_ms);
     std::printf("strategy bookkeeping per training iteration (N = %lld, b = %lld, B = 0.3; step %.3f ms):\n",
@@ -429,13 +446,13 @@ int main(int argc, char** argv) {
                   r["ms_per_batch"].get<double>(), 100.0 * r["fraction_of_step"].get<double>());
     if (!json_path.empty()) {
       bts::write_text_atomic(json_path, nlohmann::json{{"device", device_summary(st)}, {"results", all},
-                                                       {"strategy_costs", strategies},
+                                                       {"failed", failed}, {"strategy_costs", strategies},
                                                        {"augmentation_costs", augmentations}}
                                                 .dump(2) +
                                             "\n");
       std::printf("wrote %s\n", json_path.c_str());
     }
-    return 0;
+    return done;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench: error: %s\n", e.what());
     return 1;

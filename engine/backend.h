@@ -18,6 +18,7 @@
 #include <string>
 
 #include "engine/dtype.h"
+#include "kernels/common/check.h"
 #include "kernels/common/augment.h"
 #include "kernels/common/conv_shape.h"
 #include "kernels/common/importance.h"
@@ -139,6 +140,13 @@ class Backend {
   // f32 activations channels last too (the CUDA backend: NHWC convolutions for fp32/TF32, which cuDNN's tensor-core
   // kernels read without transposes; NCHW by default until measured). Ignored where the layout is fixed otherwise.
   virtual void set_f32_channels_last(bool /*on*/) {}
+  // Training-mode BatchNorm (and BatchNorm + ReLU) of channels-last activations through cuDNN's fused kernels
+  // instead of the backend's own, for comparison (config `batchnorm: cudnn`, bench --batchnorm cudnn). Only the
+  // CUDA backend has them; the others refuse to turn it on.
+  virtual void set_batchnorm_cudnn(bool on) {
+    BTS_CHECK(!on, "batchnorm 'cudnn' needs cuDNN: the " << device_name(device())
+                                                           << " backend has its own BatchNorm only");
+  }
   virtual void conv2d_forward(const kernels::ConvShape& s, const Tensor& x, const Tensor& w, Tensor& y,
                               Arena& scratch) = 0;
   virtual void conv2d_backward_data(const kernels::ConvShape& s, const Tensor& dy, const Tensor& w, GradTarget dx,

@@ -14,8 +14,8 @@ import json
 import sys
 
 # Which of our precisions each PyTorch configuration is the like-for-like peer of (the faster where two are).
-PEER_OF = {"eager fp32": ["fp32"], "eager TF32": ["tf32", "tf32-nhwc"], "AMP bf16 + channels_last": ["bf16"],
-           "torch.compile (AMP bf16 + channels_last)": ["bf16"]}
+PEER_OF = {"eager fp32": ["fp32"], "eager TF32": ["tf32", "tf32-nhwc"], "AMP bf16 + channels_last": ["bf16", "bf16-cudnn-bn"],
+           "torch.compile (AMP bf16 + channels_last)": ["bf16", "bf16-cudnn-bn"]}
 
 
 def best_rate(r):
@@ -93,6 +93,12 @@ def main():
             full = best["graph_iteration_images_per_second"]
             print("the same whole iteration as one CUDA graph, as the trainer runs it (%.2f ms): %.0f img/s, %.2fx "
                   "PyTorch's best step" % (best["graph_iteration_ms"], full, full / best_peer["images_per_second"]))
+    if "bf16" in ours and "bf16-cudnn-bn" in ours:
+        own, dnn = ours["bf16"], ours["bf16-cudnn-bn"]
+        print()
+        print("bf16 with our BatchNorm kernels %.0f img/s vs with cuDNN's fused NHWC BatchNorm %.0f img/s: ours %.2fx "
+              "(the faster should be the default: config batchnorm)" % (
+                  best_rate(own), best_rate(dnn), best_rate(own) / best_rate(dnn)))
     if "bf16" in ours and "bf16-cast" in ours:
         own, cast = ours["bf16"], ours["bf16-cast"]
         print()

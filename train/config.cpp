@@ -101,6 +101,7 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("conv_algorithms", c.conv_algorithms, one_of({"heuristic", "measured"}), "heuristic, measured");
   f.read("step_graph", c.step_graph, any, "true or false");
   f.read("f32_channels_last", c.f32_channels_last, any, "true or false");
+  f.read("batchnorm", c.batchnorm, one_of({"own", "cudnn"}), "own, cudnn");
   // The key before `precision` existed (configs and checkpoints written then): true is tf32, false fp32.
   bool tf32 = true;
   f.read("tf32", tf32, any, "true or false");
@@ -243,6 +244,7 @@ json config_to_json(const TrainConfig& c) {
               {"conv_algorithms", c.conv_algorithms},
               {"step_graph", c.step_graph},
               {"f32_channels_last", c.f32_channels_last},
+              {"batchnorm", c.batchnorm},
               {"train_subset", c.train_subset},
               {"test_subset", c.test_subset},
               {"eval_every", c.eval_every},

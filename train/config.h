@@ -61,6 +61,10 @@ struct TrainConfig {
   // prefer NHWC, but our f32 kernels were tuned in NCHW; off until a measurement says otherwise (bench --precision
   // tf32-nhwc). No effect on the CPU.
   bool f32_channels_last = false;
+  // Training-mode BatchNorm (+ReLU) of channels-last activations: "own" (kernels/cuda/batchnorm.h) or "cudnn"
+  // (cuDNN's fused persistent NHWC kernels, kernels/cuda/cudnn_batchnorm.h), to compare (bench --precision
+  // bf16-cudnn-bn). GPU only: "cudnn" is refused on the CPU.
+  std::string batchnorm = "own";
   int64_t train_subset = 0;             // 0: the whole training set; k: a fixed random subset of k samples
   int64_t test_subset = 0;              // 0: the whole test set
   int64_t eval_every = 1;               // epochs

@@ -59,6 +59,7 @@ json run_in_directory(const TrainConfig& cfg, const json& cfg_json, const TrainO
   const Device dev = choose_device(cfg.device);
   backend(dev).set_tf32(cfg.precision == "tf32");
   backend(dev).set_f32_channels_last(cfg.f32_channels_last);
+  backend(dev).set_batchnorm_cudnn(cfg.batchnorm == "cudnn");
   use_conv_algorithms(cfg, dir, dev, opt.resume);
   const RunLog log(dir, opt.quiet, /*fresh=*/!opt.resume);
   CoresetSelection coreset;

@@ -5,6 +5,8 @@
 // itself with the engine (cuda_backend.cpp). Methods: cuda_backend.cpp (registration, memory, timing),
 // cuda_ops.cpp (ops and SGD), cuda_training_kernels.cpp (sampling, strategies, augmentation).
 #pragma once
+#include <map>
+
 #include "engine/backend.h"
 
 namespace bts {
@@ -44,6 +46,9 @@ class CudaBackend final : public Backend {
   bool native_bf16() const override { return native_bf16_; }
   void set_native_bf16(bool on) override { native_bf16_ = on; }
   void set_f32_channels_last(bool on) override { f32_channels_last_ = on; }
+  void set_batchnorm_cudnn(bool on) override { batchnorm_cudnn_ = on; }
+  // BatchNorm passes (forward or backward) that went to cuDNN so far: lets tests see the path was taken.
+  int64_t cudnn_batchnorm_calls() const { return cudnn_batchnorm_calls_; }
   Layout activation_layout(DType dtype, int64_t channels) const override;
   Layout conv_input_layout(Layout /*x*/, Layout y, int64_t /*in_channels*/) const override { return y; }
   Layout conv_weight_layout(Layout y) const override { return y; }
@@ -149,6 +154,26 @@ class CudaBackend final : public Backend {
   bool native_bf16_ = true;
   uint64_t memory_generation_ = 0;  // moves of scratch_ or workspace_ (memory_generation)
   bool f32_channels_last_ = false;
+  // batchnorm: cudnn. What a cuDNN BatchNorm forward leaves for its backward, keyed by its save_mean (a tape
+  // scratch tensor, unique per BatchNorm and step): the reserve (tape arena), beta and eps, which our backward
+  // interface does not carry. A backward whose forward was ours finds no entry and runs ours.
+  struct CudnnBatchNormRecord {
+    void* reserve = nullptr;
+    size_t reserve_bytes = 0;
+    const float* beta = nullptr;
+    double eps = 0;
+    bool relu = false;
+  };
+  bool batchnorm_cudnn_ = false;
+  int64_t cudnn_batchnorm_calls_ = 0;
+  std::map<const void*, CudnnBatchNormRecord> cudnn_batchnorms_;
+  bool cudnn_batchnorm_applies(const Tensor& x) const;
+  bool cudnn_batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
+                               Tensor& y, Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                               Tensor& running_var, bool relu, Arena* reserve_arena);
+  bool cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy, const Tensor& gamma,
+                                const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dgamma,
+                                GradTarget dbeta, Arena& scratch);
 };
 
 }  // namespace bts

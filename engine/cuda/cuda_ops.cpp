@@ -12,6 +12,7 @@
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/cudnn_batchnorm.h"
 #include "kernels/cuda/convert.h"
 #include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/elementwise.h"
@@ -142,16 +143,67 @@ void bn_forward_train(void* stats_scratch, const Tensor& x, const Tensor& gamma,
 }
 }  // namespace
 
+// batchnorm: cudnn (kernels/cuda/cudnn_batchnorm.h) takes the channels-last training BatchNorms; the rest are ours.
+bool CudaBackend::cudnn_batchnorm_applies(const Tensor& x) const {
+  return batchnorm_cudnn_ && channels_last(x.layout()) && (x.dtype() == DType::BF16 || x.dtype() == DType::F32);
+}
+
+// The cuDNN forward when it applies (false: run ours). Its reserve comes from `reserve_arena` (the tape's, so it
+// lives until the backward); a plain BatchNorm has no arena here and goes to cuDNN only when it needs no reserve.
+bool CudaBackend::cudnn_batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                                          double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                          Tensor& running_mean, Tensor& running_var, bool relu, Arena* reserve_arena) {
+  if (!cudnn_batchnorm_applies(x)) return false;
+  const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, relu};
+  const size_t reserve_bytes = kg::cudnn_batchnorm_reserve_bytes(ctx(), b);
+  if (reserve_bytes > 0 && !reserve_arena) return false;
+  void* reserve = reserve_bytes > 0 ? reserve_arena->allocate(reserve_bytes) : nullptr;
+  const size_t ws = kg::cudnn_batchnorm_workspace_bytes(ctx(), b);
+  kg::cudnn_batchnorm_forward_train(ctx(), b, x.raw(), f32(gamma), f32(beta), eps, momentum, y.raw(), f32(save_mean),
+                                    f32(save_invstd), f32(running_mean), f32(running_var), conv_workspace(ws), ws,
+                                    reserve, reserve_bytes);
+  cudnn_batchnorms_[save_mean.raw()] = {reserve, reserve_bytes, f32(beta), eps, relu};
+  ++cudnn_batchnorm_calls_;
+  return true;
+}
+
+// The cuDNN backward of a cuDNN forward (found by its save_mean); false: run ours.
+bool CudaBackend::cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
+                                           const Tensor& gamma, const Tensor& save_mean, const Tensor& save_invstd,
+                                           GradTarget dx, GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+  if (!cudnn_batchnorm_applies(x)) return false;
+  const auto it = cudnn_batchnorms_.find(save_mean.raw());
+  if (it == cudnn_batchnorms_.end() || it->second.relu != (relu_y != nullptr)) return false;
+  const CudnnBatchNormRecord& r = it->second;
+  const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, r.relu};
+  const size_t elem = x.dtype() == DType::BF16 ? 2 : 4;
+  void* px = dx ? dx.ptr : scratch.allocate(static_cast<size_t>(x.numel()) * elem);
+  float* pgamma = dgamma ? dgamma.as<float>() : scratch_elems<float>(scratch, b.C);
+  float* pbeta = dbeta ? dbeta.as<float>() : scratch_elems<float>(scratch, b.C);
+  const size_t ws = kg::cudnn_batchnorm_workspace_bytes(ctx(), b);
+  kg::cudnn_batchnorm_backward(ctx(), b, x.raw(), relu_y ? relu_y->raw() : nullptr, dy.raw(), f32(gamma), r.beta,
+                               r.eps, f32(save_mean), f32(save_invstd), px, dx.accumulate, pgamma, pbeta,
+                               dgamma.accumulate, conv_workspace(ws), ws, r.reserve, r.reserve_bytes);
+  ++cudnn_batchnorm_calls_;
+  return true;
+}
+
 void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                           Tensor& running_mean, Tensor& running_var) {
+  if (cudnn_batchnorm_forward(x, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean, running_var,
+                              /*relu=*/false, nullptr))
+    return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/false);
 }
 
 void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                                double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                                               Tensor& running_mean, Tensor& running_var, Arena& /*scratch*/) {
+                                               Tensor& running_mean, Tensor& running_var, Arena& tape_arena) {
+  if (cudnn_batchnorm_forward(x, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean, running_var,
+                              /*relu=*/true, &tape_arena))
+    return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/true);
 }
@@ -189,12 +241,14 @@ void bn_backward(const Tensor& x, const Tensor& dy, const Tensor* relu_y, const 
 void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                                      const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
                                      Arena& scratch) {
+  if (cudnn_batchnorm_backward(x, nullptr, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch)) return;
   bn_backward(x, dy, nullptr, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
 }
 
 void CudaBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
                                           const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
                                           GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+  if (cudnn_batchnorm_backward(x, &y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch)) return;
   bn_backward(x, dy, &y, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
 }
 

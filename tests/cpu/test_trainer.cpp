@@ -32,6 +32,12 @@ TEST_CASE("config: defaults, every error names the key, the value and what is al
     CHECK_FALSE(back.step_graph);
     CHECK(back.f32_channels_last);
   }
+  CHECK(c.batchnorm == "own");
+  CHECK(config_from_json(config_to_json(config_from_json({{"batchnorm", "cudnn"}}))).batchnorm == "cudnn");
+  CHECK_THROWS_WITH_AS(config_from_json({{"batchnorm", "fused"}}), doctest::Contains("own, cudnn"), Error);
+  // cuDNN's BatchNorm is the CUDA backend's; the CPU refuses it with a reason (a run fails before any work).
+  CHECK_THROWS_WITH_AS(backend(Device::CPU).set_batchnorm_cudnn(true), doctest::Contains("needs cuDNN"), Error);
+  backend(Device::CPU).set_batchnorm_cudnn(false);
   CHECK_THROWS_WITH_AS(config_from_json({{"bugdet", 0.3}}), doctest::Contains("unknown config key 'bugdet'"), Error);
   CHECK_THROWS_WITH_AS(config_from_json({{"budget", 1.5}}), doctest::Contains("(0, 1]"), Error);
   // Negative numbers never wrap into unsigned fields; huge whole numbers never overflow integer ones.
