@@ -72,6 +72,23 @@ void Backend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Te
   batchnorm_backward(x, g, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
 }
 
+void Backend::batchnorm_add_relu_forward_train(const Tensor& x, const Tensor& z, const Tensor& gamma,
+                                               const Tensor& beta, double eps, double momentum, Tensor& y,
+                                               Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                                               Tensor& running_var, Arena& scratch) {
+  Tensor bn = Tensor::empty_in(scratch, x.shape(), x.dtype(), x.layout());
+  batchnorm_forward_train(x, gamma, beta, eps, momentum, bn, save_mean, save_invstd, running_mean, running_var);
+  add_relu_forward(bn, z, y);
+}
+
+void Backend::batchnorm_add_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                          const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
+                                          GradTarget dz, GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+  Tensor g = Tensor::empty_in(scratch, y.shape(), y.dtype(), y.layout());
+  add_relu_backward(y, dy, GradTarget{g.raw(), false, g.layout()}, dz, scratch);
+  batchnorm_backward(x, g, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
+}
+
 void Backend::add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
   add_forward(a, b, y);
   relu_forward(y, y);  // element by element: in place is safe

@@ -173,6 +173,16 @@ class Backend {
   virtual void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
                                        const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
                                        GradTarget dgamma, GradTarget dbeta, Arena& scratch);
+  // relu(BatchNorm(x) + z) as one op (a residual block's end), the BatchNorm output rounded to x's dtype before the
+  // add. Backward takes the op's output y and its gradient dy, and writes the gradients of x, z, gamma and beta.
+  // The defaults compose batchnorm, add_relu and their backwards through step-lifetime temporaries in `scratch`.
+  virtual void batchnorm_add_relu_forward_train(const Tensor& x, const Tensor& z, const Tensor& gamma,
+                                                const Tensor& beta, double eps, double momentum, Tensor& y,
+                                                Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                                                Tensor& running_var, Arena& scratch);
+  virtual void batchnorm_add_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                           const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
+                                           GradTarget dz, GradTarget dgamma, GradTarget dbeta, Arena& scratch);
   virtual void relu_forward(const Tensor& x, Tensor& y) = 0;
   virtual void relu_backward(const Tensor& y, const Tensor& dy, GradTarget dx) = 0;
   virtual void add_forward(const Tensor& a, const Tensor& b, Tensor& y) = 0;

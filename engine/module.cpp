@@ -42,6 +42,11 @@ Var BatchNorm2d::forward_relu(Tape& t, Var x) {
                           training(), kMomentum, kEps);
 }
 
+Var BatchNorm2d::forward_add_relu(Tape& t, Var x, Var z) {
+  return batchnorm2d_add_relu(t, x, z, t.param(*weight_), t.param(*bias_), running_mean_->data, running_var_->data,
+                              training(), kMomentum, kEps);
+}
+
 Linear::Linear(ModelStores& s, const std::string& name, int64_t in, int64_t out) {
   weight_ = s.params.add(name + ".weight", {out, in}, Init::LinearWeight, in);
   bias_ = s.params.add(name + ".bias", {out}, Init::LinearBias, in);

@@ -50,6 +50,8 @@ class BatchNorm2d : public Module {
   Var forward(Tape& t, Var x) override;
   // relu(forward(x)) as one op (batchnorm2d_relu).
   Var forward_relu(Tape& t, Var x);
+  // relu(forward(x) + z) as one op (batchnorm2d_add_relu): a residual block's end.
+  Var forward_add_relu(Tape& t, Var x, Var z);
 
  private:
   Parameter *weight_, *bias_, *running_mean_, *running_var_;

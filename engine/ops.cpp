@@ -10,8 +10,9 @@ void require_same(const Tensor& a, const Tensor& b, const char* op) {
   BTS_CHECK(a.dtype() == b.dtype() && a.device() == b.device(),
             op << ": operands differ in dtype/device: " << a.describe() << " vs " << b.describe());
 }
-bool any_grad(Var a, Var b = Var(), Var c = Var()) {
-  return (a.node() && a.requires_grad()) || (b.node() && b.requires_grad()) || (c.node() && c.requires_grad());
+bool any_grad(Var a, Var b = Var(), Var c = Var(), Var d = Var()) {
+  return (a.node() && a.requires_grad()) || (b.node() && b.requires_grad()) || (c.node() && c.requires_grad()) ||
+         (d.node() && d.requires_grad());
 }
 
 // Mixed precision: an op on bf16 tensors is its f32 op between casts. The inputs widen exactly, the f32 kernels
@@ -150,6 +151,36 @@ Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, 
     GradTarget gx = t.grad_target(x);
     BTS_CHECK(gg.accumulate == gb.accumulate, "batchnorm2d_relu: gamma and beta gradients out of step");
     be.batchnorm_relu_backward(x.value(), y.value(), t.grad(y), gamma.value(), *mean, *invstd, gx, gg, gb, t.arena());
+  });
+  return y;
+}
+
+Var batchnorm2d_add_relu(Tape& t, Var x, Var z, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var,
+                         bool training, double momentum, double eps) {
+  const Tensor& X = x.value();
+  const Tensor& Z = z.value();
+  require_same(X, Z, "batchnorm2d_add_relu");
+  BTS_CHECK(X.shape() == Z.shape() && X.layout() == Z.layout(),
+            "batchnorm2d_add_relu: input " << X.describe() << " and shortcut " << Z.describe() << " differ");
+  if (!training || composed_bf16(X))
+    return add_relu(t, batchnorm2d(t, x, gamma, beta, running_mean, running_var, training, momentum, eps), z);
+  check_batchnorm(X, gamma, beta, running_mean, running_var);
+  check_batch_statistics(X);
+  Backend& be = backend(X.device());
+  const int64_t C = X.dim(1);
+  Var y = t.output(X.shape(), X.dtype(), any_grad(x, z, gamma, beta), X.layout());
+  Tensor* mean = &t.scratch({C}, statistics_dtype(X));
+  Tensor* invstd = &t.scratch({C}, statistics_dtype(X));
+  be.batchnorm_add_relu_forward_train(X, Z, gamma.value(), beta.value(), eps, momentum, y.mutable_value(), *mean,
+                                      *invstd, running_mean, running_var, t.arena());
+  t.record(y, [&t, &be, x, z, gamma, beta, y, mean, invstd] {
+    GradTarget gg = t.grad_target(gamma);
+    GradTarget gb = t.grad_target(beta);
+    GradTarget gx = t.grad_target(x);
+    GradTarget gz = t.grad_target(z);
+    BTS_CHECK(gg.accumulate == gb.accumulate, "batchnorm2d_add_relu: gamma and beta gradients out of step");
+    be.batchnorm_add_relu_backward(x.value(), y.value(), t.grad(y), gamma.value(), *mean, *invstd, gx, gz, gg, gb,
+                                   t.arena());
   });
   return y;
 }

@@ -32,6 +32,11 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
 // relu(batchnorm2d(...)) as one op: the same values, without storing the BatchNorm output.
 Var batchnorm2d_relu(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var, bool training,
                      double momentum, double eps);
+// relu(batchnorm2d(x, ...) + z) as one op: a residual block's second BatchNorm, its shortcut z and the ReLU. The
+// same values as add_relu(t, batchnorm2d(t, x, ...), z) (the BatchNorm output rounded to x's dtype before the add),
+// without storing the BatchNorm output or the gradient reaching it.
+Var batchnorm2d_add_relu(Tape& t, Var x, Var z, Var gamma, Var beta, Tensor& running_mean, Tensor& running_var,
+                         bool training, double momentum, double eps);
 Var relu(Tape& t, Var x);
 Var add(Tape& t, Var a, Var b);
 // relu(add(a, b)) as one op: the same values, without storing the sum.

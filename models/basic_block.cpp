@@ -23,11 +23,13 @@ BasicBlock::BasicBlock(ModelStores& s, const std::string& name, int64_t in, int6
   }
 }
 
+// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); the shortcut first, so that bn2, the add and the ReLU are
+// one op (batchnorm2d_add_relu). The backward still reaches x through the shortcut before conv1, as before.
 Var BasicBlock::forward(Tape& t, Var x) {
   Var h = bn1_.forward_relu(t, conv1_.forward(t, x));
-  h = bn2_.forward(t, conv2_.forward(t, h));
+  h = conv2_.forward(t, h);
   Var sc = shortcut_conv_ ? shortcut_bn_->forward(t, shortcut_conv_->forward(t, x)) : x;
-  return add_relu(t, h, sc);
+  return bn2_.forward_add_relu(t, h, sc);
 }
 
 }  // namespace bts

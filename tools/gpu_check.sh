@@ -396,7 +396,12 @@ else
     if grep -q -- '--json' <<<"$bhelp"; then bargs=(--json "$LOGDIR/bench.json"); fi
     # Every arithmetic: the table beside PyTorch (stage peer) compares each with its like.
     # (32x32 and 84x84 at 10 classes: six configurations, within the stage's time; 100 classes adds little.)
-    if grep -q -- '--precision' <<<"$bhelp"; then bargs+=(--precision fp32 tf32 tf32-nhwc bf16 bf16-cast bf16-cudnn-bn --classes 10); fi
+    if grep -q -- '--precision' <<<"$bhelp"; then
+      bargs+=(--precision fp32 tf32 tf32-nhwc bf16 bf16-cast)
+      # cuDNN's BatchNorm beside ours (a GPU-only configuration: the CPU refuses it).
+      if [ "$GPU_RC" != 77 ] && grep -q -- 'bf16-cudnn-bn' <<<"$bhelp"; then bargs+=(bf16-cudnn-bn); fi
+      bargs+=(--classes 10)
+    fi
     timed "$L" "$(limit 150 60)" "$B_BENCH" "${bargs[@]+"${bargs[@]}"}"
     if [ "$RC" = 0 ]; then record bench PASS "$SECS" "${bargs[*]+json: bench.json}"
     else record bench FAIL "$SECS" "$(rcnote "$RC")"; show_tail "$L" 30; fi

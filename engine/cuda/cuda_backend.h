@@ -73,6 +73,13 @@ class CudaBackend final : public Backend {
   void batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                     double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                     Tensor& running_mean, Tensor& running_var, Arena& scratch) override;
+  void batchnorm_add_relu_forward_train(const Tensor& x, const Tensor& z, const Tensor& gamma, const Tensor& beta,
+                                        double eps, double momentum, Tensor& y, Tensor& save_mean,
+                                        Tensor& save_invstd, Tensor& running_mean, Tensor& running_var,
+                                        Arena& scratch) override;
+  void batchnorm_add_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                   const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dz,
+                                   GradTarget dgamma, GradTarget dbeta, Arena& scratch) override;
   void batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
                                const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dgamma,
                                GradTarget dbeta, Arena& scratch) override;
@@ -163,17 +170,18 @@ class CudaBackend final : public Backend {
     const float* beta = nullptr;
     double eps = 0;
     bool relu = false;
+    bool add = false;
   };
   bool batchnorm_cudnn_ = false;
   int64_t cudnn_batchnorm_calls_ = 0;
   std::map<const void*, CudnnBatchNormRecord> cudnn_batchnorms_;
   bool cudnn_batchnorm_applies(const Tensor& x) const;
-  bool cudnn_batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
-                               Tensor& y, Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
-                               Tensor& running_var, bool relu, Arena* reserve_arena);
+  bool cudnn_batchnorm_forward(const Tensor& x, const Tensor* z, const Tensor& gamma, const Tensor& beta, double eps,
+                               double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                               Tensor& running_mean, Tensor& running_var, bool relu, Arena* reserve_arena);
   bool cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy, const Tensor& gamma,
-                                const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dgamma,
-                                GradTarget dbeta, Arena& scratch);
+                                const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget* dz,
+                                GradTarget dgamma, GradTarget dbeta, Arena& scratch);
 };
 
 }  // namespace bts

@@ -132,13 +132,14 @@ namespace {
 // kernels write it and the apply kernel reads it, in stream order, before any later BatchNorm can overwrite it.
 void bn_forward_train(void* stats_scratch, const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                       double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
-                      Tensor& running_var, bool relu) {
+                      Tensor& running_var, bool relu, const Tensor* z = nullptr) {
   const kg::BatchNormShape s = bn_shape(x);
   on_elements(x, [&](auto tag) {
     using T = decltype(tag);
     kg::batchnorm_forward_train(cu_stream(), s, elems<T>(x), f32(gamma), f32(beta), static_cast<float>(eps),
                                 static_cast<float>(momentum), elems<T>(y), f32(save_mean), f32(save_invstd),
-                                f32(running_mean), f32(running_var), static_cast<double*>(stats_scratch), relu);
+                                f32(running_mean), f32(running_var), static_cast<double*>(stats_scratch), relu,
+                                z ? static_cast<const T*>(elems<T>(*z)) : nullptr);
   });
 }
 }  // namespace
@@ -150,19 +151,20 @@ bool CudaBackend::cudnn_batchnorm_applies(const Tensor& x) const {
 
 // The cuDNN forward when it applies (false: run ours). Its reserve comes from `reserve_arena` (the tape's, so it
 // lives until the backward); a plain BatchNorm has no arena here and goes to cuDNN only when it needs no reserve.
-bool CudaBackend::cudnn_batchnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
-                                          double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                                          Tensor& running_mean, Tensor& running_var, bool relu, Arena* reserve_arena) {
+bool CudaBackend::cudnn_batchnorm_forward(const Tensor& x, const Tensor* z, const Tensor& gamma, const Tensor& beta,
+                                          double eps, double momentum, Tensor& y, Tensor& save_mean,
+                                          Tensor& save_invstd, Tensor& running_mean, Tensor& running_var, bool relu,
+                                          Arena* reserve_arena) {
   if (!cudnn_batchnorm_applies(x)) return false;
-  const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, relu};
+  const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, relu || z, z != nullptr};
   const size_t reserve_bytes = kg::cudnn_batchnorm_reserve_bytes(ctx(), b);
   if (reserve_bytes > 0 && !reserve_arena) return false;
   void* reserve = reserve_bytes > 0 ? reserve_arena->allocate(reserve_bytes) : nullptr;
   const size_t ws = kg::cudnn_batchnorm_workspace_bytes(ctx(), b);
-  kg::cudnn_batchnorm_forward_train(ctx(), b, x.raw(), f32(gamma), f32(beta), eps, momentum, y.raw(), f32(save_mean),
-                                    f32(save_invstd), f32(running_mean), f32(running_var), conv_workspace(ws), ws,
-                                    reserve, reserve_bytes);
-  cudnn_batchnorms_[save_mean.raw()] = {reserve, reserve_bytes, f32(beta), eps, relu};
+  kg::cudnn_batchnorm_forward_train(ctx(), b, x.raw(), z ? z->raw() : nullptr, f32(gamma), f32(beta), eps, momentum,
+                                    y.raw(), f32(save_mean), f32(save_invstd), f32(running_mean), f32(running_var),
+                                    conv_workspace(ws), ws, reserve, reserve_bytes);
+  cudnn_batchnorms_[save_mean.raw()] = {reserve, reserve_bytes, f32(beta), eps, b.relu, b.add};
   ++cudnn_batchnorm_calls_;
   return true;
 }
@@ -170,20 +172,26 @@ bool CudaBackend::cudnn_batchnorm_forward(const Tensor& x, const Tensor& gamma, 
 // The cuDNN backward of a cuDNN forward (found by its save_mean); false: run ours.
 bool CudaBackend::cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy,
                                            const Tensor& gamma, const Tensor& save_mean, const Tensor& save_invstd,
-                                           GradTarget dx, GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
+                                           GradTarget dx, GradTarget* dz, GradTarget dgamma, GradTarget dbeta,
+                                           Arena& scratch) {
   if (!cudnn_batchnorm_applies(x)) return false;
   const auto it = cudnn_batchnorms_.find(save_mean.raw());
-  if (it == cudnn_batchnorms_.end() || it->second.relu != (relu_y != nullptr)) return false;
+  if (it == cudnn_batchnorms_.end() || it->second.relu != (relu_y != nullptr) || it->second.add != (dz != nullptr))
+    return false;
   const CudnnBatchNormRecord& r = it->second;
-  const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, r.relu};
-  const size_t elem = x.dtype() == DType::BF16 ? 2 : 4;
-  void* px = dx ? dx.ptr : scratch.allocate(static_cast<size_t>(x.numel()) * elem);
+  const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, r.relu, r.add};
+  const size_t elem = x.dtype() == DType::BF16 ? 2 : 4, bytes = static_cast<size_t>(x.numel()) * elem;
+  void* px = dx ? dx.ptr : scratch.allocate(bytes);
+  // cuDNN writes dz, never adds to it: an accumulating target takes it through a temporary.
+  void* pz = nullptr;
+  if (r.add) pz = (*dz && !dz->accumulate) ? dz->ptr : scratch.allocate(bytes);
   float* pgamma = dgamma ? dgamma.as<float>() : scratch_elems<float>(scratch, b.C);
   float* pbeta = dbeta ? dbeta.as<float>() : scratch_elems<float>(scratch, b.C);
   const size_t ws = kg::cudnn_batchnorm_workspace_bytes(ctx(), b);
   kg::cudnn_batchnorm_backward(ctx(), b, x.raw(), relu_y ? relu_y->raw() : nullptr, dy.raw(), f32(gamma), r.beta,
-                               r.eps, f32(save_mean), f32(save_invstd), px, dx.accumulate, pgamma, pbeta,
+                               r.eps, f32(save_mean), f32(save_invstd), px, dx.accumulate, pz, pgamma, pbeta,
                                dgamma.accumulate, conv_workspace(ws), ws, r.reserve, r.reserve_bytes);
+  if (r.add && *dz && dz->accumulate) copy_grad(Tensor::wrap(pz, x.shape(), x.dtype(), Device::CUDA, x.layout()), *dz);
   ++cudnn_batchnorm_calls_;
   return true;
 }
@@ -191,8 +199,8 @@ bool CudaBackend::cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y
 void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                           Tensor& running_mean, Tensor& running_var) {
-  if (cudnn_batchnorm_forward(x, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean, running_var,
-                              /*relu=*/false, nullptr))
+  if (cudnn_batchnorm_forward(x, nullptr, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean,
+                              running_var, /*relu=*/false, nullptr))
     return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/false);
@@ -201,8 +209,8 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
 void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                                double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                                Tensor& running_mean, Tensor& running_var, Arena& tape_arena) {
-  if (cudnn_batchnorm_forward(x, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean, running_var,
-                              /*relu=*/true, &tape_arena))
+  if (cudnn_batchnorm_forward(x, nullptr, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean,
+                              running_var, /*relu=*/true, &tape_arena))
     return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/true);
@@ -223,7 +231,7 @@ namespace {
 // BatchNorm's backward, with the ReLU after it folded in when relu_y (its output) is given.
 void bn_backward(const Tensor& x, const Tensor& dy, const Tensor* relu_y, const Tensor& gamma,
                  const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget dgamma,
-                 GradTarget dbeta, Arena& scratch) {
+                 GradTarget dbeta, Arena& scratch, GradTarget dz = GradTarget()) {
   const kg::BatchNormShape s = bn_shape(x);
   float* pgamma = dgamma ? dgamma.as<float>() : scratch_elems<float>(scratch, s.C);
   float* pbeta = dbeta ? dbeta.as<float>() : scratch_elems<float>(scratch, s.C);
@@ -233,7 +241,8 @@ void bn_backward(const Tensor& x, const Tensor& dy, const Tensor* relu_y, const 
     T* px = dx ? dx.as<T>() : scratch_elems<T>(scratch, x.numel());
     kg::batchnorm_backward(cu_stream(), s, elems<T>(x), elems<T>(dy), f32(gamma), f32(save_mean), f32(save_invstd),
                            px, pgamma, pbeta, dx.accumulate, dgamma.accumulate, sums,
-                           relu_y ? static_cast<const T*>(elems<T>(*relu_y)) : nullptr);
+                           relu_y ? static_cast<const T*>(elems<T>(*relu_y)) : nullptr, dz ? dz.as<T>() : nullptr,
+                           dz.accumulate);
   });
 }
 }  // namespace
@@ -241,15 +250,38 @@ void bn_backward(const Tensor& x, const Tensor& dy, const Tensor* relu_y, const 
 void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                                      const Tensor& save_invstd, GradTarget dx, GradTarget dgamma, GradTarget dbeta,
                                      Arena& scratch) {
-  if (cudnn_batchnorm_backward(x, nullptr, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch)) return;
+  if (cudnn_batchnorm_backward(x, nullptr, dy, gamma, save_mean, save_invstd, dx, nullptr, dgamma, dbeta, scratch))
+    return;
   bn_backward(x, dy, nullptr, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
 }
 
 void CudaBackend::batchnorm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
                                           const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx,
                                           GradTarget dgamma, GradTarget dbeta, Arena& scratch) {
-  if (cudnn_batchnorm_backward(x, &y, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch)) return;
+  if (cudnn_batchnorm_backward(x, &y, dy, gamma, save_mean, save_invstd, dx, nullptr, dgamma, dbeta, scratch))
+    return;
   bn_backward(x, dy, &y, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch);
+}
+
+// A residual block's end, relu(BatchNorm(x) + z): our BatchNorm kernels with the add folded into the output pass
+// and the shortcut's gradient into the dx pass (kernels/cuda/batchnorm.h), or cuDNN's BN_ADD_ACTIVATION.
+void CudaBackend::batchnorm_add_relu_forward_train(const Tensor& x, const Tensor& z, const Tensor& gamma,
+                                                   const Tensor& beta, double eps, double momentum, Tensor& y,
+                                                   Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                                                   Tensor& running_var, Arena& tape_arena) {
+  if (cudnn_batchnorm_forward(x, &z, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean,
+                              running_var, /*relu=*/true, &tape_arena))
+    return;
+  bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
+                   running_mean, running_var, /*relu=*/true, &z);
+}
+
+void CudaBackend::batchnorm_add_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                              const Tensor& gamma, const Tensor& save_mean, const Tensor& save_invstd,
+                                              GradTarget dx, GradTarget dz, GradTarget dgamma, GradTarget dbeta,
+                                              Arena& scratch) {
+  if (cudnn_batchnorm_backward(x, &y, dy, gamma, save_mean, save_invstd, dx, &dz, dgamma, dbeta, scratch)) return;
+  bn_backward(x, dy, &y, gamma, save_mean, save_invstd, dx, dgamma, dbeta, scratch, dz);
 }
 
 void CudaBackend::add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {

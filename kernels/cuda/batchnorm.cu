@@ -151,16 +151,24 @@ __device__ __forceinline__ Index channel_of(Index i, Index HW, Index C) {
   return kChannelsLast ? i % C : (i / HW) % C;
 }
 
-// With relu, the ReLU after the BatchNorm in the same pass (on the float result: the bits of BN then ReLU).
+// With relu, the ReLU after the BatchNorm in the same pass (on the float result: the bits of BN then ReLU). With a
+// shortcut z (a residual block's end), relu(BN + z): the BN value rounded to T first, as the BatchNorm kernel would
+// store it, then added in float as the add + ReLU kernel does, so the bits are those of the two kernels.
 template <typename T, typename Index, bool kChannelsLast>
 __global__ void bn_apply_kernel(Index n, Index HW, Index C, const T* x, const double* stats_2c, const float* gamma,
-                                const float* beta, bool relu, T* y) {
+                                const float* beta, bool relu, const T* z, T* y) {
   for (Index i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const Index c = channel_of<kChannelsLast>(i, HW, C);
     const double xhat = mul_rn(static_cast<double>(load(x + i)) - stats_2c[c], stats_2c[C + c]);
-    const float v =
-        static_cast<float>(add_rn(mul_rn(xhat, static_cast<double>(gamma[c])), static_cast<double>(beta[c])));
-    store(y + i, relu && !(v > 0.f) ? 0.f : v, false);
+    float v = static_cast<float>(add_rn(mul_rn(xhat, static_cast<double>(gamma[c])), static_cast<double>(beta[c])));
+    if (z) {
+      T bn;
+      store(&bn, v, false);
+      v = load(&bn) + load(z + i);
+      store(y + i, v > 0.f ? v : 0.f, false);
+    } else {
+      store(y + i, relu && !(v > 0.f) ? 0.f : v, false);
+    }
   }
 }
 
@@ -250,7 +258,7 @@ __global__ void bn_backward_finish_kernel(BatchNormShape s, int64_t chunks, cons
 template <typename T, typename Index, bool kChannelsLast>
 __global__ void bn_backward_dx_kernel(Index n, Index HW, Index C, double M, const T* x, const T* dy,
                                       const T* relu_y, const float* gamma, const float* mean, const float* invstd,
-                                      const double* sums_2c, T* dx, bool accumulate) {
+                                      const double* sums_2c, T* dx, bool accumulate, T* dz, bool accumulate_dz) {
   for (Index i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const Index c = channel_of<kChannelsLast>(i, HW, C);
     const double xhat = (load(x + i) - static_cast<double>(mean[c])) * invstd[c];
@@ -258,6 +266,7 @@ __global__ void bn_backward_dx_kernel(Index n, Index HW, Index C, double M, cons
     const float g = bn_upstream(dy, relu_y, static_cast<int64_t>(i));
     const float v = static_cast<float>(k * (M * g - sums_2c[c] - xhat * sums_2c[C + c]));
     store(dx + i, v, accumulate);
+    if (dz) store(dz + i, g, accumulate_dz);  // the shortcut's gradient: what the ReLU passed, as add + ReLU gives it
   }
 }
 
@@ -304,7 +313,7 @@ template <typename T>
 void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const T* x, const float* gamma,
                              const float* beta, float eps, float momentum, T* y, float* save_mean,
                              float* save_invstd, float* running_mean, float* running_var, double* scratch,
-                             bool relu) {
+                             bool relu, const typename BatchNormElement<T>::type* z) {
   check_channels(s);
   const int64_t P = chunks_per_channel(s), n = s.N * s.C * s.HW;
   double* partial = scratch;
@@ -320,7 +329,8 @@ void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const T* 
   with_index_and_layout(s, [&](auto index, auto channels_last) {
     using Index = decltype(index);
     bn_apply_kernel<T, Index, decltype(channels_last)::value><<<grid_for(n), kThreads, 0, st>>>(
-        static_cast<Index>(n), static_cast<Index>(s.HW), static_cast<Index>(s.C), x, stats_2c, gamma, beta, relu, y);
+        static_cast<Index>(n), static_cast<Index>(s.HW), static_cast<Index>(s.C), x, stats_2c, gamma, beta, relu, z,
+        y);
   });
   BTS_CUDA_LAUNCH_CHECK("bn_apply");
 }
@@ -345,8 +355,10 @@ template <typename T>
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const T* x, const T* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, T* dx, float* dgamma, float* dbeta,
                         bool accumulate_dx, bool accumulate_params, double* scratch,
-                        const typename BatchNormElement<T>::type* relu_y) {
+                        const typename BatchNormElement<T>::type* relu_y, typename BatchNormElement<T>::type* dz,
+                        bool accumulate_dz) {
   check_channels(s);
+  BTS_CHECK(!dz || relu_y, "batchnorm_backward: the shortcut's gradient needs the ReLU's output");
   const int64_t P = chunks_per_channel(s), n = s.N * s.C * s.HW;
   double* partial = scratch;
   double* sums_2c = scratch + 2 * s.C * P;
@@ -365,7 +377,7 @@ void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const T* x, co
     using Index = decltype(index);
     bn_backward_dx_kernel<T, Index, decltype(channels_last)::value><<<grid_for(n), kThreads, 0, st>>>(
         static_cast<Index>(n), static_cast<Index>(s.HW), static_cast<Index>(s.C), M, x, dy, relu_y, gamma,
-        save_mean, save_invstd, sums_2c, dx, accumulate_dx);
+        save_mean, save_invstd, sums_2c, dx, accumulate_dx, dz, accumulate_dz);
   });
   BTS_CUDA_LAUNCH_CHECK("bn_backward_dx");
 }
@@ -373,11 +385,12 @@ void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const T* x, co
 #define BTS_INSTANTIATE(T)                                                                                          \
   template void batchnorm_forward_train<T>(cudaStream_t, const BatchNormShape&, const T*, const float*,            \
                                            const float*, float, float, T*, float*, float*, float*, float*, double*, \
-                                           bool);                                                                   \
+                                           bool, const T*);                                                         \
   template void batchnorm_forward_eval<T>(cudaStream_t, const BatchNormShape&, const T*, const float*, const float*, \
                                           float, const float*, const float*, T*, double*);                          \
   template void batchnorm_backward<T>(cudaStream_t, const BatchNormShape&, const T*, const T*, const float*,        \
-                                      const float*, const float*, T*, float*, float*, bool, bool, double*, const T*);
+                                      const float*, const float*, T*, float*, float*, bool, bool, double*, const T*, \
+                                      T*, bool);
 BTS_INSTANTIATE(float)
 BTS_INSTANTIATE(uint16_t)
 #undef BTS_INSTANTIATE

@@ -33,6 +33,9 @@ struct BatchNormElement {
 
 // BatchNorm followed by ReLU fuses into the same kernels: `relu` applies it in the forward's output pass, and a
 // backward given the ReLU's output `relu_y` masks dy while reading it (no ReLU pass, no BN-output tensor).
+// A residual block's end, relu(BatchNorm(x) + z), fuses the same way: the forward given z adds it before the ReLU
+// (the BN value rounded to T first: the bits of BatchNorm then add + ReLU), and the backward given relu_y and dz
+// also writes the shortcut's gradient (dy where the ReLU passed, 0 elsewhere) in its dx pass.
 // Doubles of scratch each call below needs for shape s (partial sums, then the per-channel results).
 size_t batchnorm_scratch_doubles(const BatchNormShape& s);
 
@@ -40,7 +43,7 @@ template <typename T>
 void batchnorm_forward_train(cudaStream_t st, const BatchNormShape& s, const T* x, const float* gamma,
                              const float* beta, float eps, float momentum, T* y, float* save_mean,
                              float* save_invstd, float* running_mean, float* running_var, double* scratch,
-                             bool relu = false);
+                             bool relu = false, const typename BatchNormElement<T>::type* z = nullptr);
 template <typename T>
 void batchnorm_forward_eval(cudaStream_t st, const BatchNormShape& s, const T* x, const float* gamma,
                             const float* beta, float eps, const float* running_mean, const float* running_var, T* y,
@@ -49,6 +52,7 @@ template <typename T>
 void batchnorm_backward(cudaStream_t st, const BatchNormShape& s, const T* x, const T* dy, const float* gamma,
                         const float* save_mean, const float* save_invstd, T* dx, float* dgamma, float* dbeta,
                         bool accumulate_dx, bool accumulate_params, double* scratch,
-                        const typename BatchNormElement<T>::type* relu_y = nullptr);
+                        const typename BatchNormElement<T>::type* relu_y = nullptr,
+                        typename BatchNormElement<T>::type* dz = nullptr, bool accumulate_dz = false);
 
 }  // namespace bts::kernels::cuda

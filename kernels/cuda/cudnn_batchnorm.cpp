@@ -41,7 +41,9 @@ struct Descriptors {
 };
 
 cudnnBatchNormOps_t ops(const CudnnBatchNorm& b) {
-  return b.relu ? CUDNN_BATCHNORM_OPS_BN_ACTIVATION : CUDNN_BATCHNORM_OPS_BN;
+  BTS_CHECK(!b.add || b.relu, "cuDNN BatchNorm: the add comes with its ReLU (BN_ADD_ACTIVATION)");
+  return b.add ? CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION
+               : b.relu ? CUDNN_BATCHNORM_OPS_BN_ACTIVATION : CUDNN_BATCHNORM_OPS_BN;
 }
 
 void check_eps(double eps) {
@@ -53,11 +55,12 @@ void check_eps(double eps) {
 size_t cudnn_batchnorm_workspace_bytes(const Context& ctx, const CudnnBatchNorm& b) {
   const Descriptors d(b);
   size_t fwd = 0, bwd = 0;
-  BTS_CUDNN_CHECK(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(ctx.cudnn(), kMode, ops(b), d.x, nullptr,
-                                                                           d.x, d.params, d.relu, &fwd));
+  BTS_CUDNN_CHECK(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(
+      ctx.cudnn(), kMode, ops(b), d.x, b.add ? d.x : nullptr, d.x, d.params, d.relu, &fwd));
   BTS_CUDNN_CHECK(cudnnGetBatchNormalizationBackwardExWorkspaceSize(ctx.cudnn(), kMode, ops(b), d.x,
-                                                                    b.relu ? d.x : nullptr, d.x, nullptr, d.x,
-                                                                    d.params, d.relu, &bwd));
+                                                                    b.relu ? d.x : nullptr, d.x,
+                                                                    b.add ? d.x : nullptr, d.x, d.params, d.relu,
+                                                                    &bwd));
   return std::max(fwd, bwd);
 }
 
@@ -69,33 +72,36 @@ size_t cudnn_batchnorm_reserve_bytes(const Context& ctx, const CudnnBatchNorm& b
   return bytes;
 }
 
-void cudnn_batchnorm_forward_train(const Context& ctx, const CudnnBatchNorm& b, const void* x, const float* gamma,
-                                   const float* beta, double eps, double momentum, void* y, float* save_mean,
+void cudnn_batchnorm_forward_train(const Context& ctx, const CudnnBatchNorm& b, const void* x, const void* z,
+                                   const float* gamma, const float* beta, double eps, double momentum, void* y,
+                                   float* save_mean,
                                    float* save_invstd, float* running_mean, float* running_var, void* workspace,
                                    size_t workspace_bytes, void* reserve, size_t reserve_bytes) {
   check_eps(eps);
+  BTS_CHECK(!b.add || z, "cuDNN BatchNorm + add: no shortcut");
   const Descriptors d(b);
   const float one = 1.0f, zero = 0.0f;  // y = result (no blend)
   BTS_CUDNN_CHECK(cudnnBatchNormalizationForwardTrainingEx(
-      ctx.cudnn(), kMode, ops(b), &one, &zero, d.x, x, nullptr, nullptr, d.x, y, d.params, gamma, beta, momentum,
+      ctx.cudnn(), kMode, ops(b), &one, &zero, d.x, x, b.add ? d.x : nullptr, b.add ? z : nullptr, d.x, y, d.params, gamma, beta, momentum,
       running_mean, running_var, eps, save_mean, save_invstd, d.relu, workspace, workspace_bytes, reserve,
       reserve_bytes));
 }
 
 void cudnn_batchnorm_backward(const Context& ctx, const CudnnBatchNorm& b, const void* x, const void* y,
                               const void* dy, const float* gamma, const float* beta, double eps,
-                              const float* save_mean, const float* save_invstd, void* dx, bool dx_accumulate,
+                              const float* save_mean, const float* save_invstd, void* dx, bool dx_accumulate, void* dz,
                               float* dgamma, float* dbeta, bool param_accumulate, void* workspace,
                               size_t workspace_bytes, void* reserve, size_t reserve_bytes) {
   check_eps(eps);
-  BTS_CHECK(dx && dgamma && dbeta, "cuDNN BatchNorm backward: dx, dgamma and dbeta are required");
+  BTS_CHECK(dx && dgamma && dbeta && (!b.add || dz),
+            "cuDNN BatchNorm backward: dx, dgamma, dbeta (and dz with the add) are required");
   const Descriptors d(b);
   const float one = 1.0f, zero = 0.0f;
   const float* dx_blend = dx_accumulate ? &one : &zero;
   const float* param_blend = param_accumulate ? &one : &zero;
   BTS_CUDNN_CHECK(cudnnBatchNormalizationBackwardEx(
       ctx.cudnn(), kMode, ops(b), &one, dx_blend, &one, param_blend, d.x, x, b.relu ? d.x : nullptr,
-      b.relu ? y : nullptr, d.x, dy, nullptr, nullptr, d.x, dx, d.params, gamma, beta, dgamma, dbeta, eps, save_mean,
+      b.relu ? y : nullptr, d.x, dy, b.add ? d.x : nullptr, b.add ? dz : nullptr, d.x, dx, d.params, gamma, beta, dgamma, dbeta, eps, save_mean,
       save_invstd, d.relu, workspace, workspace_bytes, reserve, reserve_bytes));
 }
 

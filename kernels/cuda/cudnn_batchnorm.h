@@ -1,5 +1,6 @@
 // BatchNorm in training mode through cuDNN (the legacy Ex API, CUDNN_BATCHNORM_SPATIAL_PERSISTENT) for
-// channels-last activations, bf16 or f32, with the ReLU after it folded in when asked (CUDNN_BATCHNORM_OPS_BN_ACTIVATION).
+// channels-last activations, bf16 or f32, with the ReLU after it folded in when asked (CUDNN_BATCHNORM_OPS_BN_ACTIVATION),
+// and a residual block's end, relu(BatchNorm(x) + z) (CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION).
 // Why: the issue asks for cuDNN's fused NHWC BatchNorm beside our kernels (kernels/cuda/batchnorm.h), "or kernels of
 // our own if the bench shows them faster"; `batchnorm: cudnn` (Backend::set_batchnorm_cudnn) routes the
 // channels-last training BatchNorms here so bench and runs can compare the two. The contract is ours: save_mean and
@@ -18,6 +19,7 @@ struct CudnnBatchNorm {
   int64_t N = 0, C = 0, HW = 0;  // x[n][hw][c]
   bool bf16 = true;             // else f32
   bool relu = false;            // y = relu(batchnorm(x)); the backward then needs y and the forward's reserve
+  bool add = false;             // y = relu(batchnorm(x) + z) (relu must be set too); the backward writes dz
 };
 
 // Device memory the calls below need: a workspace (forward or backward, whichever is larger; it may be shared with
@@ -26,15 +28,16 @@ size_t cudnn_batchnorm_workspace_bytes(const Context& ctx, const CudnnBatchNorm&
 size_t cudnn_batchnorm_reserve_bytes(const Context& ctx, const CudnnBatchNorm& b);
 
 // All pointers are device memory. Asynchronous on ctx's stream; cuDNN errors throw.
-void cudnn_batchnorm_forward_train(const Context& ctx, const CudnnBatchNorm& b, const void* x, const float* gamma,
-                                   const float* beta, double eps, double momentum, void* y, float* save_mean,
+void cudnn_batchnorm_forward_train(const Context& ctx, const CudnnBatchNorm& b, const void* x, const void* z,
+                                   const float* gamma, const float* beta, double eps, double momentum, void* y,
+                                   float* save_mean,
                                    float* save_invstd, float* running_mean, float* running_var, void* workspace,
                                    size_t workspace_bytes, void* reserve, size_t reserve_bytes);
 // dx (required), dgamma, dbeta (required): written, or added to when the *_accumulate flags say so. y and beta are
-// read only when b.relu (the activation's backward).
+// read only when b.relu (the activation's backward); dz (required when b.add) is written, never added to.
 void cudnn_batchnorm_backward(const Context& ctx, const CudnnBatchNorm& b, const void* x, const void* y,
                               const void* dy, const float* gamma, const float* beta, double eps,
-                              const float* save_mean, const float* save_invstd, void* dx, bool dx_accumulate,
+                              const float* save_mean, const float* save_invstd, void* dx, bool dx_accumulate, void* dz,
                               float* dgamma, float* dbeta, bool param_accumulate, void* workspace,
                               size_t workspace_bytes, void* reserve, size_t reserve_bytes);
 

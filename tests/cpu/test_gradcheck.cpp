@@ -48,6 +48,53 @@ TEST_CASE("batchnorm2d and batchnorm2d_relu (training): input, gamma and beta gr
   }
 }
 
+// A residual block's end as one op: gradients of x, the shortcut z, gamma and beta; and the op equals
+// add_relu(batchnorm2d(x), z) bit for bit, forward and backward, also when z's gradient already holds a value.
+TEST_CASE("batchnorm2d_add_relu (training): x, shortcut, gamma and beta gradients; equal to its composition") {
+  Rng rng(15);
+  for (Shape s : {Shape{4, 3, 3, 2}, Shape{3, 5, 2, 3}}) {
+    std::vector<Tensor> in;
+    in.push_back(random_tensor(s, DType::F64, rng, 2.0));
+    in.push_back(random_tensor(s, DType::F64, rng));
+    in.push_back(random_tensor({s[1]}, DType::F64, rng));
+    in.push_back(random_tensor({s[1]}, DType::F64, rng));
+    Tensor rm = Tensor::zeros({s[1]}, DType::F64), rv = Tensor::zeros({s[1]}, DType::F64);
+    rv.fill(1.0);
+    gradcheck("batchnorm2d_add_relu train",
+              [&](Tape& t, std::vector<Var>& v) {
+                return batchnorm2d_add_relu(t, v[0], v[1], v[2], v[3], rm, rv, true, 0.1, 1e-5);
+              },
+              in, {true, true, true, true});
+  }
+  const Shape s{6, 8, 5, 5};
+  const Tensor x = random_tensor(s, DType::F32, rng, 2.0), z = random_tensor(s, DType::F32, rng);
+  const Tensor g = random_tensor({8}, DType::F32, rng), b = random_tensor({8}, DType::F32, rng);
+  const Tensor dy = random_tensor(s, DType::F32, rng);
+  auto run = [&](bool fused, std::vector<Tensor>& out) {
+    Tensor rm = Tensor::zeros({8}, DType::F32), rv = Tensor::zeros({8}, DType::F32);
+    rv.fill(1.0);
+    Tape t(Device::CPU);
+    Var vx = t.leaf(x, true), vz = t.leaf(z, true), vg = t.leaf(g, true), vb = t.leaf(b, true);
+    // z also feeds a second branch, so its gradient is accumulated into by one of the two.
+    Var y = fused ? batchnorm2d_add_relu(t, vx, vz, vg, vb, rm, rv, true, 0.1, 1e-5)
+                  : add_relu(t, batchnorm2d(t, vx, vg, vb, rm, rv, true, 0.1, 1e-5), vz);
+    Var both = add(t, y, relu(t, vz));
+    t.backward(both, dy);
+    out.clear();
+    for (const Tensor* r : std::initializer_list<const Tensor*>{&y.value(), &t.grad(vx), &t.grad(vz), &t.grad(vg),
+                                                               &t.grad(vb), &rm, &rv})
+      out.push_back(r->clone());
+  };
+  std::vector<Tensor> fused, composed;
+  run(true, fused);
+  run(false, composed);
+  const char* names[] = {"y", "dx", "dz", "dgamma", "dbeta", "running mean", "running var"};
+  for (size_t i = 0; i < fused.size(); ++i) {
+    CAPTURE(names[i]);
+    CHECK(fused[i].to_double_vector() == composed[i].to_double_vector());
+  }
+}
+
 TEST_CASE("relu, add, global_avg_pool") {
   Rng rng(13);
   std::vector<Tensor> in;

@@ -1,8 +1,11 @@
-// `batchnorm: cudnn` (kernels/cuda/cudnn_batchnorm.h) against our BatchNorm kernels on the GPU, bf16 and f32
-// channels last, with and without the fused ReLU: outputs, the three gradients and the running statistics within
-// each precision's rounding (the two sum in different orders, so not bit for bit), and the cuDNN path really taken
+// The BatchNorm variants of a residual network on the GPU: our fused BatchNorm + add + ReLU (a block's end) against
+// the same ops composed, bit for bit (the fused kernels round and add as the separate ones do); and
+// `batchnorm: cudnn` (kernels/cuda/cudnn_batchnorm.h) against our kernels, bf16 and f32 channels last, for BatchNorm,
+// BatchNorm + ReLU and BatchNorm + add + ReLU: outputs, gradients (x, the shortcut, gamma, beta) and running
+// statistics within each precision's rounding (the two sum in different orders), with the cuDNN path really taken
 // (its call count moves; with it off, it stays).
 #include <cstdio>
+#include <cstring>
 
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
@@ -16,12 +19,20 @@ using bts::test::rel_error;
 
 namespace {
 
-struct BatchNormResult {
-  Tensor y, dx, dgamma, dbeta, running_mean, running_var;
-};
+enum class Variant { BatchNorm, BatchNormRelu, BatchNormAddRelu, Composed };
+const char* variant_name(Variant v) {
+  switch (v) {
+    case Variant::BatchNorm: return "BatchNorm";
+    case Variant::BatchNormRelu: return "BatchNorm + ReLU";
+    case Variant::BatchNormAddRelu: return "BatchNorm + add + ReLU";
+    case Variant::Composed: return "add_relu(BatchNorm)";
+  }
+  return "?";
+}
 
-BatchNormResult run_batchnorm(bool cudnn, DType dtype, bool relu, const Tensor& x, const Tensor& gamma,
-                              const Tensor& beta, const Tensor& dy) {
+// y, dx, dz, dgamma, dbeta, running mean, running var (dz empty without a shortcut).
+std::vector<Tensor> run_variant(bool cudnn, DType dtype, Layout layout, Variant variant, const Tensor& x,
+                                const Tensor& z, const Tensor& gamma, const Tensor& beta, const Tensor& dy) {
   Backend& be = backend(Device::CUDA);
   be.set_batchnorm_cudnn(cudnn);
   const int64_t C = x.dim(1);
@@ -29,52 +40,95 @@ BatchNormResult run_batchnorm(bool cudnn, DType dtype, bool relu, const Tensor& 
   rv.fill(1.0);
   rv = rv.to(Device::CUDA);
   Tape t(Device::CUDA);
-  Var vx = t.leaf(x.to(Device::CUDA), true), vg = t.leaf(gamma.to(Device::CUDA), true);
-  Var vb = t.leaf(beta.to(Device::CUDA), true);
-  Var xin = relayout(t, cast(t, vx, dtype), Layout::NHWC);  // channels last: what cuDNN's persistent kernels take
-  Var y = relu ? batchnorm2d_relu(t, xin, vg, vb, rm, rv, true, 0.1, 1e-5)
-               : batchnorm2d(t, xin, vg, vb, rm, rv, true, 0.1, 1e-5);
+  Var vx = t.leaf(x.to(Device::CUDA), true), vz = t.leaf(z.to(Device::CUDA), true);
+  Var vg = t.leaf(gamma.to(Device::CUDA), true), vb = t.leaf(beta.to(Device::CUDA), true);
+  Var xin = relayout(t, cast(t, vx, dtype), layout), zin = relayout(t, cast(t, vz, dtype), layout);
+  Var y;
+  switch (variant) {
+    case Variant::BatchNorm: y = batchnorm2d(t, xin, vg, vb, rm, rv, true, 0.1, 1e-5); break;
+    case Variant::BatchNormRelu: y = batchnorm2d_relu(t, xin, vg, vb, rm, rv, true, 0.1, 1e-5); break;
+    case Variant::BatchNormAddRelu: y = batchnorm2d_add_relu(t, xin, zin, vg, vb, rm, rv, true, 0.1, 1e-5); break;
+    case Variant::Composed: y = add_relu(t, batchnorm2d(t, xin, vg, vb, rm, rv, true, 0.1, 1e-5), zin); break;
+  }
   Var out = relayout(t, cast(t, y, DType::F32), Layout::NCHW);
   t.backward(out, dy.to(Device::CUDA));
-  BatchNormResult r{out.value().to(Device::CPU), t.grad(vx).to(Device::CPU), t.grad(vg).to(Device::CPU),
-                    t.grad(vb).to(Device::CPU), rm.to(Device::CPU), rv.to(Device::CPU)};
+  std::vector<Tensor> r;
+  r.push_back(out.value().to(Device::CPU));
+  r.push_back(t.grad(vx).to(Device::CPU));
+  const bool has_z = variant == Variant::BatchNormAddRelu || variant == Variant::Composed;
+  r.push_back(has_z ? t.grad(vz).to(Device::CPU) : Tensor());
+  r.push_back(t.grad(vg).to(Device::CPU));
+  r.push_back(t.grad(vb).to(Device::CPU));
+  r.push_back(rm.to(Device::CPU));
+  r.push_back(rv.to(Device::CPU));
   be.set_batchnorm_cudnn(false);
   return r;
+}
+
+const char* kResult[] = {"y", "dx", "dz", "dgamma", "dbeta", "running mean", "running var"};
+
+struct Inputs {
+  Tensor x, z, gamma, beta, dy;
+};
+Inputs random_inputs() {
+  Rng rng(23);
+  Inputs in;
+  in.x = random_tensor({8, 32, 12, 12}, DType::F32, rng, 2.0);
+  in.z = random_tensor({8, 32, 12, 12}, DType::F32, rng);
+  in.gamma = random_tensor({32}, DType::F32, rng);
+  in.beta = random_tensor({32}, DType::F32, rng);
+  in.dy = random_tensor({8, 32, 12, 12}, DType::F32, rng);
+  return in;
 }
 
 }  // namespace
 
 TEST_SUITE("cudnn_batchnorm_gpu") {
 
-TEST_CASE("cuDNN's BatchNorm (+ReLU), bf16 and f32 channels last, equals ours within the precision's rounding") {
+TEST_CASE("our fused BatchNorm + add + ReLU equals the ops composed, bit for bit: f32 NCHW and NHWC, bf16 NHWC") {
+  bts::test::Tf32Scope tf32_off(false);
+  const Inputs in = random_inputs();
+  for (const auto& [dtype, layout] : {std::pair{DType::F32, Layout::NCHW}, std::pair{DType::F32, Layout::NHWC},
+                                      std::pair{DType::BF16, Layout::NHWC}}) {
+    CAPTURE(dtype_name(dtype));
+    CAPTURE(layout_name(layout));
+    const auto fused = run_variant(false, dtype, layout, Variant::BatchNormAddRelu, in.x, in.z, in.gamma, in.beta, in.dy);
+    const auto composed = run_variant(false, dtype, layout, Variant::Composed, in.x, in.z, in.gamma, in.beta, in.dy);
+    for (size_t i = 0; i < fused.size(); ++i) {
+      CAPTURE(kResult[i]);
+      REQUIRE(fused[i].bytes() == composed[i].bytes());
+      CHECK(std::memcmp(fused[i].raw(), composed[i].raw(), fused[i].bytes()) == 0);
+    }
+  }
+}
+
+TEST_CASE("cuDNN's BatchNorm (+ReLU, +add+ReLU), bf16 and f32 channels last, equals ours within the rounding") {
   bts::test::Tf32Scope tf32_off(false);
   auto& cuda = dynamic_cast<CudaBackend&>(backend(Device::CUDA));
-  Rng rng(23);
-  const Tensor x = random_tensor({8, 32, 12, 12}, DType::F32, rng, 2.0);
-  const Tensor gamma = random_tensor({32}, DType::F32, rng), beta = random_tensor({32}, DType::F32, rng);
-  const Tensor dy = random_tensor({8, 32, 12, 12}, DType::F32, rng);
+  const Inputs in = random_inputs();
   for (DType dtype : {DType::BF16, DType::F32})
-    for (bool relu : {false, true}) {
+    for (Variant v : {Variant::BatchNorm, Variant::BatchNormRelu, Variant::BatchNormAddRelu}) {
       CAPTURE(dtype_name(dtype));
-      CAPTURE(relu);
+      CAPTURE(variant_name(v));
       const int64_t before = cuda.cudnn_batchnorm_calls();
-      const BatchNormResult own = run_batchnorm(false, dtype, relu, x, gamma, beta, dy);
+      const auto own = run_variant(false, dtype, Layout::NHWC, v, in.x, in.z, in.gamma, in.beta, in.dy);
       CHECK(cuda.cudnn_batchnorm_calls() == before);
-      const BatchNormResult dnn = run_batchnorm(true, dtype, relu, x, gamma, beta, dy);
+      const auto dnn = run_variant(true, dtype, Layout::NHWC, v, in.x, in.z, in.gamma, in.beta, in.dy);
       CHECK(cuda.cudnn_batchnorm_calls() == before + 2);  // its forward and its backward
       // bf16 outputs round to 8 bits: a sum in another order moves some by one bf16 step (2^-8 relative); the
-      // gradients inherit that. f32: the two sums' orders only.
+      // gradients inherit that. f32: the two sums' orders only. Running statistics: f32 sums of the same inputs.
       const bool b16 = dtype == DType::BF16;
-      const double ey = rel_error(dnn.y, own.y), edx = rel_error(dnn.dx, own.dx);
-      const double eg = rel_error(dnn.dgamma, own.dgamma), eb = rel_error(dnn.dbeta, own.dbeta);
-      std::printf("  cuDNN vs own BatchNorm (%s%s): y %.1e dx %.1e dgamma %.1e dbeta %.1e\n", dtype_name(dtype),
-                  relu ? " + ReLU" : "", ey, edx, eg, eb);
-      CHECK(ey < (b16 ? 1e-2 : 1e-5));
-      CHECK(edx < (b16 ? 3e-2 : 1e-4));
-      CHECK(eg < (b16 ? 3e-2 : 1e-4));
-      CHECK(eb < (b16 ? 3e-2 : 1e-4));
-      CHECK(rel_error(dnn.running_mean, own.running_mean) < 1e-5);
-      CHECK(rel_error(dnn.running_var, own.running_var) < 1e-5);  // both move toward the unbiased variance
+      const double limits[] = {b16 ? 1e-2 : 1e-5, b16 ? 3e-2 : 1e-4, b16 ? 3e-2 : 1e-4, b16 ? 3e-2 : 1e-4,
+                               b16 ? 3e-2 : 1e-4, 1e-5, 1e-5};
+      std::printf("  cuDNN vs own %s (%s):", variant_name(v), dtype_name(dtype));
+      for (size_t i = 0; i < own.size(); ++i) {
+        if (!own[i].defined()) continue;
+        CAPTURE(kResult[i]);
+        const double e = rel_error(dnn[i], own[i]);
+        std::printf(" %s %.1e", kResult[i], e);
+        CHECK(e < limits[i]);  // the running variance: both move toward the unbiased batch variance
+      }
+      std::printf("\n");
     }
 }
 
