@@ -60,7 +60,8 @@ void Backend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& gamma,
                                            double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                            Tensor& running_mean, Tensor& running_var, Arena& scratch) {
   Tensor bn = Tensor::empty_in(scratch, x.shape(), x.dtype(), x.layout());
-  batchnorm_forward_train(x, gamma, beta, eps, momentum, bn, save_mean, save_invstd, running_mean, running_var);
+  batchnorm_forward_train(x, gamma, beta, eps, momentum, bn, save_mean, save_invstd, running_mean, running_var,
+                          scratch);
   relu_forward(bn, y);
 }
 
@@ -77,7 +78,8 @@ void Backend::batchnorm_add_relu_forward_train(const Tensor& x, const Tensor& z,
                                                Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
                                                Tensor& running_var, Arena& scratch) {
   Tensor bn = Tensor::empty_in(scratch, x.shape(), x.dtype(), x.layout());
-  batchnorm_forward_train(x, gamma, beta, eps, momentum, bn, save_mean, save_invstd, running_mean, running_var);
+  batchnorm_forward_train(x, gamma, beta, eps, momentum, bn, save_mean, save_invstd, running_mean, running_var,
+                          scratch);
   add_relu_forward(bn, z, y);
 }
 

@@ -154,10 +154,11 @@ class Backend {
   virtual void conv2d_backward_filter(const kernels::ConvShape& s, const Tensor& x, const Tensor& dy, GradTarget dw,
                                       Arena& scratch) = 0;
   // BatchNorm over [N, C, H*W]: training normalises with the batch statistics (saved for backward: mean, 1/std)
-  // and updates the running ones; eval uses the running ones.
+  // and updates the running ones; eval uses the running ones. `scratch` is the step's arena (what a backend keeps
+  // for the backward lives there: cuDNN's reserve).
   virtual void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                        double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                                       Tensor& running_mean, Tensor& running_var) = 0;
+                                       Tensor& running_mean, Tensor& running_var, Arena& scratch) = 0;
   virtual void batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                       const Tensor& running_mean, const Tensor& running_var, Tensor& y) = 0;
   // dgamma and dbeta share one accumulate flag; targets left empty are computed into scratch and dropped.
@@ -190,6 +191,8 @@ class Backend {
   // dst (+)= src converted to `dst_dtype` element by element: the casts of mixed precision, f32 <-> bf16 (bf16
   // rounds to nearest even; a bf16 destination that accumulates adds in fp32 and rounds once; kernels/cpu/convert.h).
   // The layout is kept.
+  // A destination in another layout than src (4-D) is moved there in the same pass (the weights of a bf16
+  // convolution: the f32 master copy straight into the kernels' layout).
   virtual void convert(const Tensor& src, DType dst_dtype, GradTarget dst) = 0;
   // relu(a + b) as one op (the residual join); backward takes its output y and gradient dy and writes both inputs'
   // gradients (either target may be empty). The defaults compose add, ReLU and copy_grad; a backend may fuse them.

@@ -23,7 +23,8 @@ Var compute_weight(Tape& t, Parameter& p, const Var& x) {
 }
 }  // namespace
 
-Var Conv2d::forward(Tape& t, Var x) { return conv2d(t, x, compute_weight(t, *weight_, x), stride_, pad_); }
+// A bf16 input gets the f32 weights: conv2d casts them straight into its kernels' layout.
+Var Conv2d::forward(Tape& t, Var x) { return conv2d(t, x, t.param(*weight_), stride_, pad_); }
 
 BatchNorm2d::BatchNorm2d(ModelStores& s, const std::string& name, int64_t c) {
   weight_ = s.params.add(name + ".weight", {c}, Init::Ones);

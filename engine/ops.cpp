@@ -28,14 +28,17 @@ Var widened(Tape& t, Var v) { return is_bf16(v.value()) ? cast(t, v, DType::F32)
 Var narrowed(Tape& t, Var v) { return cast(t, v, DType::BF16); }
 }  // namespace
 
-Var cast(Tape& t, Var x, DType to) {
+Var cast(Tape& t, Var x, DType to) { return cast(t, x, to, x.value().layout()); }
+
+Var cast(Tape& t, Var x, DType to, Layout layout) {
   const Tensor& X = x.value();
-  if (X.dtype() == to) return x;
+  if (X.dtype() == to) return relayout(t, x, layout);
   BTS_CHECK((X.dtype() == DType::F32 && to == DType::BF16) || (X.dtype() == DType::BF16 && to == DType::F32),
             "cast: " << X.describe() << " to " << dtype_name(to) << " (only f32 <-> bf16)");
+  BTS_CHECK(layout == X.layout() || X.ndim() == 4, "cast: " << X.describe() << " to layout " << layout_name(layout));
   Backend& be = backend(X.device());
-  Var y = t.output(X.shape(), to, any_grad(x), X.layout());
-  be.convert(X, to, GradTarget{y.mutable_value().raw(), false, X.layout()});
+  Var y = t.output(X.shape(), to, any_grad(x), layout);
+  be.convert(X, to, GradTarget{y.mutable_value().raw(), false, layout});
   t.record(y, [&t, &be, x, y] {
     if (GradTarget gx = t.grad_target(x)) be.convert(t.grad(y), x.value().dtype(), gx);
   });
@@ -61,6 +64,14 @@ Var relayout(Tape& t, Var x, Layout to) {
 Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
   const Tensor& X = x.value();
   const Tensor& Wt = w.value();
+  // Mixed precision: f32 master weights for a bf16 input are cast here, straight into the layout the backend's
+  // convolution takes (one pass each way instead of a cast and a relayout).
+  if (is_bf16(X) && Wt.dtype() == DType::F32 && Wt.ndim() == 4) {
+    Backend& be = backend(X.device());
+    const Layout wl =
+        composed_bf16(X) ? Layout::NCHW : be.conv_weight_layout(be.activation_layout(DType::BF16, Wt.dim(0)));
+    return conv2d(t, x, cast(t, w, DType::BF16, wl), stride, pad);
+  }
   require_same(X, Wt, "conv2d");
   BTS_CHECK(X.ndim() == 4 && Wt.ndim() == 4 && X.dim(1) == Wt.dim(1),
             "conv2d: input " << X.describe() << " does not match weight " << Wt.describe());
@@ -70,8 +81,9 @@ Var conv2d(Tape& t, Var x, Var w, int stride, int pad) {
   BTS_CHECK(s.P() >= 1 && s.Q() >= 1, "conv2d: input " << shape_str(X.shape()) << " too small for kernel "
                                                        << s.R << "x" << s.S);
   Backend& be = backend(X.device());
-  BTS_CHECK(Wt.layout() == Layout::NCHW, "conv2d: weights must be KCRS (NCHW), got " << Wt.describe());
   const Layout out = be.activation_layout(X.dtype(), s.K);
+  BTS_CHECK(Wt.layout() == Layout::NCHW || Wt.layout() == be.conv_weight_layout(out),
+            "conv2d: weights must be KCRS (NCHW) or in the layout the convolution takes, got " << Wt.describe());
   // The operands in the layouts the backend's kernels take (no-ops where they already are).
   const Var xin = relayout(t, x, be.conv_input_layout(X.layout(), out, s.C));
   const Var win = relayout(t, w, be.conv_weight_layout(out));
@@ -119,7 +131,7 @@ Var batchnorm2d(Tape& t, Var x, Var gamma, Var beta, Tensor& running_mean, Tenso
   Tensor* mean = &t.scratch({C}, statistics_dtype(X));
   Tensor* invstd = &t.scratch({C}, statistics_dtype(X));
   be.batchnorm_forward_train(X, gamma.value(), beta.value(), eps, momentum, y.mutable_value(), *mean, *invstd, running_mean,
-                             running_var);
+                             running_var, t.arena());
   t.record(y, [&t, &be, x, gamma, beta, y, mean, invstd] {
     GradTarget gg = t.grad_target(gamma);
     GradTarget gb = t.grad_target(beta);

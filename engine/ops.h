@@ -18,6 +18,9 @@ CpuAlgo cpu_algo();
 // statistics stay f32): it then computes in fp32 and stores its output and gradients as bf16 (through casts around
 // its f32 kernels, or the backend's own bf16 kernels where it has them: Backend::native_bf16).
 Var cast(Tape& t, Var x, DType to);
+// The same, stored in layout `layout` (4-D x): cast and relayout in one pass each way (the weights of a bf16
+// convolution, cast from the f32 master copy straight into the layout the backend's convolution takes).
+Var cast(Tape& t, Var x, DType to, Layout layout);
 
 // x stored in layout `to` (the same Var when it already is): what conv2d inserts where a backend's convolution wants
 // its input or weights in another layout (Backend::conv_input_layout, conv_weight_layout). Backward moves the

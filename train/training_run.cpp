@@ -139,6 +139,9 @@ void TrainingRun::log_header() const {
   if (cfg_.randaugment_n > 0)
     log_("RandAugment: N = " + std::to_string(cfg_.randaugment_n) + ", M = " + std::to_string(cfg_.randaugment_m));
   if (mixer_.active()) log_("batch augmentation: " + mixer_.describe());
+  if (cfg_.batchnorm == "cudnn" && cfg_.precision != "bf16" && !cfg_.f32_channels_last)
+    log_("note: batchnorm 'cudnn' takes channels-last activations only; this run's are NCHW (precision " +
+         cfg_.precision + " without f32_channels_last), so its BatchNorms stay ours");
   if (sb)
     log_("selective backprop: beta " + json(sb_->options().beta).dump() + ", history " +
          std::to_string(cfg_.sb_history) + ", backward budget " + std::to_string(budget_.backward_samples) +

@@ -47,7 +47,7 @@ class CpuBackend final : public Backend {
                               Arena& scratch) override;
   void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
                                Tensor& y, Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
-                               Tensor& running_var) override;
+                               Tensor& running_var, Arena& scratch) override;
   void batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                               const Tensor& running_mean, const Tensor& running_var, Tensor& y) override;
   void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,

@@ -137,7 +137,7 @@ void CpuBackend::conv2d_backward_filter(const kernels::ConvShape& s, const Tenso
 
 void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                          double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                                         Tensor& running_mean, Tensor& running_var) {
+                                         Tensor& running_mean, Tensor& running_var, Arena& /*scratch*/) {
   if (channels_inner_f32(x))
     return batchnorm_train_rows(x, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean, running_var,
                                 false);
@@ -260,6 +260,19 @@ void CpuBackend::copy_grad(const Tensor& dy, GradTarget dx) {
 }
 
 void CpuBackend::convert(const Tensor& src, DType dst_dtype, GradTarget dst) {
+  if (src.layout() != dst.layout) {  // moved and converted in one pass
+    BTS_CHECK(src.ndim() == 4, "convert: " << src.describe() << " to layout " << layout_name(dst.layout));
+    const auto order = memory_order;
+    const int64_t N = src.dim(0), C = src.dim(1), HW = src.dim(2) * src.dim(3);
+    if (src.dtype() == DType::F32 && dst_dtype == DType::BF16)
+      return kc::relayout_convert(order(src.layout()), order(dst.layout), N, C, HW, src.data<float>(),
+                                  dst.as<uint16_t>(), dst.accumulate);
+    if (src.dtype() == DType::BF16 && dst_dtype == DType::F32)
+      return kc::relayout_convert(order(src.layout()), order(dst.layout), N, C, HW,
+                                  reinterpret_cast<const uint16_t*>(src.data<BFloat16>()), dst.as<float>(),
+                                  dst.accumulate);
+    BTS_FAIL("convert: " << dtype_name(src.dtype()) << " to " << dtype_name(dst_dtype) << " is not supported");
+  }
   if (src.dtype() == DType::F32 && dst_dtype == DType::BF16)
     kc::convert_f32_to_bf16(src.numel(), src.data<float>(), dst.as<uint16_t>(), dst.accumulate);
   else if (src.dtype() == DType::BF16 && dst_dtype == DType::F32)

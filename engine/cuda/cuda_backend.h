@@ -62,7 +62,7 @@ class CudaBackend final : public Backend {
                               Arena& scratch) override;
   void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
                                Tensor& y, Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
-                               Tensor& running_var) override;
+                               Tensor& running_var, Arena& scratch) override;
   void batchnorm_forward_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                               const Tensor& running_mean, const Tensor& running_var, Tensor& y) override;
   void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
@@ -171,6 +171,7 @@ class CudaBackend final : public Backend {
     double eps = 0;
     bool relu = false;
     bool add = false;
+    const void* x = nullptr;  // the forward's input, checked by the backward
   };
   bool batchnorm_cudnn_ = false;
   int64_t cudnn_batchnorm_calls_ = 0;

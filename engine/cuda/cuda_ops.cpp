@@ -155,6 +155,7 @@ bool CudaBackend::cudnn_batchnorm_forward(const Tensor& x, const Tensor* z, cons
                                           double eps, double momentum, Tensor& y, Tensor& save_mean,
                                           Tensor& save_invstd, Tensor& running_mean, Tensor& running_var, bool relu,
                                           Arena* reserve_arena) {
+  cudnn_batchnorms_.erase(save_mean.raw());  // whatever an earlier forward left at this address
   if (!cudnn_batchnorm_applies(x)) return false;
   const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, relu || z, z != nullptr};
   const size_t reserve_bytes = kg::cudnn_batchnorm_reserve_bytes(ctx(), b);
@@ -164,7 +165,7 @@ bool CudaBackend::cudnn_batchnorm_forward(const Tensor& x, const Tensor* z, cons
   kg::cudnn_batchnorm_forward_train(ctx(), b, x.raw(), z ? z->raw() : nullptr, f32(gamma), f32(beta), eps, momentum,
                                     y.raw(), f32(save_mean), f32(save_invstd), f32(running_mean), f32(running_var),
                                     conv_workspace(ws), ws, reserve, reserve_bytes);
-  cudnn_batchnorms_[save_mean.raw()] = {reserve, reserve_bytes, f32(beta), eps, b.relu, b.add};
+  cudnn_batchnorms_[save_mean.raw()] = {reserve, reserve_bytes, f32(beta), eps, b.relu, b.add, x.raw()};
   ++cudnn_batchnorm_calls_;
   return true;
 }
@@ -176,31 +177,43 @@ bool CudaBackend::cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y
                                            Arena& scratch) {
   if (!cudnn_batchnorm_applies(x)) return false;
   const auto it = cudnn_batchnorms_.find(save_mean.raw());
-  if (it == cudnn_batchnorms_.end() || it->second.relu != (relu_y != nullptr) || it->second.add != (dz != nullptr))
-    return false;
-  const CudnnBatchNormRecord& r = it->second;
+  if (it == cudnn_batchnorms_.end()) return false;
+  const CudnnBatchNormRecord r = it->second;
+  cudnn_batchnorms_.erase(it);  // one backward per forward
+  BTS_CHECK(r.x == x.raw() && r.relu == (relu_y != nullptr) && r.add == (dz != nullptr),
+            "cuDNN BatchNorm: a backward that does not match its forward (another input or fusion)");
   const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, r.relu, r.add};
-  const size_t elem = x.dtype() == DType::BF16 ? 2 : 4, bytes = static_cast<size_t>(x.numel()) * elem;
-  void* px = dx ? dx.ptr : scratch.allocate(bytes);
-  // cuDNN writes dz, never adds to it: an accumulating target takes it through a temporary.
-  void* pz = nullptr;
-  if (r.add) pz = (*dz && !dz->accumulate) ? dz->ptr : scratch.allocate(bytes);
-  float* pgamma = dgamma ? dgamma.as<float>() : scratch_elems<float>(scratch, b.C);
-  float* pbeta = dbeta ? dbeta.as<float>() : scratch_elems<float>(scratch, b.C);
+  // cuDNN writes every gradient (its blend factors are not relied on: the fused kernels may not support them); a
+  // target that accumulates, or none, takes its gradient through a temporary in the step arena.
+  const auto written = [&](GradTarget g, const Shape& shape, DType dtype, Layout layout) {
+    return (g && !g.accumulate) ? g.ptr : Tensor::empty_in(scratch, shape, dtype, layout).raw();
+  };
+  const Shape cs{b.C};
+  void* px = written(dx, x.shape(), x.dtype(), x.layout());
+  void* pz = r.add ? written(*dz, x.shape(), x.dtype(), x.layout()) : nullptr;
+  void* pgamma = written(dgamma, cs, DType::F32, Layout::NCHW);
+  void* pbeta = written(dbeta, cs, DType::F32, Layout::NCHW);
   const size_t ws = kg::cudnn_batchnorm_workspace_bytes(ctx(), b);
   kg::cudnn_batchnorm_backward(ctx(), b, x.raw(), relu_y ? relu_y->raw() : nullptr, dy.raw(), f32(gamma), r.beta,
-                               r.eps, f32(save_mean), f32(save_invstd), px, dx.accumulate, pz, pgamma, pbeta,
-                               dgamma.accumulate, conv_workspace(ws), ws, r.reserve, r.reserve_bytes);
-  if (r.add && *dz && dz->accumulate) copy_grad(Tensor::wrap(pz, x.shape(), x.dtype(), Device::CUDA, x.layout()), *dz);
+                               r.eps, f32(save_mean), f32(save_invstd), px, /*dx_accumulate=*/false, pz,
+                               static_cast<float*>(pgamma), static_cast<float*>(pbeta), /*param_accumulate=*/false,
+                               conv_workspace(ws), ws, r.reserve, r.reserve_bytes);
+  const auto add_into = [&](GradTarget g, void* p, const Shape& shape, DType dtype, Layout layout) {
+    if (g && g.accumulate) copy_grad(Tensor::wrap(p, shape, dtype, Device::CUDA, layout), g);
+  };
+  add_into(dx, px, x.shape(), x.dtype(), x.layout());
+  if (r.add) add_into(*dz, pz, x.shape(), x.dtype(), x.layout());
+  add_into(dgamma, pgamma, cs, DType::F32, Layout::NCHW);
+  add_into(dbeta, pbeta, cs, DType::F32, Layout::NCHW);
   ++cudnn_batchnorm_calls_;
   return true;
 }
 
 void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                                          Tensor& running_mean, Tensor& running_var) {
+                                          Tensor& running_mean, Tensor& running_var, Arena& tape_arena) {
   if (cudnn_batchnorm_forward(x, nullptr, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean,
-                              running_var, /*relu=*/false, nullptr))
+                              running_var, /*relu=*/false, &tape_arena))
     return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/false);
@@ -322,6 +335,18 @@ void CudaBackend::add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
 }
 
 void CudaBackend::convert(const Tensor& src, DType dst_dtype, GradTarget dst) {
+  if (src.layout() != dst.layout) {  // moved and converted in one pass
+    BTS_CHECK(src.ndim() == 4, "convert: " << src.describe() << " to layout " << layout_name(dst.layout));
+    const auto from = memory_order(src.layout()), to = memory_order(dst.layout);
+    const int64_t N = src.dim(0), C = src.dim(1), HW = src.dim(2) * src.dim(3);
+    if (src.dtype() == DType::F32 && dst_dtype == DType::BF16)
+      return kg::relayout_convert(cu_stream(), from, to, N, C, HW, src.data<float>(), dst.as<uint16_t>(),
+                                  dst.accumulate);
+    if (src.dtype() == DType::BF16 && dst_dtype == DType::F32)
+      return kg::relayout_convert(cu_stream(), from, to, N, C, HW, elems<uint16_t>(src), dst.as<float>(),
+                                  dst.accumulate);
+    BTS_FAIL("convert: " << dtype_name(src.dtype()) << " to " << dtype_name(dst_dtype) << " is not supported");
+  }
   if (src.dtype() == DType::F32 && dst_dtype == DType::BF16)
     kg::convert_f32_to_bf16(cu_stream(), src.numel(), src.data<float>(), dst.as<uint16_t>(), dst.accumulate);
   else if (src.dtype() == DType::BF16 && dst_dtype == DType::F32)

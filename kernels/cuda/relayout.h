@@ -14,4 +14,10 @@ template <typename T>
 void relayout(cudaStream_t s, MemoryOrder from, MemoryOrder to, int64_t N, int64_t C, int64_t HW, const T* src,
               T* dst, bool accumulate);
 
+// The move and the f32 <-> bf16 conversion in one pass (kernels/cpu/relayout.h's relayout_convert; Src, Dst: float
+// and uint16_t, either way round), each element converted as kernels/cuda/convert.h converts it.
+template <typename Src, typename Dst>
+void relayout_convert(cudaStream_t s, MemoryOrder from, MemoryOrder to, int64_t N, int64_t C, int64_t HW,
+                      const Src* src, Dst* dst, bool accumulate);
+
 }  // namespace bts::kernels::cuda

@@ -3,6 +3,7 @@
 // (bf16: in fp32, rounded once), the op's backward moves the gradient back, and a ResNet-18 step whose convolutions
 // get their input in the output's layout (what the CUDA backend asks for) equals the usual one.
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <type_traits>
 #include <vector>
@@ -137,6 +138,68 @@ TEST_CASE("the relayout op: forward moves the values, backward moves the gradien
   CHECK(wrong == 0);
   CHECK_THROWS_WITH_AS(relayout(t, t.input(Tensor::zeros({4, 16}, DType::F32)), Layout::NHWC),
                        doctest::Contains("not 4-D"), Error);
+}
+
+// A bf16 convolution's weights: the f32 master copy cast straight into the kernels' layout. The one-pass cast equals
+// a cast and then a relayout, bit for bit, both ways and in every layout pair, plain and accumulating; and through
+// the op, the gradient comes back to the f32 copy's layout.
+TEST_CASE("cast into another layout: one pass equals a cast then a relayout, both ways, plain and accumulating") {
+  Backend& be = backend(Device::CPU);
+  Rng rng(7);
+  const Shape s{5, 32, 3, 3};  // nChw16c takes channels in sixteens
+  for (Layout from : {Layout::NCHW, Layout::NHWC, Layout::NCHW16C})
+    for (Layout to : {Layout::NCHW, Layout::NHWC, Layout::NCHW16C})
+      for (bool accumulate : {false, true}) {
+        CAPTURE(layout_name(from));
+        CAPTURE(layout_name(to));
+        CAPTURE(accumulate);
+        const Tensor f = random_tensor(s, DType::F32, rng);
+        const Tensor src = Tensor::wrap(f.raw(), s, DType::F32, Device::CPU, from);
+        // f32 -> bf16: into `to` at once, or converted in `from` and then moved.
+        Tensor start = Tensor::empty(s, DType::BF16, Device::CPU, to);
+        Tensor direct = Tensor::empty(s, DType::BF16, Device::CPU, to);
+        be.convert(random_tensor(s, DType::F32, rng), DType::BF16, GradTarget{start.raw(), false, Layout::NCHW});
+        std::memcpy(direct.raw(), start.raw(), start.bytes());
+        Tensor two = start.clone();
+        be.convert(src, DType::BF16, GradTarget{direct.raw(), accumulate, to});
+        Tensor mid = Tensor::empty(s, DType::BF16, Device::CPU, from);
+        be.convert(src, DType::BF16, GradTarget{mid.raw(), false, from});
+        be.relayout(mid, GradTarget{two.raw(), accumulate, to});
+        if (!accumulate) CHECK(std::memcmp(direct.raw(), two.raw(), two.bytes()) == 0);
+        // (Accumulating, the two differ by design: the relayout adds bf16 to bf16, the cast adds the f32 value.)
+        // bf16 -> f32: the same both ways (the widening is exact).
+        Tensor back_start = random_tensor(s, DType::F32, rng);
+        Tensor back_direct = Tensor::wrap(back_start.raw(), s, DType::F32, Device::CPU, from).clone();
+        Tensor back_two = back_direct.clone();
+        const Tensor b16 = Tensor::wrap(direct.raw(), s, DType::BF16, Device::CPU, to);
+        be.convert(b16, DType::F32, GradTarget{back_direct.raw(), accumulate, from});
+        Tensor wide = Tensor::empty(s, DType::F32, Device::CPU, to);
+        be.convert(b16, DType::F32, GradTarget{wide.raw(), false, to});
+        be.relayout(wide, GradTarget{back_two.raw(), accumulate, from});
+        CHECK(std::memcmp(back_direct.raw(), back_two.raw(), back_two.bytes()) == 0);
+      }
+  // Through the op: values in the new layout, the gradient back in the old one, f32.
+  Tape t(Device::CPU);
+  const Tensor w = random_tensor(s, DType::F32, rng);
+  Var wv = t.leaf(w, true);
+  Var w16 = cast(t, wv, DType::BF16, Layout::NHWC);
+  CHECK(w16.value().layout() == Layout::NHWC);
+  CHECK(w16.value().dtype() == DType::BF16);
+  Tensor seed = Tensor::empty(s, DType::BF16, Device::CPU, Layout::NHWC);
+  be.convert(random_tensor(s, DType::F32, rng), DType::BF16, GradTarget{seed.raw(), false, Layout::NCHW});
+  t.backward(w16, seed);
+  CHECK(t.grad(wv).layout() == Layout::NCHW);
+  CHECK(t.grad(wv).dtype() == DType::F32);
+  int64_t wrong = 0;
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t h = 0; h < s[2]; ++h)
+        for (int64_t x = 0; x < s[3]; ++x) {
+          const int64_t nchw = where(Layout::NCHW, s, n, c, h, x), nhwc = where(Layout::NHWC, s, n, c, h, x);
+          wrong += w16.value().data<BFloat16>()[nhwc].bits != kernels::bf16_round(w.data<float>()[nchw]);
+          wrong += t.grad(wv).data<float>()[nchw] != kernels::bf16_to_f32(seed.data<BFloat16>()[nhwc].bits);
+        }
+  CHECK(wrong == 0);
 }
 
 // The CUDA backend wants a convolution's input in its output's layout; oneDNN does not need it, so the CPU proves

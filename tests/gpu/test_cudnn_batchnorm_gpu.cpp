@@ -117,9 +117,20 @@ TEST_CASE("cuDNN's BatchNorm (+ReLU, +add+ReLU), bf16 and f32 channels last, equ
       CHECK(cuda.cudnn_batchnorm_calls() == before + 2);  // its forward and its backward
       // bf16 outputs round to 8 bits: a sum in another order moves some by one bf16 step (2^-8 relative); the
       // gradients inherit that. f32: the two sums' orders only. Running statistics: f32 sums of the same inputs.
-      const bool b16 = dtype == DType::BF16;
-      const double limits[] = {b16 ? 1e-2 : 1e-5, b16 ? 3e-2 : 1e-4, b16 ? 3e-2 : 1e-4, b16 ? 3e-2 : 1e-4,
-                               b16 ? 3e-2 : 1e-4, 1e-5, 1e-5};
+      // bf16 with the add: ours rounds the BatchNorm value to bf16 before adding the shortcut (the composed ops'
+      // bits), cuDNN likely adds in float, so the ReLU's mask differs where |bn + z| is within a rounding of 0;
+      // each such element moves a gradient by a whole dy (a numpy model of it: rel. errors 0.01-0.06). Those
+      // elements must stay rare, and the gradient limits allow for them; a wrong kernel is off by ~1.
+      const bool b16 = dtype == DType::BF16, masks_differ = b16 && v == Variant::BatchNormAddRelu;
+      const double g = masks_differ ? 1e-1 : b16 ? 3e-2 : 1e-4;
+      const double limits[] = {b16 ? 1e-2 : 1e-5, g, g, g, g, 1e-5, 1e-5};
+      if (masks_differ) {
+        int64_t flipped = 0;
+        for (int64_t i = 0; i < own[0].numel(); ++i)
+          flipped += (own[0].data<float>()[i] > 0.f) != (dnn[0].data<float>()[i] > 0.f);
+        std::printf("  ReLU mask differs at %lld of %lld elements\n", (long long)flipped, (long long)own[0].numel());
+        CHECK(flipped * 200 < own[0].numel());  // under 0.5%
+      }
       std::printf("  cuDNN vs own %s (%s):", variant_name(v), dtype_name(dtype));
       for (size_t i = 0; i < own.size(); ++i) {
         if (!own[i].defined()) continue;

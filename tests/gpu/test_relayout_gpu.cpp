@@ -52,6 +52,37 @@ TEST_CASE("relayout on the GPU equals the CPU's bit for bit (f32, bf16; plain an
                        doctest::Contains("nChw16c is a CPU layout"), Error);
 }
 
+// A bf16 convolution's weights cast from f32 straight into the kernels' layout (Backend::convert into another layout):
+// the GPU's one pass equals the CPU's, bit for bit, both ways, plain and accumulating.
+TEST_CASE("cast into another layout on the GPU equals the CPU's bit for bit (f32 -> bf16, bf16 -> f32)") {
+  Rng rng(44);
+  for (Shape s : {Shape{64, 32, 3, 3}, Shape{3, 5, 7, 2}})
+    for (Layout from : {Layout::NCHW, Layout::NHWC})
+      for (Layout to : {Layout::NCHW, Layout::NHWC})
+        for (bool to_bf16 : {true, false})
+          for (bool accumulate : {false, true}) {
+            INFO(shape_str(s) << " " << layout_name(from) << " -> " << layout_name(to)
+                              << (to_bf16 ? " f32->bf16" : " bf16->f32") << " accumulate " << accumulate);
+            const DType sd = to_bf16 ? DType::F32 : DType::BF16, dd = to_bf16 ? DType::BF16 : DType::F32;
+            auto random_in = [&](DType dt, Layout l) {  // random values in layout l, bf16 ones rounded from f32
+              const Tensor f = random_tensor(s, DType::F32, rng);
+              const Tensor fl = Tensor::wrap(f.raw(), s, DType::F32, Device::CPU, l);
+              if (dt == DType::F32) return fl.clone();
+              Tensor r = Tensor::empty(s, dt, Device::CPU, l);
+              backend(Device::CPU).convert(fl, DType::BF16, GradTarget{r.raw(), false, l});
+              return r;
+            };
+            const Tensor src = random_in(sd, from);
+            Tensor cpu = random_in(dd, to);
+            Tensor gpu = cpu.to(Device::CUDA);
+            const Tensor src_d = src.to(Device::CUDA);
+            backend(Device::CPU).convert(src, dd, GradTarget{cpu.raw(), accumulate, to});
+            backend(Device::CUDA).convert(src_d, dd, GradTarget{gpu.raw(), accumulate, to});
+            const Tensor back = gpu.to(Device::CPU);
+            CHECK(std::memcmp(back.raw(), cpu.raw(), cpu.bytes()) == 0);
+          }
+}
+
 // The same step with every activation NHWC (cuDNN's NHWC f32 convolutions, the NHWC BatchNorm, pool and relayout
 // kernels) and NCHW, TF32 off: only the summation orders differ (other cuDNN algorithms, other reduction blocks), so
 // fp32 rounding apart they agree; a kernel reading the wrong layout is off by ~1.
