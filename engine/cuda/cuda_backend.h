@@ -179,7 +179,7 @@ class CudaBackend final : public Backend {
   bool cudnn_batchnorm_applies(const Tensor& x) const;
   bool cudnn_batchnorm_forward(const Tensor& x, const Tensor* z, const Tensor& gamma, const Tensor& beta, double eps,
                                double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                               Tensor& running_mean, Tensor& running_var, bool relu, Arena* reserve_arena);
+                               Tensor& running_mean, Tensor& running_var, bool relu, Arena& tape_arena);
   bool cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y, const Tensor& dy, const Tensor& gamma,
                                 const Tensor& save_mean, const Tensor& save_invstd, GradTarget dx, GradTarget* dz,
                                 GradTarget dgamma, GradTarget dbeta, Arena& scratch);

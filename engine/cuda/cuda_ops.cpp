@@ -149,18 +149,17 @@ bool CudaBackend::cudnn_batchnorm_applies(const Tensor& x) const {
   return batchnorm_cudnn_ && channels_last(x.layout()) && (x.dtype() == DType::BF16 || x.dtype() == DType::F32);
 }
 
-// The cuDNN forward when it applies (false: run ours). Its reserve comes from `reserve_arena` (the tape's, so it
-// lives until the backward); a plain BatchNorm has no arena here and goes to cuDNN only when it needs no reserve.
+// The cuDNN forward when it applies (false: run ours). Its reserve comes from `tape_arena`, so it lives until the
+// backward.
 bool CudaBackend::cudnn_batchnorm_forward(const Tensor& x, const Tensor* z, const Tensor& gamma, const Tensor& beta,
                                           double eps, double momentum, Tensor& y, Tensor& save_mean,
                                           Tensor& save_invstd, Tensor& running_mean, Tensor& running_var, bool relu,
-                                          Arena* reserve_arena) {
+                                          Arena& tape_arena) {
   cudnn_batchnorms_.erase(save_mean.raw());  // whatever an earlier forward left at this address
   if (!cudnn_batchnorm_applies(x)) return false;
   const kg::CudnnBatchNorm b{x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.dtype() == DType::BF16, relu || z, z != nullptr};
   const size_t reserve_bytes = kg::cudnn_batchnorm_reserve_bytes(ctx(), b);
-  if (reserve_bytes > 0 && !reserve_arena) return false;
-  void* reserve = reserve_bytes > 0 ? reserve_arena->allocate(reserve_bytes) : nullptr;
+  void* reserve = reserve_bytes > 0 ? tape_arena.allocate(reserve_bytes) : nullptr;
   const size_t ws = kg::cudnn_batchnorm_workspace_bytes(ctx(), b);
   kg::cudnn_batchnorm_forward_train(ctx(), b, x.raw(), z ? z->raw() : nullptr, f32(gamma), f32(beta), eps, momentum,
                                     y.raw(), f32(save_mean), f32(save_invstd), f32(running_mean), f32(running_var),
@@ -195,9 +194,8 @@ bool CudaBackend::cudnn_batchnorm_backward(const Tensor& x, const Tensor* relu_y
   void* pbeta = written(dbeta, cs, DType::F32, Layout::NCHW);
   const size_t ws = kg::cudnn_batchnorm_workspace_bytes(ctx(), b);
   kg::cudnn_batchnorm_backward(ctx(), b, x.raw(), relu_y ? relu_y->raw() : nullptr, dy.raw(), f32(gamma), r.beta,
-                               r.eps, f32(save_mean), f32(save_invstd), px, /*dx_accumulate=*/false, pz,
-                               static_cast<float*>(pgamma), static_cast<float*>(pbeta), /*param_accumulate=*/false,
-                               conv_workspace(ws), ws, r.reserve, r.reserve_bytes);
+                               r.eps, f32(save_mean), f32(save_invstd), px, pz, static_cast<float*>(pgamma),
+                               static_cast<float*>(pbeta), conv_workspace(ws), ws, r.reserve, r.reserve_bytes);
   const auto add_into = [&](GradTarget g, void* p, const Shape& shape, DType dtype, Layout layout) {
     if (g && g.accumulate) copy_grad(Tensor::wrap(p, shape, dtype, Device::CUDA, layout), g);
   };
@@ -213,7 +211,7 @@ void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, 
                                           double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                           Tensor& running_mean, Tensor& running_var, Arena& tape_arena) {
   if (cudnn_batchnorm_forward(x, nullptr, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean,
-                              running_var, /*relu=*/false, &tape_arena))
+                              running_var, /*relu=*/false, tape_arena))
     return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/false);
@@ -223,7 +221,7 @@ void CudaBackend::batchnorm_relu_forward_train(const Tensor& x, const Tensor& ga
                                                double momentum, Tensor& y, Tensor& save_mean, Tensor& save_invstd,
                                                Tensor& running_mean, Tensor& running_var, Arena& tape_arena) {
   if (cudnn_batchnorm_forward(x, nullptr, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean,
-                              running_var, /*relu=*/true, &tape_arena))
+                              running_var, /*relu=*/true, tape_arena))
     return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/true);
@@ -283,7 +281,7 @@ void CudaBackend::batchnorm_add_relu_forward_train(const Tensor& x, const Tensor
                                                    Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
                                                    Tensor& running_var, Arena& tape_arena) {
   if (cudnn_batchnorm_forward(x, &z, gamma, beta, eps, momentum, y, save_mean, save_invstd, running_mean,
-                              running_var, /*relu=*/true, &tape_arena))
+                              running_var, /*relu=*/true, tape_arena))
     return;
   bn_forward_train(scratch(bn_scratch_bytes(bn_shape(x))), x, gamma, beta, eps, momentum, y, save_mean, save_invstd,
                    running_mean, running_var, /*relu=*/true, &z);

@@ -89,18 +89,16 @@ void cudnn_batchnorm_forward_train(const Context& ctx, const CudnnBatchNorm& b, 
 
 void cudnn_batchnorm_backward(const Context& ctx, const CudnnBatchNorm& b, const void* x, const void* y,
                               const void* dy, const float* gamma, const float* beta, double eps,
-                              const float* save_mean, const float* save_invstd, void* dx, bool dx_accumulate, void* dz,
-                              float* dgamma, float* dbeta, bool param_accumulate, void* workspace,
+                              const float* save_mean, const float* save_invstd, void* dx, void* dz,
+                              float* dgamma, float* dbeta, void* workspace,
                               size_t workspace_bytes, void* reserve, size_t reserve_bytes) {
   check_eps(eps);
   BTS_CHECK(dx && dgamma && dbeta && (!b.add || dz),
             "cuDNN BatchNorm backward: dx, dgamma, dbeta (and dz with the add) are required");
   const Descriptors d(b);
-  const float one = 1.0f, zero = 0.0f;
-  const float* dx_blend = dx_accumulate ? &one : &zero;
-  const float* param_blend = param_accumulate ? &one : &zero;
+  const float one = 1.0f, zero = 0.0f;  // results written, not blended
   BTS_CUDNN_CHECK(cudnnBatchNormalizationBackwardEx(
-      ctx.cudnn(), kMode, ops(b), &one, dx_blend, &one, param_blend, d.x, x, b.relu ? d.x : nullptr,
+      ctx.cudnn(), kMode, ops(b), &one, &zero, &one, &zero, d.x, x, b.relu ? d.x : nullptr,
       b.relu ? y : nullptr, d.x, dy, b.add ? d.x : nullptr, b.add ? dz : nullptr, d.x, dx, d.params, gamma, beta, dgamma, dbeta, eps, save_mean,
       save_invstd, d.relu, workspace, workspace_bytes, reserve, reserve_bytes));
 }

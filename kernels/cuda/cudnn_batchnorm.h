@@ -33,12 +33,12 @@ void cudnn_batchnorm_forward_train(const Context& ctx, const CudnnBatchNorm& b, 
                                    float* save_mean,
                                    float* save_invstd, float* running_mean, float* running_var, void* workspace,
                                    size_t workspace_bytes, void* reserve, size_t reserve_bytes);
-// dx (required), dgamma, dbeta (required): written, or added to when the *_accumulate flags say so. y and beta are
-// read only when b.relu (the activation's backward); dz (required when b.add) is written, never added to.
+// dx, dgamma, dbeta (and dz when b.add) are required and written, never added to (cuDNN's blend factors are not
+// relied on: an accumulating caller goes through a temporary). y and beta are read only when b.relu.
 void cudnn_batchnorm_backward(const Context& ctx, const CudnnBatchNorm& b, const void* x, const void* y,
                               const void* dy, const float* gamma, const float* beta, double eps,
-                              const float* save_mean, const float* save_invstd, void* dx, bool dx_accumulate, void* dz,
-                              float* dgamma, float* dbeta, bool param_accumulate, void* workspace,
+                              const float* save_mean, const float* save_invstd, void* dx, void* dz,
+                              float* dgamma, float* dbeta, void* workspace,
                               size_t workspace_bytes, void* reserve, size_t reserve_bytes);
 
 }  // namespace bts::kernels::cuda
