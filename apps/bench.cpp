@@ -103,7 +103,10 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   Backend& be = backend(dev);
   Tensor order = Tensor::empty({n_data}, DType::I32, dev), counts = Tensor::zeros({n_data}, DType::I32, dev);
   Tensor stats = Tensor::zeros({2}, DType::F64, dev);
-  Tensor x = Tensor::empty({batch, 3, c.size, c.size}, DType::F32, dev);
+  // The batch in the layout the trainer builds it in (the stem convolution's input layout: NHWC for the GPU's bf16
+  // and channels-last steps), so the step does not transpose its input.
+  const Layout input_layout = model.input_layout(dev, 3);
+  Tensor x = Tensor::empty({batch, 3, c.size, c.size}, DType::F32, dev, input_layout);
   Tensor labels = Tensor::empty({batch}, DType::I32, dev);
   tg.labels = labels.reshaped({batch, 1});
   Sgd opt(model.params(), SgdOptions{});
@@ -214,6 +217,7 @@ nlohmann::json run_one(Device dev, double width, int64_t batch, const Config& c,
   j["image_size"] = c.size;
   j["batch"] = batch;
   j["precision"] = precision;
+  j["input_layout"] = layout_name(input_layout);
   j["parameters"] = model.num_parameters();
   j["warmup_steps"] = warmup;
   j["timed_steps"] = iters;

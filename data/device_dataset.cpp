@@ -87,9 +87,10 @@ void DeviceDataset::build_batch(const Tensor& indices, Tensor& images, Tensor& l
                            << (indices.defined() ? indices.describe() : "none"));
   const int64_t b = indices.numel();
   const Shape want{b, images_.dim(1), images_.dim(2), images_.dim(3)};
-  BTS_CHECK(images.defined() && images.dtype() == DType::F32 && images.shape() == want && images.device() == device_,
+  BTS_CHECK(images.defined() && images.dtype() == DType::F32 && images.shape() == want && images.device() == device_ &&
+                (images.layout() == Layout::NCHW || images.layout() == Layout::NHWC),
             "make_batch '" << name_ << "': images must be f32" << shape_str(want) << "@" << device_name(device_)
-                           << ", found " << (images.defined() ? images.describe() : "none"));
+                           << " in NCHW or NHWC, found " << (images.defined() ? images.describe() : "none"));
   BTS_CHECK(labels.defined() && labels.dtype() == DType::I32 && labels.numel() == b && labels.device() == device_,
             "make_batch '" << name_ << "': labels must be i32[" << b << "]@" << device_name(device_) << ", found "
                            << (labels.defined() ? labels.describe() : "none"));
@@ -110,7 +111,7 @@ void DeviceDataset::build_batch(const Tensor& indices, Tensor& images, Tensor& l
     gathered = buf;
   }
   be.augment_batch(images_.data<uint8_t>(), labels_.data<int32_t>(), size(), c, h, w, idx, b, &args->augment,
-                   images.data<float>(), labels.data<int32_t>(), gathered);
+                   images.data<float>(), labels.data<int32_t>(), gathered, memory_order(images.layout()));
   // The temporary index copy is freed on return; make sure the kernels have read it first.
   if (moved_idx.defined()) be.synchronize();
 }
@@ -122,10 +123,10 @@ uint8_t* DeviceDataset::randaugment_scratch(size_t bytes) const {
   return ra_scratch_.data<uint8_t>();
 }
 
-Batch DeviceDataset::batch(const Tensor& indices, const BatchOptions& opt) const {
+Batch DeviceDataset::batch(const Tensor& indices, const BatchOptions& opt, Layout layout) const {
   BTS_CHECK(indices.defined(), "batch '" << name_ << "': no indices");
   const int64_t b = indices.numel();
-  Batch out{Tensor::empty({b, images_.dim(1), images_.dim(2), images_.dim(3)}, DType::F32, device_),
+  Batch out{Tensor::empty({b, images_.dim(1), images_.dim(2), images_.dim(3)}, DType::F32, device_, layout),
             Tensor::empty({b}, DType::I32, device_)};
   make_batch(indices, opt, out.images, out.labels);
   return out;

@@ -26,7 +26,7 @@ struct BatchOptions {
 };
 
 struct Batch {
-  Tensor images;  // F32 [B, C, H, W]
+  Tensor images;  // F32 [B, C, H, W], NCHW or NHWC
   Tensor labels;  // I32 [B]
 };
 
@@ -55,7 +55,8 @@ class DeviceDataset {
   float shift(int c) const { return shift_.at(static_cast<size_t>(c)); }
 
   // Writes batch `indices` (I32 [B], any device; host indices are copied over, which synchronises: keep them on
-  // the device inside an epoch) into `images` (F32 [B, C, H, W]) and `labels` (I32 [B]), both on device().
+  // the device inside an epoch) into `images` (F32 [B, C, H, W], in its layout: NCHW or NHWC, the one the model's
+  // step takes, Model::input_layout) and `labels` (I32 [B]), both on device().
   // On the GPU the work is queued on the backend's stream and out-of-range indices give NaN images and label -1;
   // on the CPU they throw. With RandAugment on, the augmented uint8 batch lives in one
   // scratch buffer per data set, grown to the largest batch seen and then reused (no allocation per step): queue
@@ -73,8 +74,8 @@ class DeviceDataset {
   // grows with the batch, freeing the old buffer).
   int randaugment_rounds() const { return randaugment_rounds_; }
   const void* randaugment_scratch_address() const { return ra_scratch_.defined() ? ra_scratch_.raw() : nullptr; }
-  // The same into freshly allocated tensors.
-  Batch batch(const Tensor& indices, const BatchOptions& opt) const;
+  // The same into freshly allocated tensors, the images in `layout` (NCHW or NHWC).
+  Batch batch(const Tensor& indices, const BatchOptions& opt, Layout layout = Layout::NCHW) const;
 
  private:
   void check_and_set_constants(const Dataset& ds);

@@ -128,6 +128,13 @@ class Backend {
   // operand alike (NHWC input, KRSC weights: KCRS stored channels last).
   virtual Layout conv_input_layout(Layout x, Layout /*y*/, int64_t /*in_channels*/) const { return x; }
   virtual Layout conv_weight_layout(Layout /*y*/) const { return Layout::NCHW; }
+  // The layout (NCHW or NHWC) the batch kernels write a model's input in: the one its stem convolution (in_channels
+  // in, stem_channels out, computing in `compute`) takes it in, so the step does not transpose its input (NHWC for
+  // bf16 and channels-last f32 on the GPU). Any layout gives the same results; this one saves a pass.
+  Layout input_layout(DType compute, int64_t in_channels, int64_t stem_channels) const {
+    const Layout l = conv_input_layout(Layout::NCHW, activation_layout(compute, stem_channels), in_channels);
+    return l == Layout::NHWC ? Layout::NHWC : Layout::NCHW;
+  }
   // dst (+)= src moved to dst.layout (same shape and dtype; kernels/cpu/relayout.h).
   virtual void relayout(const Tensor& src, GradTarget dst) = 0;
   // Mixed precision: true when conv2d, the BatchNorms (with their fused ReLU), ReLU, add, add+ReLU, copy_grad,
@@ -253,10 +260,12 @@ class Backend {
 
   // ---- augmentation and batch assembly (data/, train/batch_mixing). The argument structs (and RandAugment's plan,
   // made by kernels::make_checked_randaugment_plan) are in this device's memory, written with write_bytes and read
-  // when the kernels run: a recorded step's replay builds the batch of the step the host wrote there.
+  // when the kernels run: a recorded step's replay builds the batch of the step the host wrote there. The float
+  // batches are NCHW or NHWC (`order`; input_layout says which a model's step takes without a transpose); the
+  // data set's uint8 images and RandAugment's output stay NCHW.
   virtual void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
                              const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out,
-                             int32_t* out_labels, const uint8_t* gathered) = 0;
+                             int32_t* out_labels, const uint8_t* gathered, kernels::MemoryOrder order) = 0;
   // RandAugment writes the batch's b uint8 images to `out`; `scratch` holds randaugment_scratch_bytes() more.
   virtual size_t randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n) = 0;
   virtual void randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c,
@@ -267,8 +276,9 @@ class Backend {
                            int32_t* source_slot) = 0;
   virtual void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
                            const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
-                           int32_t* source_slot) = 0;
-  virtual void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) = 0;
+                           int32_t* source_slot, kernels::MemoryOrder order) = 0;
+  virtual void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args,
+                            kernels::MemoryOrder order) = 0;
 };
 
 // How a backend library makes itself known: a probe that never throws (no device is an answer, not an error)

@@ -1,5 +1,6 @@
 #include "engine/module.h"
 
+#include "engine/backend.h"
 #include "engine/init.h"
 #include "engine/ops.h"
 
@@ -62,6 +63,10 @@ Var ReLU::forward(Tape& t, Var x) { return relu(t, x); }
 Var Model::forward(Tape& t, Var x) {
   if (!bf16_) return root().forward(t, x);
   return cast(t, root().forward(t, cast(t, x, DType::BF16)), stores_.params.dtype());
+}
+
+Layout Model::input_layout(Device device, int64_t in_channels) const {
+  return backend(device).input_layout(compute_dtype(), in_channels, stem_channels());
 }
 
 void Model::set_compute_dtype(DType dtype) {

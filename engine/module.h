@@ -94,9 +94,13 @@ class Model {
   // Allocate storage and initialise deterministically from `seed` (see docs/MODEL.md).
   void finalize(DType dtype, Device device, uint64_t seed);
   virtual std::string describe() const = 0;
+  // The layout (NCHW or NHWC) to build batches of in_channels-channel inputs in for this model on `device` at its
+  // compute dtype: the one its stem convolution takes (Backend::input_layout). Any layout gives the same results.
+  Layout input_layout(Device device, int64_t in_channels) const;
 
  protected:
   virtual Module& root() = 0;
+  virtual int64_t stem_channels() const = 0;  // output channels of the first convolution
   ModelStores stores_;
 
  private:

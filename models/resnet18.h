@@ -29,6 +29,7 @@ class ResNet18 : public Model {
 
  protected:
   Module& root() override { return net_; }
+  int64_t stem_channels() const override { return base_width(cfg_.width); }
 
  private:
   class Net : public Module {

@@ -19,6 +19,7 @@ class TinyNet : public Model {
 
  protected:
   Module& root() override { return net_; }
+  int64_t stem_channels() const override { return cfg_.width; }
 
  private:
   class Net : public Module {

@@ -22,7 +22,9 @@ struct MixingOptions {
 
 class BatchMixer {
  public:
-  BatchMixer(const MixingOptions& options, int64_t batch, int channels, int height, int width, Device device);
+  // layout: the batches' (NCHW or NHWC, as the data set builds them); the mixed images are in it too.
+  BatchMixer(const MixingOptions& options, int64_t batch, int channels, int height, int width, Device device,
+             Layout layout = Layout::NCHW);
   bool active() const { return opt_.mixup_alpha > 0 || opt_.ricap_beta > 0 || opt_.cutout > 0; }
   int targets() const { return targets_; }  // M: 2 mixup, 4 RICAP, else 1
 
@@ -48,6 +50,7 @@ class BatchMixer {
   int64_t b_;
   int c_, h_, w_;
   Device device_;
+  Layout layout_;
   int targets_ = 1;
   Tensor mixed_, labels_, label_weights_, source_slot_;
   struct MixArgs {  // the kernels' arguments in device memory (set_step)

@@ -29,11 +29,13 @@ EvalResult Evaluator::run(Model& model) {
   model.set_training(false);
   stats_.zero();
   const int64_t n = test_.size();
+  const Layout layout = model.input_layout(dev, test_.channels());  // the buffer holds a batch in either
   for (int64_t start = 0; start < n; start += batch_) {
     const int64_t b = std::min(batch_, n - start);
     tape_.clear();
     const Tensor idx = Tensor::wrap(indices_.data<int32_t>() + start, {b}, DType::I32, dev);
-    Tensor images = Tensor::wrap(images_.raw(), {b, images_.dim(1), images_.dim(2), images_.dim(3)}, DType::F32, dev);
+    Tensor images =
+        Tensor::wrap(images_.raw(), {b, images_.dim(1), images_.dim(2), images_.dim(3)}, DType::F32, dev, layout);
     Tensor labels = Tensor::wrap(labels_.raw(), {b}, DType::I32, dev);
     test_.make_batch(idx, BatchOptions{0, 0, false}, images, labels);
     Targets tg;

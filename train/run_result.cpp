@@ -112,6 +112,7 @@ json TrainingRun::result_json(const std::vector<int32_t>& counts) const {
   r["sample_count_entropy_max"] = std::log(static_cast<double>(n_));
   r["wall_clock_seconds"] = elapsed();
   r["step_graph"] = recorded_step_.summary();
+  r["input_layout"] = layout_name(buf_.images.layout());  // how the batches were built (Model::input_layout)
   if (sb_) r["step_graph"]["scoring"] = recorded_scoring_.summary();
   r["phase_seconds"] = json::object();
   for (auto& [k, v] : progress_.phase_ms) r["phase_seconds"][k] = v / 1000.0;

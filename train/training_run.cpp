@@ -37,12 +37,12 @@ std::unique_ptr<ResNet18> make_model(const TrainConfig& cfg, const DeviceDataset
 }
 
 std::unique_ptr<SelectiveBackprop> make_selective_backprop(const TrainConfig& cfg, int64_t n, int targets,
-                                                           const DeviceDataset& train, Device dev) {
+                                                           const DeviceDataset& train, Device dev, Layout layout) {
   if (cfg.method != "sb") return nullptr;
   const double beta = cfg.sb_beta >= 0 ? cfg.sb_beta : 1.0 / cfg.budget - 1.0;  // kept fraction about B
   return std::make_unique<SelectiveBackprop>(
       SelectiveBackpropOptions{beta, cfg.sb_history, cfg.sb_prime_epochs, cfg.seed, cfg.sb_staleness, n, targets},
-      cfg.batch_size, Shape{train.channels(), train.height(), train.width()}, dev);
+      cfg.batch_size, Shape{train.channels(), train.height(), train.width()}, dev, layout);
 }
 
 Tensor filled(const Shape& shape, double value, Device dev) {
@@ -53,11 +53,11 @@ Tensor filled(const Shape& shape, double value, Device dev) {
 
 }  // namespace
 
-StepBuffers::StepBuffers(int64_t n, int64_t b, const DeviceDataset& train, Device dev)
+StepBuffers::StepBuffers(int64_t n, int64_t b, const DeviceDataset& train, Device dev, Layout layout)
     : order(Tensor::empty({n}, DType::I32, dev)),
       counts(Tensor::zeros({n}, DType::I32, dev)),
       stats(Tensor::zeros({2}, DType::F64, dev)),
-      images(Tensor::empty({b, train.channels(), train.height(), train.width()}, DType::F32, dev)),
+      images(Tensor::empty({b, train.channels(), train.height(), train.width()}, DType::F32, dev, layout)),
       labels(Tensor::empty({b}, DType::I32, dev)),
       label_weights(filled({b, 1}, 1.0, dev)),
       sample_weights(filled({b}, 1.0 / static_cast<double>(b), dev)),
@@ -88,10 +88,12 @@ TrainingRun::TrainingRun(const TrainConfig& cfg, const json& cfg_json, const Tra
       budget_(Budget::of(cfg_, *sampler_, n_)),
       mixer_(MixingOptions{cfg_.mixup_alpha, cfg_.ricap_beta,
                            cfg_.cutout < 0 ? kernels::default_cutout_size(cfg_.dataset) : cfg_.cutout, cfg_.seed},
-             b_, data_.train.channels(), data_.train.height(), data_.train.width(), device),
-      sb_(make_selective_backprop(cfg_, n_, mixer_.targets(), data_.train, device)),
+             b_, data_.train.channels(), data_.train.height(), data_.train.width(), device,
+             model_->input_layout(device, data_.train.channels())),
+      sb_(make_selective_backprop(cfg_, n_, mixer_.targets(), data_.train, device,
+                                  model_->input_layout(device, data_.train.channels()))),
       forgetting_(cfg_.record_forgetting ? std::make_unique<ForgettingTracker>(n_, device) : nullptr),
-      buf_(n_, b_, data_.train, device),
+      buf_(n_, b_, data_.train, device, model_->input_layout(device, data_.train.channels())),
       evaluator_(data_.test, kEvalBatch),
       timer_(device),
       tape_(device),

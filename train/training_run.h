@@ -43,13 +43,14 @@ namespace bts {
 // Beside a run: the convolution algorithms it chose (GPU; kernels/common/conv_algo_record.h), read back on resume.
 constexpr const char* kConvAlgorithmsFile = "conv_algorithms.txt";
 
-// The device buffers a step reads and writes, allocated once per run.
+// The device buffers a step reads and writes, allocated once per run; the batch's images in `layout` (the model's
+// input layout, Model::input_layout).
 struct StepBuffers {
-  StepBuffers(int64_t train_size, int64_t batch, const DeviceDataset& train, Device device);
+  StepBuffers(int64_t train_size, int64_t batch, const DeviceDataset& train, Device device, Layout layout);
   Tensor order;            // I32 [N]: this epoch's presentation order
   Tensor counts;           // I32 [N]: presentations that went backward, per sample
   Tensor stats;            // F64 [2]: this epoch's training loss sum and correct count
-  Tensor images, labels;   // the built batch: F32 [b, C, H, W], I32 [b]
+  Tensor images, labels;   // the built batch: F32 [b, C, H, W] (NCHW or NHWC), I32 [b]
   Tensor label_weights;    // F32 [b, 1] of ones (one target per image)
   Tensor sample_weights;   // F32 [b] of 1/b (the batch mean)
   Tensor partial_weights;  // F32 [b]: 1/k for a batch of k < b (selective backprop's flushes)

@@ -106,7 +106,7 @@ class CpuBackend final : public Backend {
                    int32_t* dst) override;
   void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
                      const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out, int32_t* out_labels,
-                     const uint8_t* gathered) override;
+                     const uint8_t* gathered, kernels::MemoryOrder order) override;
   size_t randaugment_scratch_bytes(int64_t, int, int, int, int) override { return 0; }
   void randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c, int h, int w,
                          int rounds, const kernels::RandAugmentPlan* plan, uint8_t* out, uint8_t* scratch,
@@ -116,8 +116,9 @@ class CpuBackend final : public Backend {
                    int32_t* source_slot) override;
   void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
                    const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
-                   int32_t* source_slot) override;
-  void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) override;
+                   int32_t* source_slot, kernels::MemoryOrder order) override;
+  void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args,
+                    kernels::MemoryOrder order) override;
  private:
   bool conv_input_follows_output_ = false;
 };

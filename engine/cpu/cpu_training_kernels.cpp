@@ -83,8 +83,9 @@ void CpuBackend::gather_rows(const int32_t* src, int64_t row_elems, const int32_
 
 void CpuBackend::augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
                                const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out,
-                               int32_t* out_labels, const uint8_t* gathered) {
-  kc::augment_batch(images, labels, n, c, h, w, idx, b, *args, out, out_labels, gathered);
+                               int32_t* out_labels, const uint8_t* gathered,
+                               kernels::MemoryOrder order) {
+  kc::augment_batch(images, labels, n, c, h, w, idx, b, *args, out, out_labels, gathered, order);
 }
 
 void CpuBackend::randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c,
@@ -105,12 +106,13 @@ void CpuBackend::mixup_batch(const float* images, const int32_t* labels, int64_t
 
 void CpuBackend::ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
                              const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
-                             int32_t* source_slot) {
-  kc::ricap_batch(images, labels, b, c, h, w, *args, out, labels_out, label_weights, source_slot);
+                             int32_t* source_slot, kernels::MemoryOrder order) {
+  kc::ricap_batch(images, labels, b, c, h, w, *args, out, labels_out, label_weights, source_slot, order);
 }
 
-void CpuBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) {
-  kc::cutout_batch(images, b, c, h, w, *args);
+void CpuBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args,
+                              kernels::MemoryOrder order) {
+  kc::cutout_batch(images, b, c, h, w, *args, order);
 }
 
 }  // namespace bts

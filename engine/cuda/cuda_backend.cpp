@@ -45,9 +45,24 @@ void CudaBackend::release(void* p) noexcept {
   // one after a bigger step): wait for them first, since cudaFree only "may" synchronise. Frees happen while
   // warming up and at the end, never in a steady step. Not while capturing (a wait would break the capture). The
   // whole device, not the context's stream: a free may come at exit, after the thread's context is gone.
-  // A destructor's path must not throw; a failed free leaves nothing to recover.
-  if (!detail::stream_capture_active()) cudaDeviceSynchronize();
+  // A destructor's path must not throw; a failed free leaves nothing to recover. A block released during a
+  // capture (no recorded step releases one today) waits for the capture's end: cudaFree then would invalidate it.
+  if (detail::stream_capture_active()) {
+    try {
+      freed_in_capture_.push_back(p);
+    } catch (...) {  // out of host memory: the block leaks rather than break the capture
+    }
+    return;
+  }
+  cudaDeviceSynchronize();
   cudaFree(p);
+}
+
+void CudaBackend::free_deferred() noexcept {
+  if (freed_in_capture_.empty()) return;
+  cudaDeviceSynchronize();
+  for (void* p : freed_in_capture_) cudaFree(p);
+  freed_in_capture_.clear();
 }
 
 void CudaBackend::copy(void* dst, const void* src, size_t bytes, bool touches_host) {
@@ -77,6 +92,14 @@ GraphHandle CudaBackend::end_capture() {
   detail::stream_capture_active() = false;
   cudaGraph_t graph = nullptr;
   BTS_CUDA_CHECK(cudaStreamEndCapture(current_stream(), &graph));
+  if (!freed_in_capture_.empty()) {
+    // The recorded work may read what was released while it was recorded: its replays would read freed memory.
+    const size_t n = freed_in_capture_.size();
+    cudaGraphDestroy(graph);
+    free_deferred();
+    BTS_FAIL("recording a CUDA graph: " << n << " device block(s) were released while the step was recorded, so "
+                                        "its replays could read freed memory; a recorded step must keep its memory");
+  }
   cudaGraphExec_t exec = nullptr;
   const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);  // the executable graph is independent of its template
@@ -89,6 +112,7 @@ void CudaBackend::abort_capture() noexcept {
   cudaGraph_t graph = nullptr;
   if (cudaStreamEndCapture(current_stream(), &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
   cudaGetLastError();  // an invalidated capture leaves its error behind; the caller reports the cause
+  free_deferred();
 }
 
 void CudaBackend::replay(GraphHandle graph) {
@@ -158,8 +182,8 @@ namespace {
 // A block that moves bumps `generation` (a graph captured before would read freed memory: memory_generation).
 void* grown(void*& p, size_t& have, size_t need, const char* what, uint64_t& generation) {
   if (need > have) {
+    steady_state::note_allocation(Device::CUDA, need, what);  // may throw: then nothing moved
     if (p) ++generation;
-    steady_state::note_allocation(Device::CUDA, need, what);
     // Kernels queued on the stream may still read the old block (BN statistics, sort keys, a convolution's
     // workspace): wait for them explicitly (cudaFree only "may" synchronise). Growth happens while warming up.
     if (p) {

@@ -6,6 +6,7 @@
 // cuda_ops.cpp (ops and SGD), cuda_training_kernels.cpp (sampling, strategies, augmentation).
 #pragma once
 #include <map>
+#include <vector>
 
 #include "engine/backend.h"
 
@@ -129,7 +130,7 @@ class CudaBackend final : public Backend {
                    int32_t* dst) override;
   void augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
                      const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out, int32_t* out_labels,
-                     const uint8_t* gathered) override;
+                     const uint8_t* gathered, kernels::MemoryOrder order) override;
   size_t randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n) override;
   void randaugment_batch(const uint8_t* images, int64_t n_images, const int32_t* idx, int64_t b, int c, int h, int w,
                          int rounds, const kernels::RandAugmentPlan* plan, uint8_t* out, uint8_t* scratch,
@@ -139,8 +140,9 @@ class CudaBackend final : public Backend {
                    int32_t* source_slot) override;
   void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
                    const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
-                   int32_t* source_slot) override;
-  void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) override;
+                   int32_t* source_slot, kernels::MemoryOrder order) override;
+  void cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args,
+                    kernels::MemoryOrder order) override;
 
  private:
   // Device memory of at least `bytes` for one call's temporaries (sort keys), grown and then reused: no
@@ -160,6 +162,10 @@ class CudaBackend final : public Backend {
   int32_t* count_ = nullptr;
   bool native_bf16_ = true;
   uint64_t memory_generation_ = 0;  // moves of scratch_ or workspace_ (memory_generation)
+  // Blocks released while a graph was being captured (cudaFree is not allowed then): freed when the capture ends,
+  // which then fails, since the recorded work may read them (release).
+  std::vector<void*> freed_in_capture_;
+  void free_deferred() noexcept;
   bool f32_channels_last_ = false;
   // batchnorm: cudnn. What a cuDNN BatchNorm forward leaves for its backward, keyed by its save_mean (a tape
   // scratch tensor, unique per BatchNorm and step): the reserve (tape arena), beta and eps, which our backward

@@ -83,13 +83,13 @@ kernels::ConvData conv_data(const Tensor& a, const Tensor& b, Layout third) {
 }
 
 // A convolution pass's workspace size, which makes the shape's plan on first use: a warmed-up step must not (a plan
-// means descriptors and an algorithm search, in measured mode device allocations and a wait): the guard hears of it.
+// means descriptors and an algorithm search, in measured mode device allocations and a wait): the guard hears of it
+// before the plan is made, so inside a recording it throws naming the plan instead of a capture failing on the
+// plan's allocations.
 size_t planned_workspace(const kernels::ConvShape& s, kg::ConvPass pass, kernels::ConvData data) {
-  const uint64_t before = kg::conv2d_plans_built();
-  const size_t ws = kg::conv2d_workspace_bytes(ctx(), s, pass, data);
-  if (kg::conv2d_plans_built() != before)
+  if (!kg::conv2d_has_plan(ctx(), s, data))
     steady_state::note_allocation(Device::CUDA, 0, "a new cuDNN convolution plan (descriptors and algorithm search)");
-  return ws;
+  return kg::conv2d_workspace_bytes(ctx(), s, pass, data);
 }
 }  // namespace
 

@@ -96,8 +96,9 @@ void CudaBackend::gather_rows(const int32_t* src, int64_t row_elems, const int32
 
 void CudaBackend::augment_batch(const uint8_t* images, const int32_t* labels, int64_t n, int c, int h, int w,
                                 const int32_t* idx, int64_t b, const kernels::AugmentArgs* args, float* out,
-                                int32_t* out_labels, const uint8_t* gathered) {
-  kg::augment_batch(cu_stream(), images, labels, n, c, h, w, idx, b, args, out, out_labels, gathered);
+                                int32_t* out_labels, const uint8_t* gathered,
+                                kernels::MemoryOrder order) {
+  kg::augment_batch(cu_stream(), images, labels, n, c, h, w, idx, b, args, out, out_labels, gathered, order);
 }
 
 size_t CudaBackend::randaugment_scratch_bytes(int64_t b, int c, int h, int w, int n) {
@@ -119,12 +120,13 @@ void CudaBackend::mixup_batch(const float* images, const int32_t* labels, int64_
 
 void CudaBackend::ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
                               const kernels::RicapArgs* args, float* out, int32_t* labels_out, float* label_weights,
-                              int32_t* source_slot) {
-  kg::ricap_batch(cu_stream(), images, labels, b, c, h, w, args, out, labels_out, label_weights, source_slot);
+                              int32_t* source_slot, kernels::MemoryOrder order) {
+  kg::ricap_batch(cu_stream(), images, labels, b, c, h, w, args, out, labels_out, label_weights, source_slot, order);
 }
 
-void CudaBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args) {
-  kg::cutout_batch(cu_stream(), images, b, c, h, w, args);
+void CudaBackend::cutout_batch(float* images, int64_t b, int c, int h, int w, const kernels::CutoutArgs* args,
+                                kernels::MemoryOrder order) {
+  kg::cutout_batch(cu_stream(), images, b, c, h, w, args, order);
 }
 
 }  // namespace bts

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/common/check.h"
 #include "kernels/common/hd.h"
+#include "kernels/common/memory_order.h"
 #include "kernels/common/philox.h"
 
 namespace bts::kernels {
@@ -67,6 +69,20 @@ BTS_HD uint8_t crop_flip_pixel(const uint8_t* plane, int h, int w, int y, int x,
   const int sy = y + d.dy;
   const int sx = (d.flip ? w - 1 - x : x) + d.dx;
   return (sy >= 0 && sy < h && sx >= 0 && sx < w) ? plane[sy * w + sx] : static_cast<uint8_t>(0);
+}
+
+// The layouts the batch kernels write (and cutout and RICAP read): per sample c x h x w (NCHW), or h x w x c (NHWC,
+// channels last: the layout the GPU's bf16 and channels-last convolutions take, so the step does not transpose its
+// input). Channel ch of pixel p = y * w + x of one sample sits at ch * channel + p * pixel.
+struct ImageStrides {
+  int64_t channel, pixel;
+};
+BTS_HD ImageStrides image_strides(MemoryOrder order, int c, int64_t plane) {
+  return order == MemoryOrder::NHWC ? ImageStrides{1, c} : ImageStrides{plane, 1};
+}
+inline void check_batch_order(const char* op, MemoryOrder order) {
+  BTS_CHECK(order == MemoryOrder::NCHW || order == MemoryOrder::NHWC,
+            op << ": batches are written NCHW or NHWC, not memory order " << static_cast<int>(order));
 }
 
 // Normalisation: one correctly rounded fused multiply-add, identical on host (libm fmaf) and device.

@@ -49,8 +49,9 @@ void mixup_batch(const float* images, const int32_t* labels, int64_t b, int c, i
 }
 
 void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, int h, int w, const RicapArgs& args,
-                 float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
+                 float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot, MemoryOrder order) {
   check_mix_batch("ricap_batch", b, c, h, w);
+  check_batch_order("ricap_batch", order);
   BTS_CHECK(b == 0 || out != images, "ricap_batch: out must not alias images (tiles are read while writing)");
   check_ricap_args(args, h, w);
   std::vector<int32_t> perm(static_cast<size_t>(4 * b));  // perm[k * b + i] = perm_k(i)
@@ -63,31 +64,35 @@ void ricap_batch(const float* images, const int32_t* labels, int64_t b, int c, i
       source_slot[4 * i + k] = p;
     }
   const int64_t plane = static_cast<int64_t>(h) * w, per_sample = c * plane;
+  const ImageStrides st = image_strides(order, c, plane);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < b; ++i) {
     float* dst = out + i * per_sample;
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
         const RicapSource s = ricap_source(args, y, x);
-        const float* src = images + perm[s.k * b + i] * per_sample + static_cast<int64_t>(s.sy) * w + s.sx;
-        for (int ch = 0; ch < c; ++ch) dst[ch * plane + static_cast<int64_t>(y) * w + x] = src[ch * plane];
+        const float* src = images + perm[s.k * b + i] * per_sample + (static_cast<int64_t>(s.sy) * w + s.sx) * st.pixel;
+        float* to = dst + (static_cast<int64_t>(y) * w + x) * st.pixel;
+        for (int ch = 0; ch < c; ++ch) to[ch * st.channel] = src[ch * st.channel];
       }
   }
 }
 
-void cutout_batch(float* images, int64_t b, int c, int h, int w, const CutoutArgs& args) {
+void cutout_batch(float* images, int64_t b, int c, int h, int w, const CutoutArgs& args, MemoryOrder order) {
   BTS_CHECK(b >= 0, "cutout_batch: batch of " << b << " samples");
   BTS_CHECK(c >= 1 && h >= 1 && w >= 1 && static_cast<int64_t>(c) * h * w < (int64_t(1) << 31),
             "cutout_batch: bad image shape " << c << "x" << h << "x" << w);
   BTS_CHECK(args.size >= 0, "cutout_batch: hole side " << args.size << ", expected >= 0");
+  check_batch_order("cutout_batch", order);
   if (args.size == 0) return;
   const int64_t plane = static_cast<int64_t>(h) * w, per_sample = c * plane;
+  const ImageStrides st = image_strides(order, c, plane);
   for (int64_t i = 0; i < b; ++i) {
     const CutoutBox box = cutout_box(args, i, h, w);
     for (int ch = 0; ch < c; ++ch)
       for (int y = box.y0; y < box.y1; ++y) {
-        float* row = images + i * per_sample + ch * plane + static_cast<int64_t>(y) * w;
-        for (int x = box.x0; x < box.x1; ++x) row[x] = 0.0f;
+        float* row = images + i * per_sample + ch * st.channel + static_cast<int64_t>(y) * w * st.pixel;
+        for (int x = box.x0; x < box.x1; ++x) row[x * st.pixel] = 0.0f;
       }
   }
 }

@@ -41,6 +41,8 @@ enum class ConvAlgoSearch { Heuristic = 0, Measure = 1 };
 // Plans made so far in this process (a new shape, math mode or search makes one: descriptors, heuristics or timing,
 // in measured mode device allocations and a synchronisation). The steady-state guard watches it.
 uint64_t conv2d_plans_built();
+// Whether the shape's plan exists already (the next call would not make one).
+bool conv2d_has_plan(Context& ctx, const ConvShape& s, ConvData data = {});
 void set_conv_algo_search(ConvAlgoSearch search);
 // The algorithms of every plan made so far, as conv_algorithms.txt keeps them (kernels/common/conv_algo_record.h).
 std::string conv2d_export_algorithms();

@@ -57,8 +57,9 @@ size_t cudnn_batchnorm_workspace_bytes(const Context& ctx, const CudnnBatchNorm&
   size_t fwd = 0, bwd = 0;
   BTS_CUDNN_CHECK(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(
       ctx.cudnn(), kMode, ops(b), d.x, b.add ? d.x : nullptr, d.x, d.params, d.relu, &fwd));
-  BTS_CUDNN_CHECK(cudnnGetBatchNormalizationBackwardExWorkspaceSize(ctx.cudnn(), kMode, ops(b), d.x,
-                                                                    b.relu ? d.x : nullptr, d.x,
+  // yDesc is given even for plain BN (whose call passes none): cuDNN's documentation does not say a null one is
+  // accepted here, and describing y can only be asked of a size.
+  BTS_CUDNN_CHECK(cudnnGetBatchNormalizationBackwardExWorkspaceSize(ctx.cudnn(), kMode, ops(b), d.x, d.x, d.x,
                                                                     b.add ? d.x : nullptr, d.x, d.params, d.relu,
                                                                     &bwd));
   return std::max(fwd, bwd);

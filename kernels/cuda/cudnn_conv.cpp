@@ -401,12 +401,24 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s, ConvData data
 std::mutex g_plans_mu;
 std::map<Key, std::unique_ptr<Plan>> g_plans;
 
+Key key_of(Context& ctx, const ConvShape& s, ConvData data) {
+  return Key{s.N,       s.C,   s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load(),
+             g_search.load(), data.bf16, data.channels_last};
+}
+
 Plan& plan_for(Context& ctx, const ConvShape& s, ConvData data) {
   std::lock_guard<std::mutex> lock(g_plans_mu);
-  Key k{s.N,       s.C,   s.H, s.W, s.K, s.R, s.S, s.stride, s.pad, ctx.allow_tf32(), g_heuristics_enabled.load(),
-        g_search.load(), data.bf16, data.channels_last};
+  const Key k = key_of(ctx, s, data);
   auto it = g_plans.find(k);
-  if (it == g_plans.end()) it = g_plans.emplace(k, build_plan(ctx, s, data)).first;
+  if (it == g_plans.end()) {
+    // Making a plan queries cuDNN and, when measured, allocates and waits: none of it can be recorded in a CUDA
+    // graph. Say so here rather than let a capture fail later on an allocation it cannot name.
+    BTS_CHECK(!::bts::detail::stream_capture_active(),
+              "a new cuDNN convolution plan (N=" << s.N << " C=" << s.C << " " << s.H << "x" << s.W << " K=" << s.K
+                                                 << ") was asked for while a CUDA graph was being recorded: run the "
+                                                    "shape eagerly first");
+    it = g_plans.emplace(k, build_plan(ctx, s, data)).first;
+  }
   return *it->second;
 }
 
@@ -474,6 +486,11 @@ bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s, ConvData 
 void set_conv_heuristics_enabled(bool on) { g_heuristics_enabled.store(on); }
 
 uint64_t conv2d_plans_built() { return g_plans_built.load(); }
+
+bool conv2d_has_plan(Context& ctx, const ConvShape& s, ConvData data) {
+  std::lock_guard<std::mutex> lock(g_plans_mu);
+  return g_plans.count(key_of(ctx, s, data)) != 0;
+}
 
 void set_conv_algo_search(ConvAlgoSearch search) { g_search.store(static_cast<int>(search)); }
 

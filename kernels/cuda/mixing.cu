@@ -86,35 +86,42 @@ __global__ void mixup_pixels_kernel(const float* __restrict__ images, int64_t b,
   }
 }
 
-// One thread per output value: its tile decides the source slot (column k of the targets) and the source pixel.
+// One thread per output value, in the batch's memory order (NCHW or NHWC): its tile decides the source slot
+// (column k of the targets) and the source pixel.
 __global__ void ricap_pixels_kernel(const float* __restrict__ images, int64_t b, int c, int h, int w,
                                     const RicapArgs* __restrict__ args_at, const int32_t* __restrict__ source_slot,
-                                    float* __restrict__ out) {
+                                    bool channels_last, float* __restrict__ out) {
   const RicapArgs args = *args_at;
   const int64_t plane = static_cast<int64_t>(h) * w, per_sample = c * plane;
+  const ImageStrides st = image_strides(channels_last ? MemoryOrder::NHWC : MemoryOrder::NCHW, c, plane);
   BTS_GRID_STRIDE(e, b * per_sample) {
     const int64_t i = e / per_sample, r = e - i * per_sample;
-    const int ch = static_cast<int>(r / plane);
-    const int pix = static_cast<int>(r - ch * plane), y = pix / w, x = pix - y * w;
+    const int ch = static_cast<int>(channels_last ? r % c : r / plane);
+    const int pix = static_cast<int>(channels_last ? r / c : r - ch * plane), y = pix / w, x = pix - y * w;
     const RicapSource s = ricap_source(args, y, x);
     const int64_t src = source_slot[i * kRicapTargets + s.k];
-    out[e] = images[src * per_sample + ch * plane + static_cast<int64_t>(s.sy) * w + s.sx];
+    out[e] = images[src * per_sample + ch * st.channel + (static_cast<int64_t>(s.sy) * w + s.sx) * st.pixel];
   }
 }
 
 // Grid: x = batch slot, y = chunks of the clipped hole's c * rows * cols values; only the hole is touched. The grid
-// is sized for the launcher's bound on the hole (the image), since the hole's side is read on the device.
-__global__ void cutout_kernel(float* __restrict__ images, int c, int h, int w, const CutoutArgs* __restrict__ args_at) {
+// is sized for the launcher's bound on the hole (the image), since the hole's side is read on the device. Channels
+// vary fastest in an NHWC batch, so consecutive threads write neighbouring values there.
+__global__ void cutout_kernel(float* __restrict__ images, int c, int h, int w, const CutoutArgs* __restrict__ args_at,
+                              bool channels_last) {
   const CutoutArgs args = *args_at;
   const int64_t slot = blockIdx.x;
   const CutoutBox box = cutout_box(args, slot, h, w);
   const int rows = box.y1 - box.y0, cols = box.x1 - box.x0;
   if (rows <= 0 || cols <= 0) return;
   const int n = c * rows * cols;
-  float* img = images + slot * c * static_cast<int64_t>(h) * w;
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  const ImageStrides st = image_strides(channels_last ? MemoryOrder::NHWC : MemoryOrder::NCHW, c, plane);
+  float* img = images + slot * c * plane;
   for (int e = blockIdx.y * blockDim.x + threadIdx.x; e < n; e += gridDim.y * blockDim.x) {
-    const int ch = e / (rows * cols), r = e - ch * rows * cols, dy = r / cols, dx = r - dy * cols;
-    img[(static_cast<int64_t>(ch) * h + box.y0 + dy) * w + box.x0 + dx] = 0.0f;
+    const int ch = channels_last ? e % c : e / (rows * cols);
+    const int r = channels_last ? e / c : e - ch * rows * cols, dy = r / cols, dx = r - dy * cols;
+    img[ch * st.channel + (static_cast<int64_t>(box.y0 + dy) * w + box.x0 + dx) * st.pixel] = 0.0f;
   }
 }
 
@@ -134,28 +141,33 @@ void mixup_batch(cudaStream_t stream, const float* images, const int32_t* labels
 }
 
 void ricap_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                 const RicapArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot) {
+                 const RicapArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot,
+                 MemoryOrder order) {
   check_mix_batch("ricap_batch (cuda)", b, c, h, w);
+  check_batch_order("ricap_batch (cuda)", order);
   BTS_CHECK(b == 0 || out != images, "ricap_batch (cuda): out must not alias images (tiles are read while writing)");
   BTS_CHECK(b == 0 || args != nullptr, "ricap_batch (cuda): no arguments");
   if (b == 0) return;
   launch_targets(stream, labels, b, args, 4, labels_out, label_weights, source_slot);
   const int64_t n = b * c * static_cast<int64_t>(h) * w;
-  ricap_pixels_kernel<<<grid_for(n), kThreads, 0, stream>>>(images, b, c, h, w, args, source_slot, out);
+  ricap_pixels_kernel<<<grid_for(n), kThreads, 0, stream>>>(images, b, c, h, w, args, source_slot,
+                                                           order == MemoryOrder::NHWC, out);
   BTS_CUDA_LAUNCH_CHECK("ricap_pixels_kernel");
 }
 
-void cutout_batch(cudaStream_t stream, float* images, int64_t b, int c, int h, int w, const CutoutArgs* args) {
+void cutout_batch(cudaStream_t stream, float* images, int64_t b, int c, int h, int w, const CutoutArgs* args,
+                  MemoryOrder order) {
   BTS_CHECK(b >= 0 && b < (int64_t(1) << 31), "cutout_batch (cuda): batch of " << b << " samples");
   BTS_CHECK(c >= 1 && h >= 1 && w >= 1 && static_cast<int64_t>(c) * h * w < (int64_t(1) << 31),
             "cutout_batch (cuda): bad image shape " << c << "x" << h << "x" << w);
   BTS_CHECK(b == 0 || args != nullptr, "cutout_batch (cuda): no arguments");
+  check_batch_order("cutout_batch (cuda)", order);
   if (b == 0) return;
   const int64_t side = h > w ? h : w;  // the clipped hole is no larger than the image (its side is on the device)
   const int64_t n = c * side * side;
   const int64_t chunks = (n + kThreads - 1) / kThreads;
   const dim3 grid(static_cast<unsigned>(b), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
-  cutout_kernel<<<grid, kThreads, 0, stream>>>(images, c, h, w, args);
+  cutout_kernel<<<grid, kThreads, 0, stream>>>(images, c, h, w, args, order == MemoryOrder::NHWC);
   BTS_CUDA_LAUNCH_CHECK("cutout_kernel");
 }
 

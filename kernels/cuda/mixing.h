@@ -20,9 +20,12 @@ namespace bts::kernels::cuda {
 // them where they are made (BatchMixer::set_step runs check_ricap_args; make_cutout_args takes a size >= 0).
 void mixup_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
                  const MixupArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot);
+// RICAP and cutout take the batch's memory order (NCHW or NHWC); mixup mixes whole images, so it is the same in either.
 void ricap_batch(cudaStream_t stream, const float* images, const int32_t* labels, int64_t b, int c, int h, int w,
-                 const RicapArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot);
+                 const RicapArgs* args, float* out, int32_t* labels_out, float* label_weights, int32_t* source_slot,
+                 MemoryOrder order = MemoryOrder::NCHW);
 // In place on images (b x c x h x w float).
-void cutout_batch(cudaStream_t stream, float* images, int64_t b, int c, int h, int w, const CutoutArgs* args);
+void cutout_batch(cudaStream_t stream, float* images, int64_t b, int c, int h, int w, const CutoutArgs* args,
+                  MemoryOrder order = MemoryOrder::NCHW);
 
 }  // namespace bts::kernels::cuda

@@ -67,6 +67,10 @@ __global__ void gather_kernel(const T* src, int64_t row_elems, const int32_t* sl
 
 }  // namespace
 
+// The selection kernels keep one int per slot in shared memory: 8192 of them are 32 KiB, within the 48 KiB a block
+// gets without opting in (SelectiveBackprop refuses larger batches too).
+constexpr int64_t kSbMaxBatch = 8192;
+
 void sb_append_history(cudaStream_t s, float* history, int64_t R, int64_t appended, const float* loss, int64_t b) {
   append_kernel<<<grid_for(b), kThreads, 0, s>>>(history, R, appended, loss, b);
   BTS_CUDA_LAUNCH_CHECK("sb_append_history");
@@ -74,7 +78,9 @@ void sb_append_history(cudaStream_t s, float* history, int64_t R, int64_t append
 
 void sb_select(cudaStream_t s, const float* loss, int64_t b, const float* history, int64_t len, double beta,
                bool prime, uint64_t seed, uint64_t step, int32_t* slots, int32_t* count) {
-  const size_t shared = static_cast<size_t>(b) * sizeof(int32_t);  // the flags; b is a batch (<= 12k fits)
+  BTS_CHECK(b >= 0 && b <= kSbMaxBatch, "sb_select (cuda): a batch of " << b << " (one flag per slot in shared "
+                                                                            "memory: at most " << kSbMaxBatch << ")");
+  const size_t shared = static_cast<size_t>(b) * sizeof(int32_t);  // the flags
   select_kernel<<<1, kThreads, shared, s>>>(loss, b, history, len, beta, prime, seed, step, slots, count);
   BTS_CUDA_LAUNCH_CHECK("sb_select");
 }
@@ -82,6 +88,8 @@ void sb_select(cudaStream_t s, const float* loss, int64_t b, const float* histor
 void sb_split_stale(cudaStream_t s, const int32_t* idx, int64_t b, const float* cached_loss,
                     const int32_t* scored_epoch, int64_t epoch, int64_t staleness, float* loss, int32_t* need,
                     int32_t* count) {
+  BTS_CHECK(b >= 0 && b <= kSbMaxBatch, "sb_split_stale (cuda): a batch of " << b << " (one flag per slot in shared "
+                                                                                "memory: at most " << kSbMaxBatch << ")");
   const size_t shared = static_cast<size_t>(b) * sizeof(int32_t);
   split_stale_kernel<<<1, kThreads, shared, s>>>(idx, b, cached_loss, scored_epoch, epoch, staleness, loss, need,
                                                  count);

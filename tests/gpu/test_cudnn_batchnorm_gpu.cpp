@@ -4,12 +4,15 @@
 // BatchNorm + ReLU and BatchNorm + add + ReLU: outputs, gradients (x, the shortcut, gamma, beta) and running
 // statistics within each precision's rounding (the two sum in different orders), with the cuDNN path really taken
 // (its call count moves; with it off, it stays).
+#include <cudnn.h>
+
 #include <cstdio>
 #include <cstring>
 
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/ops.h"
+#include "kernels/cuda/context.h"
 #include "tests/common/helpers.h"
 #include "tests/gpu/gpu_helpers.h"
 
@@ -115,6 +118,11 @@ TEST_CASE("cuDNN's BatchNorm (+ReLU, +add+ReLU), bf16 and f32 channels last, equ
       CHECK(cuda.cudnn_batchnorm_calls() == before);
       const auto dnn = run_variant(true, dtype, Layout::NHWC, v, in.x, in.z, in.gamma, in.beta, in.dy);
       CHECK(cuda.cudnn_batchnorm_calls() == before + 2);  // its forward and its backward
+      // The persistent mode may overflow without an error status (cuDNN's documentation): ask, waiting for the work.
+      cudnnStatus_t runtime = CUDNN_STATUS_SUCCESS;
+      REQUIRE(cudnnQueryRuntimeError(kernels::cuda::current_context().cudnn(), &runtime, CUDNN_ERRQUERY_BLOCKING,
+                                     nullptr) == CUDNN_STATUS_SUCCESS);
+      CHECK_MESSAGE(runtime == CUDNN_STATUS_SUCCESS, cudnnGetErrorString(runtime));
       // bf16 outputs round to 8 bits: a sum in another order moves some by one bf16 step (2^-8 relative); the
       // gradients inherit that. f32: the two sums' orders only. Running statistics: f32 sums of the same inputs.
       // bf16 with the add: ours rounds the BatchNorm value to bf16 before adding the shortcut (the composed ops'

@@ -58,7 +58,8 @@ int64_t mismatches(const Tensor& gpu, const Tensor& cpu) {
   return bad;
 }
 
-void compare_twins(const Dataset& d, int64_t b, uint64_t seed, uint64_t steps, int pad) {
+// layout: the batches' (NCHW, or NHWC as the GPU's bf16 and channels-last steps take them).
+void compare_twins(const Dataset& d, int64_t b, uint64_t seed, uint64_t steps, int pad, Layout layout = Layout::NCHW) {
   DeviceDataset cpu(d, Device::CPU, pad), gpu(d, Device::CUDA, pad);
   REQUIRE(gpu.images().device() == Device::CUDA);
   for (uint64_t step = 0; step < steps; ++step) {
@@ -67,8 +68,8 @@ void compare_twins(const Dataset& d, int64_t b, uint64_t seed, uint64_t steps, i
       CAPTURE(augment);
       Tensor idx = random_indices(b, d.size(), seed * 1000 + step);
       const BatchOptions opt{seed, step, augment};
-      Batch want = cpu.batch(idx, opt);
-      Tensor im = Tensor::empty(want.images.shape(), DType::F32, Device::CUDA);
+      Batch want = cpu.batch(idx, opt, layout);
+      Tensor im = Tensor::empty(want.images.shape(), DType::F32, Device::CUDA, layout);
       Tensor lab = Tensor::empty({b}, DType::I32, Device::CUDA);
       im.fill(NAN);
       lab.fill(-7);
@@ -98,6 +99,12 @@ TEST_CASE("GPU batch == CPU twin: SVHN-like (no flips), grey 28x28, mini-ImageNe
   compare_twins(random_dataset(40, 3, 84, 84, true, 4), 16, 14, 2, 4);
   compare_twins(random_dataset(7, 2, 5, 3, true, 5), 9, 15, 4, 2);
   compare_twins(random_dataset(7, 3, 32, 32, true, 6), 1, 16, 2, 0);
+}
+
+TEST_CASE("GPU batch == CPU twin written NHWC (channels last): CIFAR-like, mini-ImageNet-like, odd sizes") {
+  compare_twins(random_dataset(1000, 3, 32, 32, true, 1), 128, 17, 3, 4, Layout::NHWC);
+  compare_twins(random_dataset(40, 3, 84, 84, true, 4), 16, 18, 2, 4, Layout::NHWC);
+  compare_twins(random_dataset(7, 2, 5, 3, true, 5), 9, 19, 3, 2, Layout::NHWC);
 }
 
 TEST_CASE("GPU batches are reproducible and differ between steps; the current context's stream is honoured") {

@@ -95,29 +95,30 @@ void compare_mixup(const Shape4& s, uint64_t seed, uint64_t step, cudaStream_t s
   check_same(gpu, cpu);
 }
 
-void compare_ricap(const Shape4& s, const RicapArgs& a, cudaStream_t stream) {
+void compare_ricap(const Shape4& s, const RicapArgs& a, cudaStream_t stream, MemoryOrder order = MemoryOrder::NCHW) {
   const Tensor in = random_images(s, a.seed + a.step), labels = random_labels(s.b, a.seed + a.step);
   const Tensor din = in.to(Device::CUDA), dlabels = labels.to(Device::CUDA);
   Outputs cpu(s, kRicapTargets, Device::CPU), gpu(s, kRicapTargets, Device::CUDA);
   cpu::ricap_batch(in.data<float>(), labels.data<int32_t>(), s.b, s.c, s.h, s.w, a, cpu.images.data<float>(),
-                   cpu.labels.data<int32_t>(), cpu.weights.data<float>(), cpu.slots.data<int32_t>());
+                   cpu.labels.data<int32_t>(), cpu.weights.data<float>(), cpu.slots.data<int32_t>(), order);
   REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
   const DeviceCopy<RicapArgs> da(a);
   cuda::ricap_batch(stream, din.data<float>(), dlabels.data<int32_t>(), s.b, s.c, s.h, s.w, da.get(),
                     gpu.images.data<float>(), gpu.labels.data<int32_t>(), gpu.weights.data<float>(),
-                    gpu.slots.data<int32_t>());
+                    gpu.slots.data<int32_t>(), order);
   REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
   check_same(gpu, cpu);
 }
 
-void compare_cutout(const Shape4& s, int size, uint64_t seed, uint64_t step, cudaStream_t stream) {
+void compare_cutout(const Shape4& s, int size, uint64_t seed, uint64_t step, cudaStream_t stream,
+                    MemoryOrder order = MemoryOrder::NCHW) {
   Tensor cpu_images = random_images(s, seed + step);
   Tensor gpu_images = cpu_images.to(Device::CUDA);
   const CutoutArgs a = make_cutout_args(size, seed, step);
-  cpu::cutout_batch(cpu_images.data<float>(), s.b, s.c, s.h, s.w, a);
+  cpu::cutout_batch(cpu_images.data<float>(), s.b, s.c, s.h, s.w, a, order);
   REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
   const DeviceCopy<CutoutArgs> da(a);
-  cuda::cutout_batch(stream, gpu_images.data<float>(), s.b, s.c, s.h, s.w, da.get());
+  cuda::cutout_batch(stream, gpu_images.data<float>(), s.b, s.c, s.h, s.w, da.get(), order);
   REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
   CHECK(mismatches(gpu_images, cpu_images) == 0);
 }
@@ -185,6 +186,21 @@ TEST_CASE("GPU cutout == CPU twin: default sizes, odd sizes, larger than the ima
     }
 }
 
+// Batches built channels last (the GPU's bf16 and channels-last steps): the same comparison with NHWC images. The
+// CPU twins' NHWC output is proved there to be their NCHW output moved (tests/cpu/test_batch_layout.cpp).
+TEST_CASE("GPU RICAP and cutout on NHWC batches == CPU twin, bit for bit") {
+  for (const Shape4& s : kShapes) {
+    CAPTURE(s.b);
+    CAPTURE(s.c);
+    CAPTURE(s.h);
+    compare_ricap(s, make_ricap_args(0.3, s.h, s.w, 35, 2), nullptr, MemoryOrder::NHWC);
+    for (int size : {16, 5, 100}) {
+      CAPTURE(size);
+      compare_cutout(s, size, 36, static_cast<uint64_t>(size), nullptr, MemoryOrder::NHWC);
+    }
+  }
+}
+
 TEST_CASE("GPU mixing on a non-default stream, and an empty batch launches nothing") {
   cudaStream_t st = nullptr;
   REQUIRE(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking) == cudaSuccess);
@@ -236,10 +252,15 @@ TEST_CASE("write_bytes on the GPU: full and odd sizes, in stream order, host buf
   CHECK_THROWS_AS(be.write_bytes(base, b.data(), kMaxStreamWriteBytes + 1), bts::Error);
 
   const Shape4 s{48, 3, 32, 32};
-  const Tensor in = random_images(s, 77), labels = random_labels(s.b, 77);
+  const Tensor labels = random_labels(s.b, 77);
+  for (const Layout layout : {Layout::NCHW, Layout::NHWC})
   for (const MixingOptions& mo : {MixingOptions{0.3, 0, 16, 9}, MixingOptions{0, 0.3, 0, 9}}) {
     CAPTURE(mo.mixup_alpha);
-    BatchMixer cpu(mo, s.b, s.c, s.h, s.w, Device::CPU), gpu(mo, s.b, s.c, s.h, s.w, Device::CUDA);
+    CAPTURE(layout_name(layout));
+    // The random values taken as a batch in `layout`.
+    Tensor in = Tensor::empty({s.b, s.c, s.h, s.w}, DType::F32, Device::CPU, layout);
+    in.copy_from(random_images(s, 77));
+    BatchMixer cpu(mo, s.b, s.c, s.h, s.w, Device::CPU, layout), gpu(mo, s.b, s.c, s.h, s.w, Device::CUDA, layout);
     Tensor cpu_in = in.clone(), gpu_in = in.to(Device::CUDA);
     const Tensor gpu_labels = labels.to(Device::CUDA);
     be.synchronize();

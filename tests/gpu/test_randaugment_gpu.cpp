@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "data/dataset.h"
@@ -129,8 +130,10 @@ TEST_CASE("GPU RandAugment == CPU twin byte for byte: sizes, channels, rounds, m
 }
 
 TEST_CASE("batch builder with RandAugment on: the GPU equals the CPU twin, also on a stream and after scratch growth") {
-  for (int c : {3, 1}) {
+  // NHWC: batches built channels last, as for the GPU's bf16 and channels-last steps.
+  for (const auto& [c, layout] : {std::pair<int, Layout>{3, Layout::NCHW}, {1, Layout::NCHW}, {3, Layout::NHWC}}) {
     CAPTURE(c);
+    CAPTURE(layout_name(layout));
     Dataset d = random_dataset(200, c, 32, 32, 10 + c);
     DeviceDataset cpu_ds(d, Device::CPU), gpu_ds(d, Device::CUDA);
     kernels::cuda::Context ctx;  // its own stream, made current for the batch builds below
@@ -143,8 +146,8 @@ TEST_CASE("batch builder with RandAugment on: the GPU equals the CPU twin, also 
       BatchOptions opt{21, static_cast<uint64_t>(b), true};
       opt.randaugment_n = 2;
       opt.randaugment_m = 4;
-      Batch want = cpu_ds.batch(idx, opt);
-      Tensor im = Tensor::empty(want.images.shape(), DType::F32, Device::CUDA);
+      Batch want = cpu_ds.batch(idx, opt, layout);
+      Tensor im = Tensor::empty(want.images.shape(), DType::F32, Device::CUDA, layout);
       Tensor lab = Tensor::empty({b}, DType::I32, Device::CUDA);
       im.fill(NAN);
       lab.fill(-7);

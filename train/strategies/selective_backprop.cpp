@@ -18,8 +18,12 @@ Shape with_rows(int64_t rows, const Shape& image) {
 }  // namespace
 
 SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, int64_t batch, const Shape& image,
-                                     Device device)
-    : opt_(options), batch_(batch), row_(shape_numel(image)), image_(image), device_(device) {
+                                     Device device, Layout layout)
+    : opt_(options), batch_(batch), row_(shape_numel(image)), image_(image), device_(device), layout_(layout) {
+  // Rows of any shape in NCHW (plain rows); channels last needs images {C, H, W}.
+  BTS_CHECK(layout_ == Layout::NCHW || (layout_ == Layout::NHWC && image_.size() == 3),
+            "selective backprop: images " << shape_str(image_) << " in " << layout_name(layout_)
+                                          << " (expected NCHW, or NHWC images {C, H, W})");
   BTS_CHECK(opt_.beta >= 0, "selective backprop: beta must be >= 0, got " << opt_.beta);
   BTS_CHECK(opt_.history >= batch_, "selective backprop: the loss history (" << opt_.history
                                                                              << ") must hold at least one batch ("
@@ -33,7 +37,7 @@ SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, in
             "depends on its partners: turn sb.staleness or mixup/RICAP off");
   history_ = Tensor::zeros({opt_.history}, DType::F32, device);
   // Zeroed so that checkpoints (which hold the whole queue) are the same bytes for the same run.
-  queue_images_ = Tensor::zeros(with_rows(2 * batch_, image_), DType::F32, device);
+  queue_images_ = Tensor::zeros(with_rows(2 * batch_, image_), DType::F32, device, layout_);
   queue_labels_ = Tensor::zeros({2 * batch_ * opt_.targets}, DType::I32, device);
   if (opt_.targets > 1) queue_label_weights_ = Tensor::zeros({2 * batch_ * opt_.targets}, DType::F32, device);
   queue_indices_ = Tensor::zeros({2 * batch_}, DType::I32, device);
@@ -47,7 +51,7 @@ SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, in
     batch_loss_ = Tensor::empty({batch_}, DType::F32, device);
     need_ = Tensor::empty({batch_}, DType::I32, device);
     // Zeroed: rows past a batch's count go through the forward too (scoring_rows), so they must be valid inputs.
-    scoring_images_ = Tensor::zeros(with_rows(batch_, image_), DType::F32, device);
+    scoring_images_ = Tensor::zeros(with_rows(batch_, image_), DType::F32, device, layout_);
     scoring_labels_ = Tensor::zeros({batch_}, DType::I32, device);
   }
 }
@@ -56,8 +60,9 @@ int64_t SelectiveBackprop::prepare_scoring(int64_t epoch, const Tensor& indices,
                                            const Tensor& labels) {
   BTS_CHECK(opt_.staleness > 0, "selective backprop: prepare_scoring is the staleness variant's");
   const int64_t b = indices.numel();
-  BTS_CHECK(b == batch_ && images.numel() == b * row_ && labels.numel() == b,
-            "selective backprop: a scoring batch of " << b << " (expected " << batch_ << ")");
+  BTS_CHECK(b == batch_ && images.numel() == b * row_ && labels.numel() == b && images.layout() == layout_,
+            "selective backprop: a scoring batch of " << b << " in " << layout_name(images.layout()) << " (expected "
+                                                      << batch_ << " in " << layout_name(layout_) << ")");
   Backend& be = backend(device_);
   need_count_ = be.sb_split_stale(indices.data<int32_t>(), b, cached_loss_.data<float>(), scored_epoch_.data<int32_t>(),
                                   epoch, opt_.staleness, batch_loss_.data<float>(), need_.data<int32_t>());
@@ -72,7 +77,7 @@ int64_t SelectiveBackprop::scoring_rows() const {
 }
 Tensor SelectiveBackprop::scoring_images(int64_t rows) const {
   BTS_CHECK(rows == scoring_rows(), "selective backprop: " << rows << " scoring rows, " << scoring_rows() << " prepared");
-  return Tensor::wrap(scoring_images_.raw(), with_rows(rows, image_), DType::F32, device_);
+  return Tensor::wrap(scoring_images_.raw(), with_rows(rows, image_), DType::F32, device_, layout_);
 }
 Tensor SelectiveBackprop::scoring_labels(int64_t rows) const {
   BTS_CHECK(rows == scoring_rows(), "selective backprop: " << rows << " scoring rows, " << scoring_rows() << " prepared");
@@ -92,6 +97,9 @@ int64_t SelectiveBackprop::select(int64_t epoch, uint64_t step, const Tensor& lo
   const int64_t b = loss.numel(), M = opt_.targets;
   BTS_CHECK(b <= batch_ && images.numel() == b * row_ && labels.numel() == b * M && indices.numel() == b,
             "selective backprop: a scoring batch of " << b << " does not match its images/labels/indices");
+  BTS_CHECK(images.layout() == layout_, "selective backprop: a scoring batch in " << layout_name(images.layout())
+                                                                                  << ", the queue holds "
+                                                                                  << layout_name(layout_));
   BTS_CHECK(M == 1 || (label_weights.defined() && label_weights.numel() == b * M),
             "selective backprop: " << M << " targets per image need their label weights");
   BTS_CHECK(queued_ + b <= 2 * batch_, "selective backprop: queue overflow (" << queued_ << " queued)");
@@ -114,7 +122,7 @@ int64_t SelectiveBackprop::select(int64_t epoch, uint64_t step, const Tensor& lo
 
 Tensor SelectiveBackprop::images(int64_t k) const {
   BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
-  return Tensor::wrap(queue_images_.raw(), with_rows(k, image_), DType::F32, device_);
+  return Tensor::wrap(queue_images_.raw(), with_rows(k, image_), DType::F32, device_, layout_);
 }
 Tensor SelectiveBackprop::labels(int64_t k) const {
   BTS_CHECK(k <= queued_, "selective backprop: " << k << " requested, " << queued_ << " queued");
@@ -156,9 +164,17 @@ std::vector<double> SelectiveBackprop::history() const {
   return h;
 }
 
+// Checkpoints hold the queued images in NCHW whatever the run's batch layout, so a run resumes on a device or
+// precision whose batches are laid out otherwise.
 void SelectiveBackprop::save(TensorMap& m) const {
   m.emplace("sb.history", history_.view());
-  m.emplace("sb.queue_images", queue_images_.view());
+  if (layout_ == Layout::NCHW) {
+    m.emplace("sb.queue_images", queue_images_.view());
+  } else {
+    Tensor nchw = Tensor::empty(queue_images_.shape(), DType::F32, device_);
+    backend(device_).relayout(queue_images_, GradTarget{nchw.raw(), false, Layout::NCHW});
+    m.emplace("sb.queue_images", std::move(nchw));
+  }
   m.emplace("sb.queue_labels", queue_labels_.view());
   m.emplace("sb.queue_indices", queue_indices_.view());
   if (opt_.targets > 1) m.emplace("sb.queue_label_weights", queue_label_weights_.view());
@@ -174,7 +190,13 @@ void SelectiveBackprop::load(const TensorMap& m) {
   // in [0, 1]; the queue holds at most its capacity.
   const double n_max = opt_.train_size > 0 ? static_cast<double>(opt_.train_size - 1) : 2147483647.0;
   restore_entry(m, "sb.history", history_, 0.0);
-  restore_entry(m, "sb.queue_images", queue_images_);
+  if (layout_ == Layout::NCHW) {
+    restore_entry(m, "sb.queue_images", queue_images_);
+  } else {
+    Tensor nchw = Tensor::empty(queue_images_.shape(), DType::F32, device_);
+    restore_entry(m, "sb.queue_images", nchw);
+    backend(device_).relayout(nchw, GradTarget{queue_images_.raw(), false, layout_});
+  }
   restore_entry(m, "sb.queue_labels", queue_labels_, 0.0);
   restore_entry(m, "sb.queue_indices", queue_indices_, 0.0, n_max);
   if (opt_.targets > 1) restore_entry(m, "sb.queue_label_weights", queue_label_weights_, 0.0, 1.0);

@@ -27,8 +27,10 @@ struct SelectiveBackpropOptions {
 
 class SelectiveBackprop {
  public:
-  // batch: the scoring and training batch size b; image: {C, H, W} of the (augmented, normalised) batches.
-  SelectiveBackprop(const SelectiveBackpropOptions& options, int64_t batch, const Shape& image, Device device);
+  // batch: the scoring and training batch size b; image: {C, H, W} of the (augmented, normalised) batches, which
+  // are in `layout` (NCHW or NHWC, as the data set builds them); the queued images keep it (checkpoints hold NCHW).
+  SelectiveBackprop(const SelectiveBackpropOptions& options, int64_t batch, const Shape& image, Device device,
+                    Layout layout = Layout::NCHW);
 
   // Appends the b losses of scoring step `step` to the history, decides, and queues the kept samples' images,
   // labels and data-set indices (in slot order). Returns how many were kept. labels hold b x M entries; with
@@ -73,6 +75,7 @@ class SelectiveBackprop {
   int64_t row_;  // floats per image
   Shape image_;
   Device device_;
+  Layout layout_;
   Tensor history_;                          // F32 [R] ring
   int64_t appended_ = 0;                    // losses ever appended
   Tensor queue_images_, queue_labels_, queue_indices_;  // capacity 2b (at most b-1 wait + b new)
