@@ -2,11 +2,14 @@
 
 #include <algorithm>
 
+#include "kernels/common/check.h"
 #include "kernels/common/selective_backprop.h"
 
 namespace bts::kernels::cpu {
 
 void sb_append_history(float* history, int64_t R, int64_t appended, const float* loss, int64_t b) {
+  // As the CUDA launcher: more losses than the ring holds are refused (there they would race for a position).
+  BTS_CHECK(b >= 0 && b <= R, "sb_append_history: " << b << " losses for a history of " << R);
   for (int64_t j = 0; j < b; ++j) history[(appended + j) % R] = loss[j];
 }
 

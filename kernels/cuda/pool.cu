@@ -51,6 +51,7 @@ template <typename T>
 void global_avg_pool_forward(cudaStream_t s, int64_t N, int64_t C, int64_t HW, const T* x, T* y,
                              bool channels_last) {
   const int64_t planes = N * C;
+  if (planes == 0) return;  // an empty batch: nothing to average (a launch of no blocks is an error)
   if (channels_last) {
     gap_forward_nhwc_kernel<T><<<grid_for(planes), kThreads, 0, s>>>(N, C, HW, x, y);
   } else {

@@ -72,6 +72,8 @@ __global__ void gather_kernel(const T* src, int64_t row_elems, const int32_t* sl
 constexpr int64_t kSbMaxBatch = 8192;
 
 void sb_append_history(cudaStream_t s, float* history, int64_t R, int64_t appended, const float* loss, int64_t b) {
+  // More losses than the ring holds would have two threads write one position, in no fixed order.
+  BTS_CHECK(b >= 0 && b <= R, "sb_append_history (cuda): " << b << " losses for a history of " << R);
   append_kernel<<<grid_for(b), kThreads, 0, s>>>(history, R, appended, loss, b);
   BTS_CUDA_LAUNCH_CHECK("sb_append_history");
 }
