@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
@@ -37,7 +38,11 @@ const char* variant_name(Variant v) {
 std::vector<Tensor> run_variant(bool cudnn, DType dtype, Layout layout, Variant variant, const Tensor& x,
                                 const Tensor& z, const Tensor& gamma, const Tensor& beta, const Tensor& dy) {
   Backend& be = backend(Device::CUDA);
-  be.set_batchnorm_cudnn(cudnn);
+  struct CudnnScope {  // switched back off however the variant ends (a cuDNN refusal throws)
+    Backend& be;
+    CudnnScope(Backend& b, bool on) : be(b) { be.set_batchnorm_cudnn(on); }
+    ~CudnnScope() { be.set_batchnorm_cudnn(false); }
+  } scope(be, cudnn);
   const int64_t C = x.dim(1);
   Tensor rm = Tensor::zeros({C}, DType::F32, Device::CUDA), rv = Tensor::empty({C}, DType::F32);
   rv.fill(1.0);
@@ -64,7 +69,6 @@ std::vector<Tensor> run_variant(bool cudnn, DType dtype, Layout layout, Variant 
   r.push_back(t.grad(vb).to(Device::CPU));
   r.push_back(rm.to(Device::CPU));
   r.push_back(rv.to(Device::CPU));
-  be.set_batchnorm_cudnn(false);
   return r;
 }
 
@@ -109,6 +113,7 @@ TEST_CASE("cuDNN's BatchNorm (+ReLU, +add+ReLU), bf16 and f32 channels last, equ
   bts::test::Tf32Scope tf32_off(false);
   auto& cuda = dynamic_cast<CudaBackend&>(backend(Device::CUDA));
   const Inputs in = random_inputs();
+  bool compared_f32_batchnorm = false;
   for (DType dtype : {DType::BF16, DType::F32})
     for (Variant v : {Variant::BatchNorm, Variant::BatchNormRelu, Variant::BatchNormAddRelu}) {
       CAPTURE(dtype_name(dtype));
@@ -116,7 +121,19 @@ TEST_CASE("cuDNN's BatchNorm (+ReLU, +add+ReLU), bf16 and f32 channels last, equ
       const int64_t before = cuda.cudnn_batchnorm_calls();
       const auto own = run_variant(false, dtype, Layout::NHWC, v, in.x, in.z, in.gamma, in.beta, in.dy);
       CHECK(cuda.cudnn_batchnorm_calls() == before);
-      const auto dnn = run_variant(true, dtype, Layout::NHWC, v, in.x, in.z, in.gamma, in.beta, in.dy);
+      // The fused ops (and bf16) may be beyond what this cuDNN's legacy BatchNorm takes: a refusal
+      // (CUDNN_STATUS_NOT_SUPPORTED*) is a finding to record (docs/PERFORMANCE.md), not a failure of ours; any
+      // other error fails. Plain f32 BatchNorm must run: PyTorch's channels-last float BatchNorm is that call.
+      std::vector<Tensor> dnn;
+      try {
+        dnn = run_variant(true, dtype, Layout::NHWC, v, in.x, in.z, in.gamma, in.beta, in.dy);
+      } catch (const Error& e) {
+        if (std::string(e.what()).find("NOT_SUPPORTED") == std::string::npos) throw;
+        std::printf("  cuDNN refuses %s (%s): %s\n", variant_name(v), dtype_name(dtype), e.what());
+        MESSAGE("cuDNN refuses " << variant_name(v) << " (" << dtype_name(dtype) << ")");
+        continue;
+      }
+      if (dtype == DType::F32 && v == Variant::BatchNorm) compared_f32_batchnorm = true;
       CHECK(cuda.cudnn_batchnorm_calls() == before + 2);  // its forward and its backward
       // The persistent mode may overflow without an error status (cuDNN's documentation): ask, waiting for the work.
       cudnnStatus_t runtime = CUDNN_STATUS_SUCCESS;
@@ -149,6 +166,7 @@ TEST_CASE("cuDNN's BatchNorm (+ReLU, +add+ReLU), bf16 and f32 channels last, equ
       }
       std::printf("\n");
     }
+  CHECK(compared_f32_batchnorm);
 }
 
 }  // TEST_SUITE

@@ -114,8 +114,13 @@ TEST_CASE("f32 channels last: a ResNet-18 step in NHWC equals the NCHW step with
   const double ez = bts::test::rel_error(nhwc.logits, nchw.logits), eg = bts::test::rel_error(nhwc.grads, nchw.grads),
                er = bts::test::rel_error(nhwc.running, nchw.running);
   std::printf("  f32 NHWC vs NCHW step: logits %.1e, gradients %.1e, running statistics %.1e\n", ez, eg, er);
-  CHECK(ez < 1e-4);
-  CHECK(eg < 1e-3);
+  // Two f32 steps that sum in different orders, measured on the CPU (oneDNN against the im2col GEMM and the
+  // reference loops, this model at batch 8, five inputs, 2026-12-03): 2e-6 in the logits and the gradients, 5e-8
+  // in the running statistics; at batch 16 one input gave 2.4e-4 in the gradients (a ReLU input within a rounding
+  // of zero flips its mask, and small-batch BatchNorm backward spreads it). The limits leave room for such flips;
+  // a kernel reading the wrong layout is off by ~1.
+  CHECK(ez < 1e-3);
+  CHECK(eg < 1e-2);
   CHECK(er < 1e-4);
 }
 
