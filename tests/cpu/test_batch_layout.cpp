@@ -21,6 +21,7 @@
 #include "train/strategies/selective_backprop.h"
 #include "train/trainer.h"
 #include "tests/common/helpers.h"
+#include "tests/common/random_dataset.h"
 
 using namespace bts;
 using nlohmann::json;
@@ -36,26 +37,6 @@ Tensor moved_to(const Tensor& t, Layout to) {
 
 bool same_bytes(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
-}
-
-// n random c x h x w images (h != w, so a swapped height and width shows), labels i % 10.
-Dataset random_dataset(int64_t n, int c, int h, int w, uint64_t seed) {
-  Dataset d;
-  d.name = "random";
-  d.split = "train";
-  d.images = Tensor::empty({n, c, h, w}, DType::U8);
-  Rng rng(seed);
-  for (int64_t i = 0; i < d.images.numel(); ++i)
-    d.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.uniform() * 256.0);
-  std::vector<int32_t> lab(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) lab[static_cast<size_t>(i)] = static_cast<int32_t>(i % 10);
-  d.labels = Tensor::from_vector(lab, {n});
-  d.classes = 10;
-  d.mean = {0.4f, 0.5f, 0.6f};
-  d.std = {0.2f, 0.25f, 0.3f};
-  d.mean.resize(static_cast<size_t>(c));
-  d.std.resize(static_cast<size_t>(c));
-  return d;
 }
 
 Tensor random_batch(int64_t b, int c, int h, int w, uint64_t seed) {
@@ -80,7 +61,7 @@ TEST_SUITE("batch_layout") {
 TEST_CASE("the batch build writes NHWC as its NCHW batch moved, bit for bit (crop/flip, RandAugment, test batches)") {
   const int64_t n = 40, b = 16;
   const int c = 3, h = 12, w = 10;
-  DeviceDataset ds(random_dataset(n, c, h, w, 3), Device::CPU);
+  DeviceDataset ds(bts::test::random_dataset(n, c, h, w, true, 3), Device::CPU);  // h != w: a swap shows
   std::vector<int32_t> iv;
   for (int k = 0; k < b; ++k) iv.push_back((k * 7 + 3) % n);
   const Tensor idx = Tensor::from_vector(iv, {b});

@@ -16,28 +16,12 @@
 #include "data/file_io.h"
 #include "engine/rng.h"
 #include "kernels/cuda/context.h"
+#include "tests/common/random_dataset.h"
 
 using namespace bts;
+using bts::test::random_dataset;
 
 namespace {
-
-Dataset random_dataset(int64_t n, int c, int h, int w, bool flip, uint64_t seed) {
-  Rng rng(seed, 3);
-  Dataset d;
-  d.name = "random";
-  d.split = "train";
-  d.images = Tensor::empty({n, c, h, w}, DType::U8);
-  d.labels = Tensor::empty({n}, DType::I32);
-  for (int64_t i = 0; i < d.images.numel(); ++i) d.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
-  for (int64_t i = 0; i < n; ++i) d.labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
-  d.classes = 10;
-  for (int ch = 0; ch < c; ++ch) {
-    d.mean.push_back(0.3f + 0.1f * ch);
-    d.std.push_back(0.2f + 0.05f * ch);
-  }
-  d.flip = flip;
-  return d;
-}
 
 Tensor random_indices(int64_t b, int64_t n, uint64_t seed) {
   Rng rng(seed, 4);

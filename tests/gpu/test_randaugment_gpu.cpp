@@ -19,10 +19,12 @@
 #include "kernels/common/randaugment.h"
 #include "kernels/cpu/randaugment.h"
 #include "kernels/cuda/randaugment.h"
+#include "tests/common/random_dataset.h"
 #include "tests/gpu/gpu_helpers.h"
 
 using namespace bts;
 using namespace bts::kernels;
+using bts::test::random_dataset;
 
 namespace {
 
@@ -96,22 +98,6 @@ void compare(int c, int h, int w, int64_t n_images, int64_t b, int n, int m, uin
   }
 }
 
-Dataset random_dataset(int64_t n, int c, int h, int w, uint64_t seed) {
-  Dataset d;
-  d.name = "random";
-  d.split = "train";
-  d.images = random_u8(n * c * h * w, seed).reshaped({n, c, h, w}).clone();
-  Rng rng(seed, 7);
-  d.labels = Tensor::empty({n}, DType::I32);
-  for (int64_t i = 0; i < n; ++i) d.labels.data<int32_t>()[i] = static_cast<int32_t>(rng.below(10));
-  d.classes = 10;
-  for (int ch = 0; ch < c; ++ch) {
-    d.mean.push_back(0.4f);
-    d.std.push_back(0.25f);
-  }
-  return d;
-}
-
 }  // namespace
 
 TEST_SUITE("randaugment_gpu") {
@@ -134,7 +120,7 @@ TEST_CASE("batch builder with RandAugment on: the GPU equals the CPU twin, also 
   for (const auto& [c, layout] : {std::pair<int, Layout>{3, Layout::NCHW}, {1, Layout::NCHW}, {3, Layout::NHWC}}) {
     CAPTURE(c);
     CAPTURE(layout_name(layout));
-    Dataset d = random_dataset(200, c, 32, 32, 10 + c);
+    Dataset d = random_dataset(200, c, 32, 32, true, 10 + c);
     DeviceDataset cpu_ds(d, Device::CPU), gpu_ds(d, Device::CUDA);
     kernels::cuda::Context ctx;  // its own stream, made current for the batch builds below
     for (int64_t b : {32, 128, 64}) {
@@ -166,7 +152,7 @@ TEST_CASE("batch builder with RandAugment on: the GPU equals the CPU twin, also 
 }
 
 TEST_CASE("an out-of-range index with RandAugment on still gives NaN and label -1 on the GPU") {
-  Dataset d = random_dataset(10, 3, 8, 8, 30);
+  Dataset d = random_dataset(10, 3, 8, 8, true, 30);
   DeviceDataset gpu(d, Device::CUDA);
   Tensor idx = Tensor::from_vector(std::vector<int32_t>{3, 10, -1, 9}, {4}).to(Device::CUDA);
   BatchOptions opt{0, 0, true};
@@ -185,7 +171,7 @@ TEST_CASE("an out-of-range index with RandAugment on still gives NaN and label -
 // The two parts a recorded step holds apart: the arguments written (twice, without a wait between: the later one
 // must win, in stream order) and then the kernels, which read them on the device.
 TEST_CASE("the two-part batch build on the GPU: the options written last, read on the device, equal the CPU's") {
-  Dataset d = random_dataset(150, 3, 32, 32, 41);
+  Dataset d = random_dataset(150, 3, 32, 32, true, 41);
   DeviceDataset cpu_ds(d, Device::CPU), gpu_ds(d, Device::CUDA);
   std::vector<int32_t> iv(64);
   for (size_t k = 0; k < iv.size(); ++k) iv[k] = static_cast<int32_t>((k * 37) % 150);
