@@ -184,10 +184,11 @@ void* grown(void*& p, size_t& have, size_t need, const char* what, uint64_t& gen
   if (need > have) {
     steady_state::note_allocation(Device::CUDA, need, what);  // may throw: then nothing moved
     if (p) ++generation;
-    // Kernels queued on the stream may still read the old block (BN statistics, sort keys, a convolution's
-    // workspace): wait for them explicitly (cudaFree only "may" synchronise). Growth happens while warming up.
+    // Kernels queued may still read the old block (BN statistics, sort keys, a convolution's workspace), on this
+    // thread's stream or another context's (the block is the backend's, streams are per context): wait for the
+    // whole device (cudaFree only "may" synchronise). Growth happens while warming up.
     if (p) {
-      BTS_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
+      BTS_CUDA_CHECK(cudaDeviceSynchronize());
       BTS_CUDA_CHECK(cudaFree(p));
     }
     p = nullptr;

@@ -37,6 +37,9 @@ struct Plan {
   size_t ws_fwd = 0, ws_bwd_data = 0, ws_bwd_filter = 0;
   cudnnMathType_t math_fwd{}, math_bwd_data{}, math_bwd_filter{};
   bool fallback_fwd = false, fallback_bwd_data = false, fallback_bwd_filter = false;
+  // Why cuDNN has no backward-data algorithm for this shape (empty: it has one). A network's first convolution
+  // never needs one (its input has no gradient; e.g. the 3-channel NHWC stem), so only a call that does fails.
+  std::string bwd_data_missing;
   ~Plan() {
     if (x) cudnnDestroyTensorDescriptor(x);
     if (y) cudnnDestroyTensorDescriptor(y);
@@ -370,7 +373,13 @@ std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s, ConvData data
   plan->math_fwd = f.math;
   plan->ws_fwd = f.workspace;
   plan->fallback_fwd = f.fallback;
-  const auto d = choose_pass<BackwardDataPass>(h, *plan, plan->conv_bwd_data, tf32, where, buffers.get(), rec);
+  Choice<cudnnConvolutionBwdDataAlgo_t> d;
+  try {
+    d = choose_pass<BackwardDataPass>(h, *plan, plan->conv_bwd_data, tf32, where, buffers.get(), rec);
+  } catch (const Error& e) {
+    plan->bwd_data_missing = e.what();  // reported if a backward-data call ever comes
+    d.fallback = true;                  // not a measured choice: never reused for another batch size
+  }
   plan->bwd_data = d.algo;
   plan->math_bwd_data = d.math;
   plan->ws_bwd_data = d.workspace;
@@ -451,6 +460,7 @@ void conv2d_forward(Context& ctx, const ConvShape& s, ConvData data, const void*
 void conv2d_backward_data(Context& ctx, const ConvShape& s, ConvData data, const void* dy, const void* w, void* dx,
                           bool accumulate, void* ws, size_t ws_bytes) {
   Plan& p = plan_for(ctx, s, data);
+  BTS_CHECK(p.bwd_data_missing.empty(), p.bwd_data_missing);
   check_workspace(p.ws_bwd_data, ws_bytes, "backward-data");
   const float one = 1.f, beta = accumulate ? 1.f : 0.f;
   BTS_CUDNN_CHECK(cudnnConvolutionBackwardData(ctx.cudnn(), &one, p.w, w, p.y, dy, p.conv_bwd_data, p.bwd_data, ws,
