@@ -12,6 +12,9 @@
 namespace bts::kernels {
 
 constexpr uint32_t kSelectiveBackpropStream = 0x53427031u;  // "SBp1": its own Philox stream
+// Largest scoring batch: the GPU's selection kernels keep one int per slot in shared memory, and 8192 of them are
+// 32 KiB, within the 48 KiB a block gets without opting in.
+constexpr int64_t kSbMaxBatch = 8192;
 
 // Fraction of history[0, len) strictly below `loss` (len >= 1).
 BTS_HD double sb_percentile(const float* history, int64_t len, float loss) {

@@ -38,10 +38,9 @@ void set_conv_heuristics_enabled(bool on);
 // choice every run) or cudnnFind*Ex, which times every algorithm once per shape on scratch buffers (synchronises
 // and allocates while a plan is made, i.e. in a run's first steps).
 enum class ConvAlgoSearch { Heuristic = 0, Measure = 1 };
-// Plans made so far in this process (a new shape, math mode or search makes one: descriptors, heuristics or timing,
-// in measured mode device allocations and a synchronisation). The steady-state guard watches it.
-uint64_t conv2d_plans_built();
-// Whether the shape's plan exists already (the next call would not make one).
+// Whether the shape's plan exists already. A new shape, math mode or search makes one on first use (descriptors,
+// heuristics or timing; in measured mode device allocations and a synchronisation): the steady-state guard is told
+// before that happens.
 bool conv2d_has_plan(Context& ctx, const ConvShape& s, ConvData data = {});
 void set_conv_algo_search(ConvAlgoSearch search);
 // The algorithms of every plan made so far, as conv_algorithms.txt keeps them (kernels/common/conv_algo_record.h).

@@ -319,10 +319,7 @@ Choice<typename Pass::Algo> choose_pass(cudnnHandle_t h, const Plan& plan, cudnn
                                      << tried.str());
 }
 
-std::atomic<uint64_t> g_plans_built{0};
-
 std::unique_ptr<Plan> build_plan(Context& ctx, const ConvShape& s, ConvData data) {
-  g_plans_built.fetch_add(1);
   auto plan = std::make_unique<Plan>();
   const bool run_tf32 = ctx.allow_tf32();  // the run's setting: the plan's key and record
   const bool tf32 = tensor_ops(run_tf32, data);  // what the choice may use
@@ -494,8 +491,6 @@ bool conv2d_algorithms_are_fallbacks(Context& ctx, const ConvShape& s, ConvData 
 }
 
 void set_conv_heuristics_enabled(bool on) { g_heuristics_enabled.store(on); }
-
-uint64_t conv2d_plans_built() { return g_plans_built.load(); }
 
 bool conv2d_has_plan(Context& ctx, const ConvShape& s, ConvData data) {
   std::lock_guard<std::mutex> lock(g_plans_mu);

@@ -67,10 +67,6 @@ __global__ void gather_kernel(const T* src, int64_t row_elems, const int32_t* sl
 
 }  // namespace
 
-// The selection kernels keep one int per slot in shared memory: 8192 of them are 32 KiB, within the 48 KiB a block
-// gets without opting in (SelectiveBackprop refuses larger batches too).
-constexpr int64_t kSbMaxBatch = 8192;
-
 void sb_append_history(cudaStream_t s, float* history, int64_t R, int64_t appended, const float* loss, int64_t b) {
   // More losses than the ring holds would have two threads write one position, in no fixed order.
   BTS_CHECK(b >= 0 && b <= R, "sb_append_history (cuda): " << b << " losses for a history of " << R);

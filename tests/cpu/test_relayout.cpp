@@ -30,6 +30,18 @@ int64_t where(Layout l, const Shape& s, int64_t n, int64_t c, int64_t h, int64_t
   }
 }
 
+// Over every element (n, c, h, w) of shape s: the sum of f(its offset in layout a, its offset in layout b), e.g. a
+// count of misplaced values.
+template <class F>
+int64_t sum_over_elements(const Shape& s, Layout a, Layout b, F f) {
+  int64_t sum = 0;
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t h = 0; h < s[2]; ++h)
+        for (int64_t w = 0; w < s[3]; ++w) sum += f(where(a, s, n, c, h, w), where(b, s, n, c, h, w));
+  return sum;
+}
+
 // The value of position `pos`, unique to it in T: integers for f32/f64; for bf16 (8 significant bits, so integers
 // above 256 repeat) 1 + k/128 for k = pos % 128 (exact in bf16) times 2^(pos / 128).
 template <typename T>
@@ -125,16 +137,10 @@ TEST_CASE("the relayout op: forward moves the values, backward moves the gradien
   t.backward(y, seed_nhwc);
   const Tensor& gx = t.grad(xv);
   CHECK(gx.layout() == Layout::NCHW);
-  const Shape& s = x.shape();
-  int64_t wrong = 0;
-  for (int64_t n = 0; n < s[0]; ++n)
-    for (int64_t c = 0; c < s[1]; ++c)
-      for (int64_t h = 0; h < s[2]; ++h)
-        for (int64_t w = 0; w < s[3]; ++w) {
-          const int64_t nchw = where(Layout::NCHW, s, n, c, h, w), nhwc = where(Layout::NHWC, s, n, c, h, w);
-          wrong += y.value().data<float>()[nhwc] != x.data<float>()[nchw];
-          wrong += gx.data<float>()[nchw] != seed_nhwc.data<float>()[nhwc];
-        }
+  const int64_t wrong = sum_over_elements(x.shape(), Layout::NCHW, Layout::NHWC, [&](int64_t nchw, int64_t nhwc) {
+    return int64_t{y.value().data<float>()[nhwc] != x.data<float>()[nchw]} +
+           int64_t{gx.data<float>()[nchw] != seed_nhwc.data<float>()[nhwc]};
+  });
   CHECK(wrong == 0);
   CHECK_THROWS_WITH_AS(relayout(t, t.input(Tensor::zeros({4, 16}, DType::F32)), Layout::NHWC),
                        doctest::Contains("not 4-D"), Error);
@@ -165,8 +171,17 @@ TEST_CASE("cast into another layout: one pass equals a cast then a relayout, bot
         Tensor mid = Tensor::empty(s, DType::BF16, Device::CPU, from);
         be.convert(src, DType::BF16, GradTarget{mid.raw(), false, from});
         be.relayout(mid, GradTarget{two.raw(), accumulate, to});
-        if (!accumulate) CHECK(std::memcmp(direct.raw(), two.raw(), two.bytes()) == 0);
-        // (Accumulating, the two differ by design: the relayout adds bf16 to bf16, the cast adds the f32 value.)
+        if (!accumulate) {
+          CHECK(std::memcmp(direct.raw(), two.raw(), two.bytes()) == 0);
+        } else {
+          // The two differ by design here (the relayout adds bf16 to bf16, the cast adds the f32 value): the cast
+          // adds each f32 value to the widened bf16 at its place in `to` and rounds once.
+          const uint16_t* st = reinterpret_cast<const uint16_t*>(start.data<BFloat16>());
+          const uint16_t* got = reinterpret_cast<const uint16_t*>(direct.data<BFloat16>());
+          CHECK(sum_over_elements(s, from, to, [&](int64_t i, int64_t j) {
+                  return int64_t{got[j] != kernels::bf16_round(kernels::bf16_to_f32(st[j]) + f.data<float>()[i])};
+                }) == 0);
+        }
         // bf16 -> f32: the same both ways (the widening is exact).
         Tensor back_start = random_tensor(s, DType::F32, rng);
         Tensor back_direct = Tensor::wrap(back_start.raw(), s, DType::F32, Device::CPU, from).clone();
@@ -190,15 +205,10 @@ TEST_CASE("cast into another layout: one pass equals a cast then a relayout, bot
   t.backward(w16, seed);
   CHECK(t.grad(wv).layout() == Layout::NCHW);
   CHECK(t.grad(wv).dtype() == DType::F32);
-  int64_t wrong = 0;
-  for (int64_t n = 0; n < s[0]; ++n)
-    for (int64_t c = 0; c < s[1]; ++c)
-      for (int64_t h = 0; h < s[2]; ++h)
-        for (int64_t x = 0; x < s[3]; ++x) {
-          const int64_t nchw = where(Layout::NCHW, s, n, c, h, x), nhwc = where(Layout::NHWC, s, n, c, h, x);
-          wrong += w16.value().data<BFloat16>()[nhwc].bits != kernels::bf16_round(w.data<float>()[nchw]);
-          wrong += t.grad(wv).data<float>()[nchw] != kernels::bf16_to_f32(seed.data<BFloat16>()[nhwc].bits);
-        }
+  const int64_t wrong = sum_over_elements(s, Layout::NCHW, Layout::NHWC, [&](int64_t nchw, int64_t nhwc) {
+    return int64_t{w16.value().data<BFloat16>()[nhwc].bits != kernels::bf16_round(w.data<float>()[nchw])} +
+           int64_t{t.grad(wv).data<float>()[nchw] != kernels::bf16_to_f32(seed.data<BFloat16>()[nhwc].bits)};
+  });
   CHECK(wrong == 0);
 }
 

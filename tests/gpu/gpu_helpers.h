@@ -1,11 +1,18 @@
 // Helpers shared by the GPU suites.
 #pragma once
 #include <cuda_runtime_api.h>
+#include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 #include "engine/tensor.h"
+#include "kernels/common/bf16.h"
 #include "kernels/cuda/context.h"
 
 namespace bts::test {
@@ -41,5 +48,23 @@ struct Tf32Scope {
   Tf32Scope(const Tf32Scope&) = delete;
   Tf32Scope& operator=(const Tf32Scope&) = delete;
 };
+
+// A kernel element as fp32: float itself, bf16 bits widened (exact).
+inline float widen(float v) { return v; }
+inline float widen(uint16_t v) { return kernels::bf16_to_f32(v); }
+
+// Mismatched elements, bit for bit, except that any two NaNs match: a GPU operation with a NaN operand returns the
+// canonical NaN, the host keeps the operand's sign and payload. The first three are printed, named `what`.
+template <typename T>
+int64_t bits_differ(const std::vector<T>& got, const std::vector<T>& want, const char* what) {
+  REQUIRE(got.size() == want.size());
+  int64_t bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const bool same = std::memcmp(&got[i], &want[i], sizeof(T)) == 0 ||
+                      (std::isnan(widen(got[i])) && std::isnan(widen(want[i])));
+    if (!same && bad++ < 3) std::printf("    %s[%zu]: GPU %.8g, reference %.8g\n", what, i, widen(got[i]), widen(want[i]));
+  }
+  return bad;
+}
 
 }  // namespace bts::test

@@ -24,11 +24,14 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/pool.h"
+#include "tests/gpu/gpu_helpers.h"
 
 namespace kc = bts::kernels::cuda;
 namespace kcpu = bts::kernels::cpu;
 using bts::kernels::bf16_round;
 using bts::kernels::bf16_to_f32;
+using bts::test::bits_differ;
+using bts::test::widen;
 
 namespace {
 
@@ -71,8 +74,6 @@ std::vector<T> from_f32(const std::vector<float>& v) {
     return out;
   }
 }
-float widen(float v) { return v; }
-float widen(uint16_t v) { return bf16_to_f32(v); }
 template <typename T>
 std::vector<float> to_f32(const std::vector<T>& v) {
   std::vector<float> out(v.size());
@@ -125,18 +126,6 @@ int64_t bf16_off_by_more_than_an_ulp(const std::vector<uint16_t>& got, const std
   return bad;
 }
 
-// Bit for bit, except that any two NaNs match (the GPU's NaN is canonical, the host keeps payloads).
-template <typename T>
-int64_t bits_differ(const std::vector<T>& got, const std::vector<T>& want, const char* what) {
-  REQUIRE(got.size() == want.size());
-  int64_t bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const bool same = std::memcmp(&got[i], &want[i], sizeof(T)) == 0 ||
-                      (std::isnan(widen(got[i])) && std::isnan(widen(want[i])));
-    if (!same && bad++ < 3) std::printf("    %s[%zu]: GPU %.8g, reference %.8g\n", what, i, widen(got[i]), widen(want[i]));
-  }
-  return bad;
-}
 
 // ---- BatchNorm ----
 

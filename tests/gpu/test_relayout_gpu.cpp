@@ -14,6 +14,18 @@
 using namespace bts;
 using bts::test::random_tensor;
 
+namespace {
+// Random values in layout l's memory (their order is the layout's), in dtype dt (bf16: rounded from f32).
+Tensor random_in(const Shape& s, DType dt, Layout l, Rng& rng) {
+  const Tensor f = random_tensor(s, DType::F32, rng);
+  const Tensor fl = Tensor::wrap(f.raw(), s, DType::F32, Device::CPU, l);
+  if (dt == DType::F32) return fl.clone();
+  Tensor r = Tensor::empty(s, dt, Device::CPU, l);
+  backend(Device::CPU).convert(fl, DType::BF16, GradTarget{r.raw(), false, l});
+  return r;
+}
+}  // namespace
+
 TEST_SUITE("relayout_gpu") {
 
 TEST_CASE("relayout on the GPU equals the CPU's bit for bit (f32, bf16; plain and accumulating)") {
@@ -25,20 +37,8 @@ TEST_CASE("relayout on the GPU equals the CPU's bit for bit (f32, bf16; plain an
           for (bool accumulate : {false, true}) {
             INFO(dtype_name(dt) << " " << shape_str(s) << " " << layout_name(from) << " -> " << layout_name(to)
                                 << " accumulate " << accumulate);
-            // Random values in the source layout's memory (their order is the layout's), converted for bf16.
-            Tensor src32 = random_tensor(s, DType::F32, rng), start32 = random_tensor(s, DType::F32, rng);
-            auto in_dtype = [&](const Tensor& f, Layout l) {
-              Tensor t = Tensor::empty(s, dt, Device::CPU, l);
-              if (dt == DType::F32) {
-                std::memcpy(t.raw(), f.raw(), f.bytes());
-              } else {
-                Tensor tmp = Tensor::wrap(f.raw(), s, DType::F32, Device::CPU, l);
-                backend(Device::CPU).convert(tmp, DType::BF16, GradTarget{t.raw(), false, l});
-              }
-              return t;
-            };
-            const Tensor src = in_dtype(src32, from);
-            Tensor cpu = in_dtype(start32, to);
+            const Tensor src = random_in(s, dt, from, rng);
+            Tensor cpu = random_in(s, dt, to, rng);
             Tensor gpu = cpu.to(Device::CUDA);
             const Tensor src_d = src.to(Device::CUDA);
             backend(Device::CPU).relayout(src, GradTarget{cpu.raw(), accumulate, to});
@@ -64,16 +64,8 @@ TEST_CASE("cast into another layout on the GPU equals the CPU's bit for bit (f32
             INFO(shape_str(s) << " " << layout_name(from) << " -> " << layout_name(to)
                               << (to_bf16 ? " f32->bf16" : " bf16->f32") << " accumulate " << accumulate);
             const DType sd = to_bf16 ? DType::F32 : DType::BF16, dd = to_bf16 ? DType::BF16 : DType::F32;
-            auto random_in = [&](DType dt, Layout l) {  // random values in layout l, bf16 ones rounded from f32
-              const Tensor f = random_tensor(s, DType::F32, rng);
-              const Tensor fl = Tensor::wrap(f.raw(), s, DType::F32, Device::CPU, l);
-              if (dt == DType::F32) return fl.clone();
-              Tensor r = Tensor::empty(s, dt, Device::CPU, l);
-              backend(Device::CPU).convert(fl, DType::BF16, GradTarget{r.raw(), false, l});
-              return r;
-            };
-            const Tensor src = random_in(sd, from);
-            Tensor cpu = random_in(dd, to);
+            const Tensor src = random_in(s, sd, from, rng);
+            Tensor cpu = random_in(s, dd, to, rng);
             Tensor gpu = cpu.to(Device::CUDA);
             const Tensor src_d = src.to(Device::CUDA);
             backend(Device::CPU).convert(src, dd, GradTarget{cpu.raw(), accumulate, to});

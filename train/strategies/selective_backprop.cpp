@@ -29,7 +29,8 @@ SelectiveBackprop::SelectiveBackprop(const SelectiveBackpropOptions& options, in
                                                                              << ") must hold at least one batch ("
                                                                              << batch_ << ")");
   // The GPU selection keeps one flag per slot in shared memory (48 KiB without opting in to more).
-  BTS_CHECK(batch_ <= 8192, "selective backprop handles batches up to 8192, got " << batch_);
+  BTS_CHECK(batch_ <= kernels::kSbMaxBatch,
+            "selective backprop handles batches up to " << kernels::kSbMaxBatch << ", got " << batch_);
   BTS_CHECK(opt_.targets >= 1, "selective backprop: " << opt_.targets << " targets per image");
   // A cached loss belongs to a data-set sample; a mixed image's loss belongs to the mix (its partners change).
   BTS_CHECK(opt_.targets == 1 || opt_.staleness == 0,
