@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   std::string budget, width, epochs, train_subset, seed;
   bool resume = false, quiet = false, check_steady_state = false;
   train->add_option("--config", config_path, "JSON config file (fields: docs/TRAINING.md)");
-  train->add_option("--run-dir", run_dir, "run directory (default runs/<dataset>-<method>-B<budget>-<lr>-s<seed>)");
+  train->add_option("--run-dir", run_dir,
+                    "run directory (default runs/<dataset>-<method>-B<budget>-<lr>[-<augmentations>]-s<seed>)");
   train->add_option("--dataset", dataset, "cifar10, cifar100, svhn, miniimagenet, fashion-mnist");
   train->add_option("--data-dir", data_dir, "folder holding the data set's files");
   train->add_option("--method", method, "sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, sb, osgd, core-set, random-subset");

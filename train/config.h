@@ -43,7 +43,7 @@ struct TrainConfig {
   std::string coreset_selection_run;    // run folder of the selection run (empty: <run_dir>-selection)
   bool record_forgetting = false;       // write forgetting.bin (per-sample forgetting events) for any run
   uint64_t seed = 0;
-  std::string device = "auto";          // auto, cpu, cuda
+  std::string device = "auto";          // auto, cpu, cuda, cuda:N
   // Arithmetic of the model: fp32 (exact fp32, the paper's runs bit-reproducible on one GPU), tf32 (fp32 tensors,
   // TF32 tensor cores for convolutions and GEMMs on the GPU; fp32 on the CPU), bf16 (mixed precision: bf16
   // activations and weight copies, fp32 master weights, momentum, BatchNorm statistics and loss).
@@ -70,7 +70,7 @@ struct TrainConfig {
   int64_t eval_every = 1;               // epochs
   int64_t checkpoint_every = 1;         // epochs
   double progress_seconds = 10;         // progress line period
-  std::string run_dir;                  // empty: runs/<dataset>-<method>-B<budget>-<schedule>-s<seed>
+  std::string run_dir;                  // empty: default_run_dir (the augmentations on are in the name)
 };
 
 TrainConfig config_from_json(const nlohmann::json& j);

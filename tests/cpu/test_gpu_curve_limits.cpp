@@ -1,5 +1,5 @@
 // The GPU suite's 20-step training curve (tests/common/training_curve.h) against the CPU's: its limits
-// (tests/common/gpu_limits.h) proved on the CPU under emulated GPU arithmetic. A suite of its own: six short
+// (tests/common/gpu_limits.h) proved on the CPU under emulated GPU arithmetic. A suite of its own: seven short
 // trainings, too slow for the sanitizer run (the same emulation code is exercised there by cpu.gpu_limits).
 #include <algorithm>
 #include <cstdio>
