@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -355,7 +356,11 @@ int main(int argc, char** argv) {
       })
       ->capture_default_str();
   app.add_option("--width", width, "ResNet-18 width multiplier (default 1 on the GPU, 0.125 on the CPU)")
-      ->check(CLI::Range(1e-3, 16.0));
+      ->check(CLI::Range(1e-3, 16.0))
+      ->check([](const std::string& v) {  // CLI::Range lets NaN through (every comparison with it is false)
+        const double w = std::strtod(v.c_str(), nullptr);
+        return std::isfinite(w) ? std::string() : "expected a number in [0.001, 16], got '" + v + "'";
+      });
   app.add_option("--batch", batch, "batch size")->capture_default_str()->check(CLI::Range(2, 65536));
   app.add_option("--classes", classes, "class counts to time")->capture_default_str()
       ->check(CLI::Range(int64_t{2}, int64_t{100000}));
@@ -380,6 +385,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{10000000}));
   CLI11_PARSE(app, argc, argv);
   try {
+    // An unwritable --json fails now, not after minutes of timing (the check's temporary file is removed).
+    if (!json_path.empty()) bts::AtomicFile writable(json_path);
     DeviceStatus st = probe_devices();
     const Device dev = choose_device(device);  // throws naming what there is for cuda without a GPU, or cuda:N
     const bool gpu = dev == Device::CUDA;

@@ -167,14 +167,7 @@ int main(int argc, char** argv) {
     }
     if (*plot) return bts::plot_command(plot_dirs, plot_out);
     if (*check) {
-      std::ifstream f(check_path);
-      if (!f) throw bts::Error("cannot open '" + check_path + "'");
-      json points;
-      try {
-        points = json::parse(f);
-      } catch (const std::exception& e) {
-        throw bts::Error("'" + check_path + "' is not valid JSON: " + e.what());
-      }
+      const json points = bts::read_json_file(check_path);
       // One line per distinct error, with the points it stops (a missing data set stops them all).
       std::vector<std::pair<std::string, std::vector<std::string>>> grouped;
       for (const auto& e : bts::preflight(points)) {
@@ -200,19 +193,16 @@ int main(int argc, char** argv) {
     if (*train) {
       if (resume) {
         if (run_dir.empty()) throw bts::Error("--resume needs --run-dir");
-        std::ifstream f(run_dir + "/config.json");
-        if (!f) throw bts::Error("--resume: no config.json in '" + run_dir + "'");
-        j = json::parse(f);
+        if (!std::ifstream(run_dir + "/config.json")) throw bts::Error("--resume: no config.json in '" + run_dir + "'");
+        j = bts::read_json_file(run_dir + "/config.json");
         opt.resume = true;
       } else if (!config_path.empty()) {
-        std::ifstream f(config_path);
-        if (!f) throw bts::Error("cannot open config file '" + config_path + "'");
-        try {
-          j = json::parse(f);
-        } catch (const std::exception& e) {
-          throw bts::Error("config file '" + config_path + "' is not valid JSON: " + e.what());
-        }
+        j = bts::read_json_file(config_path);
       }
+      // A file holding null or a list is not a config (null read as "all defaults" before).
+      if ((resume || !config_path.empty()) && !j.is_object())
+        throw bts::Error("config file '" + (resume ? run_dir + "/config.json" : config_path) +
+                         "' must hold a JSON object of settings, not " + j.type_name());
       auto set = [&](const char* key, const json& v) { bts::apply_override(j, std::string(key) + "=" + v.dump()); };
       if (!run_dir.empty()) set("run_dir", run_dir);
       if (!dataset.empty()) set("dataset", dataset);
@@ -242,7 +232,7 @@ int main(int argc, char** argv) {
       std::ifstream done(dir + "/result.json");
       if (done) {
         const json r = json::parse(done, nullptr, /*allow_exceptions=*/false);
-        if (r.is_object() && r.contains("final_test_accuracy"))
+        if (r.is_object() && r.contains("final_test_accuracy") && r["final_test_accuracy"].is_number())
           std::printf("bts: the main job already ran: final test accuracy %.2f%%; results in %s (remove that folder "
                       "to run it again)\n",
                       100 * r["final_test_accuracy"].get<double>(), dir.c_str());

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -36,7 +38,15 @@ int main(int argc, char** argv) {
   app.add_option("--images", opt.image_dir, "folder holding the images (default: <root>/images)");
   app.add_option("--out", opt.out_path, std::string("packed file to write (default: <root>/") +
                                             bts::kMiniImagenetFile + ")");
-  app.add_option("--seed", opt.seed, "seed of the pooling permutation")->capture_default_str();
+  app.add_option("--seed", opt.seed, "seed of the pooling permutation")
+      ->capture_default_str()
+      ->check([](const std::string& v) {  // CLI11 reads "-1" and 1e20's digits through strtoull, wrapping them
+        const bool digits = !v.empty() && v.size() <= 20 && v.find_first_not_of("0123456789") == std::string::npos;
+        errno = 0;
+        if (digits) std::strtoull(v.c_str(), nullptr, 10);
+        return digits && errno != ERANGE ? std::string()
+                                         : "expected an integer in 0..18446744073709551615, got '" + v + "'";
+      });
   CLI11_PARSE(app, argc, argv);
 
   opt.csv_dir = root;
@@ -44,6 +54,7 @@ int main(int argc, char** argv) {
   if (opt.out_path.empty()) opt.out_path = bts::join_path(root, bts::kMiniImagenetFile);
   const bts::DatasetInfo& info = bts::dataset_info("miniimagenet");
   opt.train_count = info.train_count;
+  opt.test_count = info.test_count;
   opt.size = info.height;
   std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s.tmp", opt.out_path.c_str());
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_tmp_and_exit);

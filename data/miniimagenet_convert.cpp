@@ -107,6 +107,10 @@ MiniImagenetConvertReport convert_miniimagenet(const MiniImagenetConvertOptions&
     }
   }
   const int64_t n = static_cast<int64_t>(rows.size());
+  BTS_CHECK(opt.test_count <= 0 || n == opt.train_count + opt.test_count,
+            "convert_miniimagenet: the CSVs in '" << opt.csv_dir << "' list " << n << " images, expected "
+                                                  << opt.train_count + opt.test_count << " (" << opt.train_count
+                                                  << " for training + " << opt.test_count << " for testing)");
   BTS_CHECK(opt.train_count > 0 && opt.train_count < n,
             "convert_miniimagenet: the CSVs in '" << opt.csv_dir << "' list " << n << " images, cannot split off "
                                                   << opt.train_count << " for training and keep a test split");

@@ -26,6 +26,9 @@ struct MiniImagenetConvertOptions {
   std::string out_path;           // the packed file to write
   uint64_t seed = 0;              // the fixed permutation seed (docs/DATA.md)
   int64_t train_count = 50000;    // the first train_count of the permutation; the rest is the test split
+  // > 0: the CSVs must list exactly train_count + test_count images, checked before any image is read (every
+  // image is held in memory until the permuted write: a CSV of millions of rows would ask for tens of GB).
+  int64_t test_count = 0;
   int size = 84;                  // output side in pixels
   std::function<void(int64_t done, int64_t total)> progress;  // optional, called while decoding
 };

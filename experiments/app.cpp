@@ -241,7 +241,8 @@ int run_app(const Experiment& e, int argc, char** argv) {
   app.add_option("--print-slurm", o.print_slurm, "write a Slurm job-array script running the shards, and exit");
   app.add_option("--slurm-time", o.slurm_time, "time limit per array task (Slurm syntax)");
   app.add_option("--slurm-partition", o.slurm_partition, "Slurm partition");
-  app.add_option("--slurm-tasks", o.slurm_tasks, "array size = shards (default: one per point, or per G points)");
+  app.add_option("--slurm-tasks", o.slurm_tasks, "array size = shards (default: one per point, or per G points)")
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--slurm-gpus", o.slurm_gpus, "GPUs per array task, G (each task runs G runs at once)")
       ->check(CLI::Range(1, 64));
   try {

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "kernels/common/check.h"
 
@@ -31,9 +32,15 @@ RunCurves read_run_curves(const fs::path& dir) {
   r.label = fs::absolute(dir).lexically_normal().filename().string();
   if (r.label.empty()) r.label = fs::absolute(dir).lexically_normal().parent_path().filename().string();
   r.epochs = json::array();
-  for (std::string line; std::getline(in, line);) {
-    const json m = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (m.is_object() && m.contains("epoch")) r.epochs.push_back(m);  // a torn line is skipped
+  // Only the last line can be torn (a run writing it, or killed while it did); any other unreadable line means the
+  // file is not a run's metrics, and is said so rather than drawn as fewer epochs.
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const json m = json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
+    BTS_CHECK(m.is_object() || i + 1 == lines.size(),
+              "'" << (dir / "metrics.jsonl").string() << "' line " << i + 1 << " is not a JSON object");
+    if (m.is_object() && m.contains("epoch")) r.epochs.push_back(m);
   }
   const json result = read_json_file(dir / "result.json");
   const json config = read_json_file(dir / "config.json");

@@ -17,8 +17,26 @@ std::string shell_quote(const std::string& w) {
   return out + "'";
 }
 
+namespace {
+
+// An #SBATCH value is one token: a newline in it would start a line of its own in the script (a shell command,
+// run by the job), a space or '#' would end the directive early. Slurm's time, partition, job and folder names
+// need none of them.
+void check_sbatch_value(const char* what, const std::string& v) {
+  bool ok = !v.empty();
+  for (char c : v)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || std::string(":-_.,/+@%").find(c) != std::string::npos);
+  BTS_CHECK(ok, "Slurm " << what << " '" << v << "': expected one word of letters, digits and :-_.,/+@%");
+}
+
+}  // namespace
+
 std::string slurm_script(const std::string& command, const SlurmOptions& o) {
   BTS_CHECK(o.tasks >= 1, "Slurm array size must be >= 1, got " << o.tasks);
+  check_sbatch_value("job name", o.job_name);
+  check_sbatch_value("time (--slurm-time)", o.time);
+  if (!o.partition.empty()) check_sbatch_value("partition (--slurm-partition)", o.partition);
+  check_sbatch_value("log folder", o.log_dir);
   BTS_CHECK(o.jobs_per_task >= 1, "--jobs must be >= 1, got " << o.jobs_per_task);
   std::ostringstream s;
   s << "#!/bin/bash\n"

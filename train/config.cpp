@@ -1,8 +1,11 @@
 #include "train/config.h"
 
 #include <cmath>
+#include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "engine/device.h"
 #include "kernels/common/check.h"
@@ -21,6 +24,20 @@ std::string describe_value(const json& v) {
   std::string s = v.dump();
   if (s.size() > 80) s = s.substr(0, 77) + "...";
   return s;
+}
+
+// Whether a whole JSON number is within T's range (v.get<T>() would wrap otherwise).
+template <typename T>
+bool fits(const json& v) {
+  using L = std::numeric_limits<T>;
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(L::max());
+  if (v.is_number_integer()) {
+    const int64_t x = v.get<int64_t>();
+    if (x < 0) return std::is_signed_v<T> && x >= static_cast<int64_t>(L::min());
+    return static_cast<uint64_t>(x) <= static_cast<uint64_t>(L::max());
+  }
+  const double d = v.get<double>();  // whole, below 9.2e18 in magnitude (checked by the caller)
+  return d >= static_cast<double>(L::min()) && d <= static_cast<double>(L::max());
 }
 
 // Reads an object's keys with type and range checks, and rejects keys nobody asked for.
@@ -49,6 +66,8 @@ class Fields {
           BTS_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0) ||
                         (v.is_number_float() && v.get<double>() >= 0),
                     "");
+        // ... and no wrap-around of 4294967296 into a 32-bit pad of 0.
+        BTS_CHECK(fits<T>(v), "");
       } else if constexpr (std::is_floating_point_v<T>) {
         BTS_CHECK(v.is_number(), "");
       } else {
@@ -80,6 +99,7 @@ class Fields {
 
 auto any = [](const auto&) { return true; };
 template <typename T> auto at_least(T lo) { return [lo](T v) { return v >= lo; }; }
+template <typename T> auto in_range(T lo, T hi) { return [lo, hi](T v) { return v >= lo && v <= hi; }; }
 auto one_of(std::set<std::string> s) { return [s](const std::string& v) { return s.count(v) > 0; }; }
 
 }  // namespace
@@ -93,7 +113,7 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("data_dir", c.data_dir, any, "a folder");
   f.read("method", c.method, [](const std::string& m) { return is_sampler_name(m); }, sampler_names());
   f.read("budget", c.budget, [](double b) { return b > 0 && b <= 1; }, "a number in (0, 1]");
-  f.read("epochs", c.epochs, at_least<int64_t>(1), "an integer >= 1");
+  f.read("epochs", c.epochs, in_range<int64_t>(1, kMaxEpochs), "an integer in 1..1000000");
   f.read("batch_size", c.batch_size, at_least<int64_t>(2), "an integer >= 2");
   f.read("seed", c.seed, any, "a non-negative integer");
   f.read("device", c.device, [](const std::string& v) { return is_device_spec(v); }, "auto, cpu, cuda or cuda:N");
@@ -169,7 +189,7 @@ void read_strategy_options(const json& j, TrainConfig& c) {
   if (j.contains("sb")) {
     Fields sb(j.at("sb"), "sb");
     sb.read("beta", c.sb_beta, [](double v) { return v == -1 || v >= 0; }, "-1 (1/B - 1) or a number >= 0");
-    sb.read("history", c.sb_history, at_least<int64_t>(1), "an integer >= 1");
+    sb.read("history", c.sb_history, in_range<int64_t>(1, kMaxSbHistory), "an integer in 1..1048576");
     sb.read("prime_epochs", c.sb_prime_epochs, at_least<int64_t>(0), "an integer >= 0");
     sb.read("staleness", c.sb_staleness, at_least<int64_t>(0), "an integer >= 0 (epochs)");
     sb.read("exact_budget", c.sb_exact_budget, any, "true or false");
@@ -251,6 +271,30 @@ json config_to_json(const TrainConfig& c) {
               {"checkpoint_every", c.checkpoint_every},
               {"progress_seconds", c.progress_seconds},
               {"run_dir", c.run_dir.empty() ? default_run_dir(c) : c.run_dir}};
+}
+
+json read_json_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  BTS_CHECK(f.good(), "cannot open '" << path << "'");
+  // One set of keys per open object; the parser reports each key before its value.
+  std::vector<std::set<std::string>> open;
+  std::string twice;
+  const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) open.emplace_back();
+    if (event == json::parse_event_t::object_end && !open.empty()) open.pop_back();
+    if (event == json::parse_event_t::key && !open.empty() && !open.back().insert(parsed.get<std::string>()).second &&
+        twice.empty())
+      twice = parsed.get<std::string>();
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(f, note_keys);
+  } catch (const json::exception& e) {
+    BTS_FAIL("'" << path << "' is not valid JSON: " << e.what());
+  }
+  BTS_CHECK(twice.empty(), "'" << path << "': key '" << twice << "' appears twice in one object");
+  return j;
 }
 
 void apply_override(json& j, const std::string& assignment) {

@@ -9,12 +9,17 @@
 
 namespace bts {
 
+// Upper bounds that keep the budget's counts (B*T*N samples, epochs * iterations) far inside int64 for any data
+// set, and selective backprop's history (scanned once per scored sample) to a size that still runs.
+constexpr int64_t kMaxEpochs = 1000000;
+constexpr int64_t kMaxSbHistory = int64_t(1) << 20;
+
 struct TrainConfig {
   std::string dataset = "fashion-mnist";
   std::string data_dir;                 // empty: the data set's default location (fashion-mnist only)
   std::string method = "unif-sgd";      // sgd, scan-sgd, unif-sgd, p-sgd, c-sgd, sb, osgd, core-set, random-subset
   double budget = 1.0;                  // B in (0, 1]
-  int64_t epochs = 200;                 // T of the full training
+  int64_t epochs = 200;                 // T of the full training (1..kMaxEpochs)
   int64_t batch_size = 128;
   double width = 1.0;                   // ResNet-18 width multiplier
   std::string lr_schedule = "linear";   // step, linear, constant
@@ -35,7 +40,7 @@ struct TrainConfig {
   int cutout = 0;                       // cutout hole side in pixels (0: off; -1: the data set's default)
   // Selective backprop (METHODS.md): P = (fraction of the loss history below L)^beta.
   double sb_beta = -1;                  // -1: 1/B - 1 (kept fraction ~ B)
-  int64_t sb_history = 1024;            // R
+  int64_t sb_history = 1024;            // R (batch_size..kMaxSbHistory)
   int64_t sb_prime_epochs = 0;          // first epochs backprop every scored sample
   int64_t sb_staleness = 0;             // reuse a cached loss for up to S epochs (0: always re-score)
   bool sb_exact_budget = true;          // stop when B*T*N backward samples are spent
@@ -75,6 +80,9 @@ struct TrainConfig {
 
 TrainConfig config_from_json(const nlohmann::json& j);
 nlohmann::json config_to_json(const TrainConfig& c);
+// Reads a JSON file a user wrote (a config, `bts check`'s list): errors name the file, and a key given twice in one
+// object is refused (the JSON library keeps the last one silently, so `"budget": 0.5, ..., "budget": 0.7` ran 0.7).
+nlohmann::json read_json_file(const std::string& path);
 // Applies "dotted.key=value" (value parsed as JSON, else taken as a string) on top of a JSON config.
 void apply_override(nlohmann::json& j, const std::string& assignment);
 std::string default_run_dir(const TrainConfig& c);

@@ -30,10 +30,17 @@ std::vector<PreflightError> preflight(const nlohmann::json& points) {
   BTS_CHECK(points.is_array(), "preflight: expected a JSON array of {name, config}");
   std::vector<PreflightError> errors;
   std::map<std::pair<std::string, std::string>, DataSizes> data;
-  for (const auto& p : points) {
-    const std::string name = p.is_object() ? p.value("name", std::string("?")) : std::string("?");
+  for (size_t i = 0; i < points.size(); ++i) {
+    const nlohmann::json& p = points[i];
+    const bool named = p.is_object() && p.contains("name") && p.at("name").is_string();
+    const std::string name = named ? p.at("name").get<std::string>() : "entry " + std::to_string(i + 1);
     try {
-      BTS_CHECK(p.is_object() && p.contains("config"), "no config");
+      BTS_CHECK(p.is_object(), "expected an object {\"name\": ..., \"config\": {...}}");
+      BTS_CHECK(named, "no \"name\" string");
+      BTS_CHECK(p.contains("config"), "no config");
+      for (auto it = p.begin(); it != p.end(); ++it)
+        BTS_CHECK(it.key() == "name" || it.key() == "config",
+                  "unknown key '" << it.key() << "' (an entry holds only \"name\" and \"config\")");
       const TrainConfig cfg = config_from_json(p.at("config"));
       check_combination(cfg);
       auto key = std::make_pair(cfg.dataset, cfg.data_dir);

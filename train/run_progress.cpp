@@ -8,6 +8,21 @@ namespace bts {
 
 using nlohmann::json;
 
+namespace {
+// A count read back from a checkpoint's state: a whole number (json's get<int64_t> would truncate 1.9 to 1).
+int64_t whole(const json& j, const char* key) {
+  const json& v = j.at(key);
+  BTS_CHECK(v.is_number_integer(), "state: '" << key << "' is " << v.type_name() << " " << v.dump().substr(0, 40)
+                                               << ", expected a whole number");
+  return v.get<int64_t>();
+}
+double number(const json& j, const char* key) {
+  const json& v = j.at(key);
+  BTS_CHECK(v.is_number(), "state: '" << key << "' is " << v.type_name() << ", expected a number");
+  return v.get<double>();
+}
+}  // namespace
+
 json Counters::to_json() const {
   return {{"iterations", iterations},
           {"samples_forward", samples_forward},
@@ -16,10 +31,10 @@ json Counters::to_json() const {
 }
 
 void Counters::from_json(const json& j) {
-  iterations = j.at("iterations");
-  samples_forward = j.at("samples_forward");
-  samples_backward = j.at("samples_backward");
-  samples_scored = j.at("samples_scored");
+  iterations = whole(j, "iterations");
+  samples_forward = whole(j, "samples_forward");
+  samples_backward = whole(j, "samples_backward");
+  samples_scored = whole(j, "samples_scored");
 }
 
 json RunProgress::to_json() const {
@@ -64,18 +79,30 @@ void RunProgress::validate(int64_t epochs, int64_t iterations_per_epoch, int64_t
 
 RunProgress RunProgress::from_json(const json& st, int64_t batch, double lr_initial) {
   RunProgress p;
-  p.epoch = st.at("epoch");
-  p.iteration_in_epoch = st.at("iteration_in_epoch");
-  p.epoch_trained = st.value("epoch_trained", p.iteration_in_epoch * batch);
-  p.budget_spent = st.value("budget_spent", false);
-  p.last_lr = st.value("last_lr", lr_initial);
-  p.sb_presented = st.value("sb_presented", int64_t{0});
+  BTS_CHECK(st.is_object(), "state: expected an object, got " << st.type_name());
+  p.epoch = whole(st, "epoch");
+  p.iteration_in_epoch = whole(st, "iteration_in_epoch");
+  // Keys older checkpoints lack take their defaults.
+  p.epoch_trained = st.contains("epoch_trained") ? whole(st, "epoch_trained") : p.iteration_in_epoch * batch;
+  if (st.contains("budget_spent")) {
+    BTS_CHECK(st.at("budget_spent").is_boolean(), "state: 'budget_spent' is not true or false");
+    p.budget_spent = st.at("budget_spent").get<bool>();
+  }
+  p.last_lr = st.contains("last_lr") ? number(st, "last_lr") : lr_initial;
+  p.sb_presented = st.contains("sb_presented") ? whole(st, "sb_presented") : 0;
   p.counters.from_json(st.at("counters"));
-  p.best_test_accuracy = st.at("best_test_accuracy");
-  p.last_test_accuracy = st.at("last_test_accuracy");
-  p.elapsed_seconds = st.at("elapsed_seconds");
+  p.best_test_accuracy = number(st, "best_test_accuracy");
+  p.last_test_accuracy = number(st, "last_test_accuracy");
+  p.elapsed_seconds = number(st, "elapsed_seconds");
   p.history = st.at("history");
-  for (auto& [k, v] : st.at("phase_ms").items()) p.phase_ms[k] = v;
+  BTS_CHECK(p.history.is_array(), "state: 'history' is not a list");
+  for (const json& line : p.history) BTS_CHECK(line.is_object(), "state: a 'history' line is not an object");
+  const json& phases = st.at("phase_ms");
+  BTS_CHECK(phases.is_object(), "state: 'phase_ms' is not an object");
+  for (auto& [k, v] : phases.items()) {
+    BTS_CHECK(v.is_number(), "state: phase_ms '" << k << "' is not a number");
+    p.phase_ms[k] = v;
+  }
   return p;
 }
 

@@ -97,7 +97,11 @@ json train(const TrainConfig& cfg_in, const TrainOptions& opt) {
   const json cfg_json = config_to_json(cfg);
   check_combination(cfg);
   const bool created = !fs::exists(dir);
-  fs::create_directories(dir);
+  std::error_code made;
+  fs::create_directories(dir, made);
+  BTS_CHECK(!made && fs::is_directory(dir),
+            "run_dir '" << dir.string() << "': cannot make it a folder ("
+                        << (made ? made.message() : std::string("a file of that name exists")) << ")");
   const RunLock lock(dir);  // one writer per run directory, until this function returns
   remove_stale_temporaries(dir);
   if (!opt.resume) {

@@ -168,6 +168,12 @@ TEST_CASE("convert errors name the CSV line or the image, and leave no output be
   o.train_count = 9;
   check_error([&] { convert_miniimagenet(o); }, {"list 9 images", "cannot split off 9"});
   nothing_written();
+  // A count other than the expected one is refused before any image is read (or memory asked for all of them).
+  o.train_count = 8;
+  o.test_count = 4;
+  std::filesystem::remove(t.dir.file("images/n0.ppm"));
+  check_error([&] { convert_miniimagenet(o); }, {"list 9 images", "expected 12 (8 for training + 4 for testing)"});
+  nothing_written();
 }
 #endif
 

@@ -362,6 +362,9 @@ TEST_CASE("run curves: from metrics.jsonl (a torn last line ignored), with N for
   if (f.rendered) CHECK(fs::file_size(f.svg) > 1000);
   else CHECK(f.note.find("gnuplot") != std::string::npos);
   CHECK_THROWS_WITH_AS(read_run_curves(tmp.path / "nothing"), doctest::Contains("holds no run"), bts::Error);
+  // An unreadable line before the last is not a torn write: the file is refused, by line.
+  write(d / "metrics.jsonl", "{\"epoch\": 1, \"train_loss\": 2.0}\ngarbage\n{\"epoch\": 2, \"train_loss\": 1.0}\n");
+  CHECK_THROWS_WITH_AS(read_run_curves(d), doctest::Contains("metrics.jsonl' line 2 is not a JSON object"), bts::Error);
 }
 
 TEST_CASE("Slurm script: array over the shards, the command, resumable") {
@@ -386,6 +389,14 @@ TEST_CASE("Slurm script: array over the shards, the command, resumable") {
   const std::string g = slurm_script("/opt/bts/table2 --scale full", o);
   CHECK(g.find("#SBATCH --gpus-per-task=4\n") != std::string::npos);
   CHECK(g.find("--jobs 1 --jobs-per-gpu 1 --shard") != std::string::npos);
+  // Values that would break out of their #SBATCH line (a newline starts a shell command the job runs) are refused.
+  o.time = "1:00\nrm -rf /";
+  CHECK_THROWS_WITH_AS(slurm_script("/opt/bts/table2", o), doctest::Contains("--slurm-time"), bts::Error);
+  o.time = "1:00";
+  o.partition = "gpu #x";
+  CHECK_THROWS_WITH_AS(slurm_script("/opt/bts/table2", o), doctest::Contains("--slurm-partition"), bts::Error);
+  o.partition = "";
+  CHECK(slurm_script("/opt/bts/table2", o).find("--partition") == std::string::npos);
   CHECK(shell_quote("plain/path-1.0") == "plain/path-1.0");
   CHECK(shell_quote("it's here") == "'it'\\''s here'");
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "train/config.h"
+#include "train/preflight.h"
 #include "engine/tensor_file.h"
 #include "train/trainer.h"
 #include "tests/common/helpers.h"
@@ -44,6 +45,23 @@ TEST_CASE("config: defaults, every error names the key, the value and what is al
   CHECK_THROWS_WITH_AS(config_from_json({{"seed", -5}}), doctest::Contains("'seed' has value -5"), Error);
   CHECK_THROWS_WITH_AS(config_from_json({{"train_subset", 1e300}}), doctest::Contains("'train_subset'"), Error);
   CHECK(config_from_json({{"seed", 5.0}}).seed == 5);
+  // Nor do whole numbers past a 32-bit field's range wrap (4294967296 read as a pad of 0 before).
+  CHECK_THROWS_WITH_AS(config_from_json({{"augment", {{"pad", 4294967296LL}}}}),
+                       doctest::Contains("'augment.pad' has value 4294967296"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"augment", {{"pad", -4294967292LL}}}}), doctest::Contains("'augment.pad'"),
+                       Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"augment", {{"cutout", 4294967297.0}}}}),
+                       doctest::Contains("'augment.cutout'"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json({{"augment", {{"randaugment_n", 4294967298ULL}}}}),
+                       doctest::Contains("'augment.randaugment_n'"), Error);
+  CHECK(config_from_json({{"augment", {{"pad", 16.0}}}}).pad == 16);
+  CHECK(config_from_json({{"seed", 18446744073709551615ULL}}).seed == 18446744073709551615ULL);
+  // Counts the budget multiplies stay far from int64's end: epochs = 1e18 stopped a run after one step, "done".
+  CHECK_THROWS_WITH_AS(config_from_json({{"epochs", 1000000000000000000LL}}), doctest::Contains("1..1000000"),
+                       Error);
+  CHECK(config_from_json({{"epochs", kMaxEpochs}}).epochs == kMaxEpochs);
+  CHECK_THROWS_WITH_AS(config_from_json({{"method", "sb"}, {"budget", 0.3}, {"sb", {{"history", kMaxSbHistory + 1}}}}),
+                       doctest::Contains("'sb.history'"), Error);
   {
     // A deeply nested value is described, not printed (printing recursed and overflowed the stack).
     json deep = 1;
@@ -74,6 +92,41 @@ TEST_CASE("config: defaults, every error names the key, the value and what is al
   CHECK_THROWS_WITH_AS(apply_override(number, "seed=1"), doctest::Contains("not an object of settings"), Error);
   CHECK_THROWS_WITH_AS(apply_override(j, "model..width=1"), doctest::Contains("empty part"), Error);
   CHECK_THROWS_WITH_AS(apply_override(j, "model.=1"), doctest::Contains("empty part"), Error);
+}
+
+TEST_CASE("config files: a key twice in one object is refused, errors name the file") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "bts_read_json_file";
+  std::filesystem::create_directories(dir);
+  const std::string f = (dir / "c.json").string();
+  auto write = [&](const std::string& text) { std::ofstream(f, std::ios::trunc) << text; };
+  write(R"({"budget": 0.5, "model": {"width": 0.5}, "budget": 0.7})");
+  CHECK_THROWS_WITH_AS(read_json_file(f), doctest::Contains("key 'budget' appears twice"), Error);
+  write(R"({"model": {"width": 0.5, "width": 1}})");
+  CHECK_THROWS_WITH_AS(read_json_file(f), doctest::Contains("key 'width' appears twice"), Error);
+  // The same key in different objects, and in sibling objects of a list, is fine.
+  write(R"({"a": {"width": 1}, "b": {"width": 2}, "c": [{"k": 1}, {"k": 2}]})");
+  CHECK(read_json_file(f)["b"]["width"] == 2);
+  write(R"({"budget": 0.5,)");
+  CHECK_THROWS_WITH_AS(read_json_file(f), doctest::Contains(f + "' is not valid JSON"), Error);
+  CHECK_THROWS_WITH_AS(read_json_file((dir / "missing.json").string()), doctest::Contains("cannot open"), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("bts check's list: every entry is {name, config}, a bad one named by its position") {
+  const json points = json::array({json{{"name", 1}, {"config", json::object()}}, json{{"config", json::object()}},
+                                   json{{"name", "a"}, {"config", json::object()}, {"x", 1}}, 5,
+                                   json{{"name", "b"}}});
+  const std::vector<PreflightError> e = preflight(points);
+  REQUIRE(e.size() == 5);
+  CHECK(e[0].name == "entry 1");
+  CHECK(e[0].what.find("no \"name\" string") != std::string::npos);
+  CHECK(e[1].name == "entry 2");
+  CHECK(e[2].name == "a");
+  CHECK(e[2].what.find("unknown key 'x'") != std::string::npos);
+  CHECK(e[3].name == "entry 4");
+  CHECK(e[3].what.find("expected an object") != std::string::npos);
+  CHECK(e[4].name == "b");
+  CHECK(e[4].what.find("no config") != std::string::npos);
 }
 
 TEST_CASE("entropy of presentation counts") {
