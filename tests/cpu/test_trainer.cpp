@@ -107,7 +107,8 @@ TEST_CASE("config files: a key twice in one object is refused, errors name the f
   write(R"({"a": {"width": 1}, "b": {"width": 2}, "c": [{"k": 1}, {"k": 2}]})");
   CHECK(read_json_file(f)["b"]["width"] == 2);
   write(R"({"budget": 0.5,)");
-  CHECK_THROWS_WITH_AS(read_json_file(f), doctest::Contains(f + "' is not valid JSON"), Error);
+  const std::string invalid = f + "' is not valid JSON";
+  CHECK_THROWS_WITH_AS(read_json_file(f), doctest::Contains(invalid.c_str()), Error);
   CHECK_THROWS_WITH_AS(read_json_file((dir / "missing.json").string()), doctest::Contains("cannot open"), Error);
   std::filesystem::remove_all(dir);
 }
