@@ -276,6 +276,13 @@ json config_to_json(const TrainConfig& c) {
 json read_json_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   BTS_CHECK(f.good(), "cannot open '" << path << "'");
+  std::ostringstream text;
+  text << f.rdbuf();
+  BTS_CHECK(!f.bad(), "cannot read '" << path << "'");
+  return parse_json_text(text.str(), "'" + path + "'");
+}
+
+json parse_json_text(const std::string& text, const std::string& name) {
   // One set of keys per open object; the parser reports each key before its value.
   std::vector<std::set<std::string>> open;
   std::string twice;
@@ -289,11 +296,11 @@ json read_json_file(const std::string& path) {
   };
   json j;
   try {
-    j = json::parse(f, note_keys);
+    j = json::parse(text, note_keys);
   } catch (const json::exception& e) {
-    BTS_FAIL("'" << path << "' is not valid JSON: " << e.what());
+    BTS_FAIL(name << " is not valid JSON: " << e.what());
   }
-  BTS_CHECK(twice.empty(), "'" << path << "': key '" << twice << "' appears twice in one object");
+  BTS_CHECK(twice.empty(), name << ": key '" << twice << "' appears twice in one object");
   return j;
 }
 

@@ -83,6 +83,8 @@ nlohmann::json config_to_json(const TrainConfig& c);
 // Reads a JSON file a user wrote (a config, `bts check`'s list): errors name the file, and a key given twice in one
 // object is refused (the JSON library keeps the last one silently, so `"budget": 0.5, ..., "budget": 0.7` ran 0.7).
 nlohmann::json read_json_file(const std::string& path);
+// The same checks on JSON text; `name` says where it came from in the messages.
+nlohmann::json parse_json_text(const std::string& text, const std::string& name);
 // Applies "dotted.key=value" (value parsed as JSON, else taken as a string) on top of a JSON config.
 void apply_override(nlohmann::json& j, const std::string& assignment);
 std::string default_run_dir(const TrainConfig& c);

@@ -207,6 +207,13 @@ TEST_CASE("resume: every corrupted or impossible checkpoint is refused with one 
   expect(state_change([](json& s) { s["history"] = json::array(); }), "0 history lines for 1 finished epochs");
   expect(state_change([](json& s) { s["best_test_accuracy"] = 7; }), "test accuracy 7 outside [0, 1]");
   expect(state_change([](json& s) { s.erase("counters"); }), "counters");
+  // Types too (a state with valid checksums but forged values): 1.9 was read as epoch 1.
+  expect(state_change([](json& s) { s["epoch"] = 1.9; }), "'epoch' is number 1.9, expected a whole number");
+  expect(state_change([](json& s) { s["counters"]["iterations"] = "8"; }), "'iterations' is string");
+  expect(state_change([](json& s) { s["history"] = json::array({5}); }), "a 'history' line is not an object");
+  expect(state_change([](json& s) { s["phase_ms"] = json::array({1, 2}); }), "'phase_ms' is not an object");
+  expect(state_change([](json& s) { s["phase_ms"]["forward"] = "x"; }), "phase_ms 'forward' is not a number");
+  expect(state_change([](json& s) { s["last_lr"] = nullptr; }), "'last_lr' is null, expected a number");
   expect(resume_with([](TensorMap& m) { m.erase("order"); }), "no entry 'order'");
   expect(resume_with([](TensorMap& m) {
            int32_t* o = m.at("order").data<int32_t>();
