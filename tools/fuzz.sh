@@ -28,7 +28,7 @@ sources=(data/cifar.cpp data/dataset.cpp data/device_dataset.cpp data/fashion_mn
          data/miniimagenet.cpp data/miniimagenet_convert.cpp data/packed_file.cpp data/svhn.cpp
          engine/arena.cpp engine/backend.cpp engine/buffer.cpp engine/rng.cpp engine/tensor.cpp
          engine/cpu/cpu_backend.cpp engine/cpu/cpu_ops.cpp engine/cpu/cpu_training_kernels.cpp
-         engine/crc32.cpp engine/device.cpp engine/file_write.cpp engine/tensor_file.cpp
+         engine/crc32.cpp engine/device.cpp engine/file_write.cpp engine/steady_state.cpp engine/tensor_file.cpp
          train/config.cpp train/run_progress.cpp
          $(cd "$root" && ls kernels/cpu/*.cpp train/strategies/*.cpp))
 common=(-std=c++17 -O1 -g -fno-omit-frame-pointer -Wno-unknown-pragmas -I"$root" -DBTS_WITH_MATIO -DBTS_WITH_STB)
