@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -386,7 +387,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     // An unwritable --json fails now, not after minutes of timing (the check's temporary file is removed).
-    if (!json_path.empty()) bts::AtomicFile writable(json_path);
+    if (!json_path.empty()) {
+      if (std::filesystem::is_directory(json_path)) throw bts::Error("--json '" + json_path + "' is a folder");
+      bts::AtomicFile writable(json_path);
+    }
     DeviceStatus st = probe_devices();
     const Device dev = choose_device(device);  // throws naming what there is for cuda without a GPU, or cuda:N
     const bool gpu = dev == Device::CUDA;

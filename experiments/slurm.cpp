@@ -37,6 +37,10 @@ std::string slurm_script(const std::string& command, const SlurmOptions& o) {
   check_sbatch_value("time (--slurm-time)", o.time);
   if (!o.partition.empty()) check_sbatch_value("partition (--slurm-partition)", o.partition);
   check_sbatch_value("log folder", o.log_dir);
+  // The command is also written into a comment line: a newline in any argument (quoted or not) would end the
+  // comment and run the rest, before the #SBATCH lines (so Slurm would also ignore them).
+  BTS_CHECK(command.find_first_of("\n\r") == std::string::npos,
+            "Slurm script: an argument holds a line break (--runs-root, --data-dir, --set or the app's path)");
   BTS_CHECK(o.jobs_per_task >= 1, "--jobs must be >= 1, got " << o.jobs_per_task);
   std::ostringstream s;
   s << "#!/bin/bash\n"

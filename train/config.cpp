@@ -1,6 +1,8 @@
 #include "train/config.h"
 
 #include <cmath>
+#include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -273,33 +275,70 @@ json config_to_json(const TrainConfig& c) {
               {"run_dir", c.run_dir.empty() ? default_run_dir(c) : c.run_dir}};
 }
 
+namespace {
+
+// Finds the first key given twice in one object of valid JSON text: a SAX pass that keeps one set of keys per open
+// object and builds no document (linear in the text; the parser-callback route rescans arrays per element).
+class DuplicateKeyFinder : public nlohmann::json_sax<json> {
+ public:
+  std::string twice;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    open_.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (!open_.back().insert(k).second) twice = k;
+    return twice.empty();  // stop at the first
+  }
+  bool end_object() override {
+    open_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  std::vector<std::set<std::string>> open_;
+};
+
+std::string duplicate_key(const std::string& text) {
+  DuplicateKeyFinder finder;
+  json::sax_parse(text, &finder);
+  return finder.twice;
+}
+
+}  // namespace
+
 json read_json_file(const std::string& path) {
+  BTS_CHECK(!std::filesystem::is_directory(path), "'" << path << "' is a folder, not a JSON file");
   std::ifstream f(path, std::ios::binary);
   BTS_CHECK(f.good(), "cannot open '" << path << "'");
-  std::ostringstream text;
-  text << f.rdbuf();
+  std::string text;
+  try {
+    text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  } catch (const std::exception& e) {
+    BTS_FAIL("cannot read '" << path << "': " << e.what());
+  }
   BTS_CHECK(!f.bad(), "cannot read '" << path << "'");
-  return parse_json_text(text.str(), "'" + path + "'");
+  return parse_json_text(text, "'" + path + "'");
 }
 
 json parse_json_text(const std::string& text, const std::string& name) {
-  // One set of keys per open object; the parser reports each key before its value.
-  std::vector<std::set<std::string>> open;
-  std::string twice;
-  const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open.emplace_back();
-    if (event == json::parse_event_t::object_end && !open.empty()) open.pop_back();
-    if (event == json::parse_event_t::key && !open.empty() && !open.back().insert(parsed.get<std::string>()).second &&
-        twice.empty())
-      twice = parsed.get<std::string>();
-    return true;
-  };
   json j;
   try {
-    j = json::parse(text, note_keys);
+    j = json::parse(text);
   } catch (const json::exception& e) {
     BTS_FAIL(name << " is not valid JSON: " << e.what());
   }
+  const std::string twice = duplicate_key(text);
   BTS_CHECK(twice.empty(), name << ": key '" << twice << "' appears twice in one object");
   return j;
 }
@@ -309,10 +348,16 @@ void apply_override(json& j, const std::string& assignment) {
   BTS_CHECK(eq != std::string::npos && eq > 0, "override '" << assignment << "' is not key=value");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
+  bool parsed = true;
   try {
     value = json::parse(text);
   } catch (const std::exception&) {
     value = text;  // a bare word is a string
+    parsed = false;
+  }
+  if (parsed) {
+    const std::string twice = duplicate_key(text);
+    BTS_CHECK(twice.empty(), "override '" << assignment << "': key '" << twice << "' appears twice in one object");
   }
   json* node = &j;
   std::stringstream ss(key);

@@ -12,7 +12,9 @@ namespace {
 // A count read back from a checkpoint's state: a whole number (json's get<int64_t> would truncate 1.9 to 1).
 int64_t whole(const json& j, const char* key) {
   const json& v = j.at(key);
-  BTS_CHECK(v.is_number_integer(), "state: '" << key << "' is " << v.type_name() << " " << v.dump().substr(0, 40)
+  // A structured value is named by type only: printing one would recurse through whatever nesting a forged file has.
+  BTS_CHECK(v.is_number_integer(), "state: '" << key << "' is " << v.type_name()
+                                               << (v.is_primitive() ? " " + v.dump().substr(0, 40) : std::string())
                                                << ", expected a whole number");
   return v.get<int64_t>();
 }

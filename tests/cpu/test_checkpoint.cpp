@@ -210,6 +210,8 @@ TEST_CASE("resume: every corrupted or impossible checkpoint is refused with one 
   // Types too (a state with valid checksums but forged values): 1.9 was read as epoch 1.
   expect(state_change([](json& s) { s["epoch"] = 1.9; }), "'epoch' is number 1.9, expected a whole number");
   expect(state_change([](json& s) { s["counters"]["iterations"] = "8"; }), "'iterations' is string");
+  expect(state_change([](json& s) { s["epoch"] = json::array({json::array({1})}); }),
+         "'epoch' is array, expected a whole number");
   expect(state_change([](json& s) { s["history"] = json::array({5}); }), "a 'history' line is not an object");
   expect(state_change([](json& s) { s["phase_ms"] = json::array({1, 2}); }), "'phase_ms' is not an object");
   expect(state_change([](json& s) { s["phase_ms"]["forward"] = "x"; }), "phase_ms 'forward' is not a number");

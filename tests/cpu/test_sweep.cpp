@@ -397,6 +397,9 @@ TEST_CASE("Slurm script: array over the shards, the command, resumable") {
   CHECK_THROWS_WITH_AS(slurm_script("/opt/bts/table2", o), doctest::Contains("--slurm-partition"), bts::Error);
   o.partition = "";
   CHECK(slurm_script("/opt/bts/table2", o).find("--partition") == std::string::npos);
+  // The command also goes into a comment line: a line break in a quoted argument would end the comment.
+  CHECK_THROWS_WITH_AS(slurm_script("/opt/bts/table2 --runs-root 'r\nid #'", o), doctest::Contains("line break"),
+                       bts::Error);
   CHECK(shell_quote("plain/path-1.0") == "plain/path-1.0");
   CHECK(shell_quote("it's here") == "'it'\\''s here'");
 }

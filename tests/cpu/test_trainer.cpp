@@ -110,6 +110,13 @@ TEST_CASE("config files: a key twice in one object is refused, errors name the f
   const std::string invalid = f + "' is not valid JSON";
   CHECK_THROWS_WITH_AS(read_json_file(f), doctest::Contains(invalid.c_str()), Error);
   CHECK_THROWS_WITH_AS(read_json_file((dir / "missing.json").string()), doctest::Contains("cannot open"), Error);
+  CHECK_THROWS_WITH_AS(read_json_file(dir.string()), doctest::Contains("is a folder, not a JSON file"), Error);
+  // A key twice inside a --set value too.
+  json j = json::object();
+  CHECK_THROWS_WITH_AS(apply_override(j, R"(model={"width": 0.5, "width": 1})"),
+                       doctest::Contains("key 'width' appears twice"), Error);
+  apply_override(j, R"(model={"width": 0.5})");
+  CHECK(j["model"]["width"] == 0.5);
   std::filesystem::remove_all(dir);
 }
 
