@@ -357,10 +357,9 @@ int main(int argc, char** argv) {
       })
       ->capture_default_str();
   app.add_option("--width", width, "ResNet-18 width multiplier (default 1 on the GPU, 0.125 on the CPU)")
-      ->check(CLI::Range(1e-3, 16.0))
-      ->check([](const std::string& v) {  // CLI::Range lets NaN through (every comparison with it is false)
+      ->check([](const std::string& v) {  // not CLI::Range: it lets NaN through (every comparison with it is false)
         const double w = std::strtod(v.c_str(), nullptr);
-        return std::isfinite(w) ? std::string() : "expected a number in [0.001, 16], got '" + v + "'";
+        return w >= 1e-3 && w <= 16 ? std::string() : "expected a number in [0.001, 16], got '" + v + "'";
       });
   app.add_option("--batch", batch, "batch size")->capture_default_str()->check(CLI::Range(2, 65536));
   app.add_option("--classes", classes, "class counts to time")->capture_default_str()

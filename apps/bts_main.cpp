@@ -191,18 +191,16 @@ int main(int argc, char** argv) {
     json j = json::object();
     bts::TrainOptions opt;
     if (*train) {
-      if (resume) {
-        if (run_dir.empty()) throw bts::Error("--resume needs --run-dir");
-        if (!std::ifstream(run_dir + "/config.json")) throw bts::Error("--resume: no config.json in '" + run_dir + "'");
-        j = bts::read_json_file(run_dir + "/config.json");
-        opt.resume = true;
-      } else if (!config_path.empty()) {
-        j = bts::read_json_file(config_path);
+      if (resume && run_dir.empty()) throw bts::Error("--resume needs --run-dir");
+      const std::string file = resume ? run_dir + "/config.json" : config_path;
+      if (resume && !std::ifstream(file)) throw bts::Error("--resume: no config.json in '" + run_dir + "'");
+      opt.resume = resume;
+      if (!file.empty()) {
+        j = bts::read_json_file(file);
+        // A file holding null or a list is not a config (null read as "all defaults" before).
+        if (!j.is_object())
+          throw bts::Error("config file '" + file + "' must hold a JSON object of settings, not " + j.type_name());
       }
-      // A file holding null or a list is not a config (null read as "all defaults" before).
-      if ((resume || !config_path.empty()) && !j.is_object())
-        throw bts::Error("config file '" + (resume ? run_dir + "/config.json" : config_path) +
-                         "' must hold a JSON object of settings, not " + j.type_name());
       auto set = [&](const char* key, const json& v) { bts::apply_override(j, std::string(key) + "=" + v.dump()); };
       if (!run_dir.empty()) set("run_dir", run_dir);
       if (!dataset.empty()) set("dataset", dataset);

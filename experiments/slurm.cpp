@@ -2,16 +2,25 @@
 
 #include <cctype>
 #include <sstream>
+#include <string_view>
 
 #include "kernels/common/check.h"
 
 namespace bts::experiments {
 
+namespace {
+
+// A non-empty word of letters, digits and the characters in `others` only.
+bool plain_word(const std::string& w, const char* others) {
+  bool ok = !w.empty();
+  for (char c : w) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || std::string_view(others).find(c) != std::string_view::npos);
+  return ok;
+}
+
+}  // namespace
+
 std::string shell_quote(const std::string& w) {
-  bool safe = !w.empty();
-  for (char c : w)
-    safe = safe && (std::isalnum(static_cast<unsigned char>(c)) || std::string("/._-=+:,@%").find(c) != std::string::npos);
-  if (safe) return w;
+  if (plain_word(w, "/._-=+:,@%")) return w;
   std::string out = "'";
   for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
@@ -23,16 +32,15 @@ namespace {
 // run by the job), a space or '#' would end the directive early. Slurm's time, partition, job and folder names
 // need none of them.
 void check_sbatch_value(const char* what, const std::string& v) {
-  bool ok = !v.empty();
-  for (char c : v)
-    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || std::string(":-_.,/+@%").find(c) != std::string::npos);
-  BTS_CHECK(ok, "Slurm " << what << " '" << v << "': expected one word of letters, digits and :-_.,/+@%");
+  BTS_CHECK(plain_word(v, ":-_.,/+@%"),
+            "Slurm " << what << " '" << v << "': expected one word of letters, digits and :-_.,/+@%");
 }
 
 }  // namespace
 
 std::string slurm_script(const std::string& command, const SlurmOptions& o) {
   BTS_CHECK(o.tasks >= 1, "Slurm array size must be >= 1, got " << o.tasks);
+  BTS_CHECK(o.jobs_per_task >= 1, "--jobs must be >= 1, got " << o.jobs_per_task);
   check_sbatch_value("job name", o.job_name);
   check_sbatch_value("time (--slurm-time)", o.time);
   if (!o.partition.empty()) check_sbatch_value("partition (--slurm-partition)", o.partition);
@@ -41,7 +49,6 @@ std::string slurm_script(const std::string& command, const SlurmOptions& o) {
   // comment and run the rest, before the #SBATCH lines (so Slurm would also ignore them).
   BTS_CHECK(command.find_first_of("\n\r") == std::string::npos,
             "Slurm script: an argument holds a line break (--runs-root, --data-dir, --set or the app's path)");
-  BTS_CHECK(o.jobs_per_task >= 1, "--jobs must be >= 1, got " << o.jobs_per_task);
   std::ostringstream s;
   s << "#!/bin/bash\n"
     << "# " << o.job_name << ": " << o.tasks << " shard(s) as a Slurm job array; submit with: sbatch <this file>\n"

@@ -115,7 +115,8 @@ void read_top_level(Fields& f, TrainConfig& c) {
   f.read("data_dir", c.data_dir, any, "a folder");
   f.read("method", c.method, [](const std::string& m) { return is_sampler_name(m); }, sampler_names());
   f.read("budget", c.budget, [](double b) { return b > 0 && b <= 1; }, "a number in (0, 1]");
-  f.read("epochs", c.epochs, in_range<int64_t>(1, kMaxEpochs), "an integer in 1..1000000");
+  f.read("epochs", c.epochs, in_range<int64_t>(1, kMaxEpochs),
+         ("an integer in 1.." + std::to_string(kMaxEpochs)).c_str());
   f.read("batch_size", c.batch_size, at_least<int64_t>(2), "an integer >= 2");
   f.read("seed", c.seed, any, "a non-negative integer");
   f.read("device", c.device, [](const std::string& v) { return is_device_spec(v); }, "auto, cpu, cuda or cuda:N");
@@ -191,7 +192,8 @@ void read_strategy_options(const json& j, TrainConfig& c) {
   if (j.contains("sb")) {
     Fields sb(j.at("sb"), "sb");
     sb.read("beta", c.sb_beta, [](double v) { return v == -1 || v >= 0; }, "-1 (1/B - 1) or a number >= 0");
-    sb.read("history", c.sb_history, in_range<int64_t>(1, kMaxSbHistory), "an integer in 1..1048576");
+    sb.read("history", c.sb_history, in_range<int64_t>(1, kMaxSbHistory),
+            ("an integer in 1.." + std::to_string(kMaxSbHistory)).c_str());
     sb.read("prime_epochs", c.sb_prime_epochs, at_least<int64_t>(0), "an integer >= 0");
     sb.read("staleness", c.sb_staleness, at_least<int64_t>(0), "an integer >= 0 (epochs)");
     sb.read("exact_budget", c.sb_exact_budget, any, "true or false");
@@ -347,18 +349,8 @@ void apply_override(json& j, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   BTS_CHECK(eq != std::string::npos && eq > 0, "override '" << assignment << "' is not key=value");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  json value;
-  bool parsed = true;
-  try {
-    value = json::parse(text);
-  } catch (const std::exception&) {
-    value = text;  // a bare word is a string
-    parsed = false;
-  }
-  if (parsed) {
-    const std::string twice = duplicate_key(text);
-    BTS_CHECK(twice.empty(), "override '" << assignment << "': key '" << twice << "' appears twice in one object");
-  }
+  // JSON is read as a config file is (a key twice refused); anything else, a bare word, is a string.
+  const json value = json::accept(text) ? parse_json_text(text, "override '" + assignment + "'") : json(text);
   json* node = &j;
   std::stringstream ss(key);
   std::string part;

@@ -1,7 +1,8 @@
 // libFuzzer target: config parsing. The input is a JSON config (as a config file or a checkpoint's config_json
-// holds), read as bts reads a config file (a key twice in one object refused), and, after its first line, a `--set key=value` override applied to it. Anything that parses as JSON must
-// become a TrainConfig or be refused with bts::Error; nothing may crash or recurse out of the stack (a config
-// nested 100,000 deep once did, in the error message). Built and run by tools/fuzz.sh.
+// holds), read as bts reads a config file (a key twice in one object refused), and, after its first line, a
+// `--set key=value` override applied to it. Anything that parses as JSON must become a TrainConfig or be refused
+// with bts::Error; nothing may crash or recurse out of the stack (a config nested 100,000 deep once did, in the error
+// message). Built and run by tools/fuzz.sh.
 #include <cstddef>
 #include <cstdint>
 #include <string>
